@@ -1,0 +1,18 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Runs inside workerd with the real local R2, KV and Durable Object bindings of wrangler.toml.
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        test: { name: "workerd", include: ["test/workerd/**/*.test.ts"] },
+      },
+      {
+        // Runs on Node: subprocesses, real HTTP on loopback, the AWS path against local servers.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 120_000 },
+      },
+    ],
+  },
+});
