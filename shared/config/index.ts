@@ -1,0 +1,184 @@
+import { fromBase64 } from "../crypto/encoding.ts";
+import type { ReplayBackendName } from "../replay/index.ts";
+import { isExampleName } from "./blocklist.ts";
+import {
+  DEFAULT_CHUNK_SIZE_BYTES,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_OBJECT_BYTES,
+  DEFAULT_MAX_SIGNATURE_AGE_SECONDS,
+  DEFAULT_PRESIGN_MAX_SECONDS,
+  MAX_CHUNK_SIZE_BYTES,
+  MIN_CHUNK_SIZE_BYTES,
+  MIN_PRESIGN_SECRET_BYTES,
+} from "./constants.ts";
+
+export type Runtime = "workers" | "lambda" | "node";
+export type AuthMode = "enforce" | "soft" | "off";
+
+export interface AdminKey {
+  keyid: string;
+  /** Raw 32-byte ed25519 public key, base64url. */
+  publicKey: string;
+}
+
+export interface S3Settings {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+}
+
+/** The validated, frozen configuration. Built once per isolate from the runtime's variables. */
+export interface Config {
+  runtime: Runtime;
+  authMode: AuthMode;
+  replayStore: ReplayBackendName;
+  clockSkewSeconds: number;
+  maxSignatureAgeSeconds: number;
+  maxObjectBytes: number;
+  chunkSizeBytes: number;
+  presignSecret: string | undefined;
+  presignMaxSeconds: number;
+  presignStorage: boolean;
+  s3: S3Settings | undefined;
+  dynamodbTable: string | undefined;
+  dynamodbEndpoint: string | undefined;
+  adminKeys: readonly AdminKey[];
+  publicOrigin: string | undefined;
+  /**
+   * Problem codes that make the gateway refuse to serve (503 `misconfigured`). Empty when healthy.
+   * Codes name the variable, never its value, since /healthz shows them without authentication.
+   */
+  problems: readonly string[];
+}
+
+export type Vars = Record<string, string | undefined>;
+
+const REPLAY_BACKENDS: readonly ReplayBackendName[] = ["durable-object", "kv", "memory", "dynamodb"];
+const DEFAULT_REPLAY: Record<Runtime, ReplayBackendName> = {
+  workers: "durable-object",
+  lambda: "dynamodb",
+  node: "dynamodb",
+};
+
+export function parseConfig(vars: Vars, runtime: Runtime): Readonly<Config> {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = vars[name]?.trim();
+    return value ? value : undefined;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`invalid_${name.toLowerCase()}`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`invalid_${name.toLowerCase()}`);
+    return fallback;
+  };
+
+  const authMode = oneOf<AuthMode>("AUTH_MODE", ["enforce", "soft", "off"], "enforce");
+  const replayStore = oneOf("REPLAY_STORE", REPLAY_BACKENDS, DEFAULT_REPLAY[runtime]);
+  const chunkSizeBytes = integer("CHUNK_SIZE_BYTES", DEFAULT_CHUNK_SIZE_BYTES, MIN_CHUNK_SIZE_BYTES, MAX_CHUNK_SIZE_BYTES);
+  if ((chunkSizeBytes & (chunkSizeBytes - 1)) !== 0) problems.push("invalid_chunk_size_bytes");
+
+  const presignSecret = text("PRESIGN_SECRET");
+  if (presignSecret !== undefined && new TextEncoder().encode(presignSecret).length < MIN_PRESIGN_SECRET_BYTES) {
+    problems.push("presign_secret_too_short");
+  }
+
+  const s3 = parseS3(text, problems);
+  const presignStorage = oneOf("PRESIGN_STORAGE", ["on", "off"], "off") === "on";
+  const dynamodbTable = text("DYNAMODB_TABLE");
+  if (dynamodbTable !== undefined && isExampleName(dynamodbTable)) problems.push("dynamodb_table_example_name");
+
+  const publicOrigin = text("PUBLIC_ORIGIN");
+  if (publicOrigin !== undefined && !isOrigin(publicOrigin)) problems.push("invalid_public_origin");
+
+  const config: Config = {
+    runtime,
+    authMode,
+    replayStore,
+    clockSkewSeconds: integer("CLOCK_SKEW_SECONDS", DEFAULT_CLOCK_SKEW_SECONDS, 0, 3600),
+    maxSignatureAgeSeconds: integer("MAX_SIGNATURE_AGE_SECONDS", DEFAULT_MAX_SIGNATURE_AGE_SECONDS, 1, 86_400),
+    maxObjectBytes: integer("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES, 0, Number.MAX_SAFE_INTEGER),
+    chunkSizeBytes,
+    presignSecret: problems.includes("presign_secret_too_short") ? undefined : presignSecret,
+    presignMaxSeconds: integer("PRESIGN_MAX_SECONDS", DEFAULT_PRESIGN_MAX_SECONDS, 1, 7 * 86_400),
+    presignStorage,
+    s3,
+    dynamodbTable,
+    dynamodbEndpoint: text("DYNAMODB_ENDPOINT"),
+    adminKeys: parseAdminKeys(text("ADMIN_KEYS"), problems),
+    publicOrigin: publicOrigin?.replace(/\/+$/, ""),
+    problems,
+  };
+  return deepFreeze(config);
+}
+
+function parseS3(text: (name: string) => string | undefined, problems: string[]): S3Settings | undefined {
+  const bucket = text("S3_BUCKET");
+  if (bucket === undefined) return undefined;
+  if (isExampleName(bucket)) problems.push("s3_bucket_example_name");
+  return {
+    endpoint: text("S3_ENDPOINT"),
+    region: text("S3_REGION") ?? "auto",
+    bucket,
+    accessKeyId: text("S3_ACCESS_KEY_ID"),
+    secretAccessKey: text("S3_SECRET_ACCESS_KEY"),
+  };
+}
+
+/** `ADMIN_KEYS`: comma-separated `keyid=<base64url raw ed25519 public key>`. */
+export function parseAdminKeys(raw: string | undefined, problems: string[]): AdminKey[] {
+  if (raw === undefined) return [];
+  const keys: AdminKey[] = [];
+  for (const entry of raw.split(",")) {
+    const trimmed = entry.trim();
+    if (!trimmed) continue;
+    const at = trimmed.indexOf("=");
+    const keyid = trimmed.slice(0, at).trim();
+    const publicKey = trimmed.slice(at + 1).trim();
+    if (at <= 0 || !isRawEd25519PublicKey(publicKey)) {
+      problems.push("invalid_admin_keys");
+      continue;
+    }
+    keys.push({ keyid, publicKey });
+  }
+  return keys;
+}
+
+function isRawEd25519PublicKey(text: string): boolean {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return false;
+  try {
+    return fromBase64(text).length === 32;
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "https:" || url.protocol === "http:") && (url.pathname === "/" || url.pathname === "");
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+import type { ErrorCode } from "./index.ts";
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  request_id: string;
+}
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** The one exhaustive mapping from a failure to its HTTP status and client-facing title. */
+export function statusAndTitle(code: ErrorCode): [status: number, title: string] {
+  switch (code) {
+    case "malformed_signature":
+      return [400, "The request signature is malformed"];
+    case "invalid_key_name":
+      return [400, "The object key is not valid"];
+    case "digest_missing":
+      return [400, "A request body needs a Content-Digest"];
+    case "digest_mismatch":
+      return [400, "The body does not match its Content-Digest"];
+    case "bad_request":
+      return [400, "The request is malformed"];
+    case "signature_missing":
+      return [401, "This route needs a signed request"];
+    case "signature_expired":
+      return [401, "The signature has expired"];
+    case "signature_not_yet_valid":
+      return [401, "The signature is not valid yet"];
+    case "signature_invalid":
+      return [401, "The signature is not valid"];
+    case "replayed_request":
+      return [401, "This signed request was already used"];
+    case "forbidden":
+      return [403, "The key has no scope that allows this"];
+    case "presign_storage_disabled":
+      return [403, "Storage presigned URLs are not enabled"];
+    case "not_found":
+      return [404, "Not found"];
+    case "already_exists":
+      return [409, "The object already exists"];
+    case "link_expired":
+      return [410, "The link has expired"];
+    case "link_used":
+      return [410, "The link was already used"];
+    case "link_revoked":
+      return [410, "The link was revoked"];
+    case "length_required":
+      return [411, "Content-Length is required"];
+    case "precondition_failed":
+      return [412, "A precondition failed"];
+    case "too_large":
+      return [413, "The body is too large"];
+    case "range_not_satisfiable":
+      return [416, "The range cannot be satisfied"];
+    case "rate_limited":
+      return [429, "Too many requests"];
+    case "internal":
+      return [500, "Internal error"];
+    case "integrity_failure":
+      return [502, "Stored bytes failed verification"];
+    case "replay_store_unavailable":
+      return [503, "The replay store is unavailable"];
+    case "misconfigured":
+      return [503, "The gateway is misconfigured"];
+  }
+}
+
+export function problemBody(code: ErrorCode, requestId: string): ProblemBody {
+  const [status, title] = statusAndTitle(code);
+  return { type: `urn:verigate:error:${code}`, title, status, code, request_id: requestId };
+}
