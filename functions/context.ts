@@ -1,0 +1,29 @@
+import type { Config } from "../shared/config/index.ts";
+import type { Principal } from "../shared/keys/index.ts";
+import type { Logger } from "../shared/log.ts";
+import type { MetadataStore } from "../shared/metadata/index.ts";
+import type { ReplayStore } from "../shared/replay/index.ts";
+import type { ObjectStorage } from "../shared/storage/index.ts";
+
+/** Epoch milliseconds; injected so tests can move time without waiting. */
+export type Clock = () => number;
+
+/** What an entry file injects for every request. Handlers read these from `c.var`, never from `c.env`. */
+export interface Backends {
+  config: Readonly<Config>;
+  replay: ReplayStore;
+  metadata: MetadataStore;
+  storage: ObjectStorage;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface AppVariables extends Backends {
+  requestId: string;
+  /** Set by the auth middleware once the signature verified; undefined on unauthenticated routes. */
+  principal: Principal | undefined;
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+}

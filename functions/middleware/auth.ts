@@ -1,0 +1,100 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { fromBase64 } from "../../shared/crypto/encoding.ts";
+import { VerigateError, isVerigateError } from "../../shared/errors/index.ts";
+import { ACTIONS, type KeyRecord, type Principal } from "../../shared/keys/index.ts";
+import { KeyRegistry } from "../../shared/keys/registry.ts";
+import { describeError } from "../../shared/log.ts";
+import { replayClaimId } from "../../shared/replay/claim-id.ts";
+import {
+  buildSignatureBase,
+  checkFreshness,
+  checkProfile,
+  messageFromRequest,
+  parseSignatureHeaders,
+  replayWindowEnd,
+  verifySignature,
+  type VerificationKey,
+} from "../../shared/signature/index.ts";
+import type { AppEnv } from "../context.ts";
+import { hasBody } from "./body.ts";
+
+/**
+ * Used when authentication is off (loopback only) or soft and failing: everything is allowed, which is
+ * exactly what those modes mean; the log line says so on every such request.
+ */
+const UNAUTHENTICATED_PRINCIPAL: Principal = Object.freeze({
+  keyid: "unauthenticated",
+  alg: "ed25519",
+  scopes: Object.freeze([Object.freeze({ prefix: "", actions: [...ACTIONS] })]),
+  admin: true,
+});
+
+/** Authenticates `/v1/*` requests by their RFC 9421 signature, in the order PROTOCOL section 1 fixes. */
+export function signedRequests(): MiddlewareHandler<AppEnv> {
+  return async function signedRequests(c, next) {
+    const { authMode } = c.var.config;
+    if (authMode === "off") {
+      c.var.log.log("warn", "auth_off", { request_id: c.var.requestId });
+      c.set("principal", UNAUTHENTICATED_PRINCIPAL);
+      return next();
+    }
+    try {
+      c.set("principal", await authenticate(c));
+    } catch (error) {
+      if (authMode !== "soft" || !isVerigateError(error) || !isAuthFailure(error.code)) throw error;
+      c.var.log.log("warn", "auth_soft_failure", { request_id: c.var.requestId, code: error.code, detail: error.detail });
+      c.set("principal", UNAUTHENTICATED_PRINCIPAL);
+    }
+    return next();
+  };
+}
+
+async function authenticate(c: Context<AppEnv>): Promise<Principal> {
+  const { config, clock, metadata, replay } = c.var;
+  const request = c.req.raw;
+  const parsed = parseSignatureHeaders(request.headers.get("signature-input"), request.headers.get("signature"));
+  const withBody = hasBody(request);
+  if (withBody && !request.headers.has("content-digest")) throw new VerigateError("digest_missing");
+  const signature = checkProfile(parsed, { hasBody: withBody });
+
+  const nowSeconds = Math.floor(clock() / 1000);
+  checkFreshness(signature.params, nowSeconds, config);
+
+  const record = await new KeyRegistry(metadata, config.adminKeys).findUsable(signature.params.keyid, clock());
+  if (!record) throw new VerigateError("signature_invalid", `unknown, revoked or expired key ${signature.params.keyid}`);
+  if (signature.params.alg !== undefined && signature.params.alg !== record.alg) {
+    throw new VerigateError("signature_invalid", `alg ${signature.params.alg} disagrees with key record ${record.alg}`);
+  }
+  const base = buildSignatureBase(messageFromRequest(request, config.publicOrigin), signature.components, signature.signatureParams);
+  if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {
+    throw new VerigateError("signature_invalid", `signature does not verify for ${record.keyid}`);
+  }
+
+  const claimId = await replayClaimId(record.keyid, signature.params.nonce);
+  let claimed: boolean;
+  try {
+    claimed = await replay.claim(claimId, { nowSeconds, expiresAtSeconds: replayWindowEnd(signature.params, config) });
+  } catch (error) {
+    throw new VerigateError("replay_store_unavailable", JSON.stringify(describeError(error)), { cause: error });
+  }
+  if (!claimed) throw new VerigateError("replayed_request", `nonce reused by ${record.keyid}`);
+  return { keyid: record.keyid, alg: record.alg, scopes: record.scopes, admin: record.admin };
+}
+
+function verificationKey(record: KeyRecord): VerificationKey {
+  return record.alg === "ed25519"
+    ? { alg: "ed25519", publicKey: fromBase64(record.public_key ?? "") }
+    : { alg: "hmac-sha256", secret: fromBase64(record.secret ?? "") };
+}
+
+/** Soft mode lets only authentication failures through; a store outage or bad input still fails. */
+function isAuthFailure(code: string): boolean {
+  return [
+    "signature_missing",
+    "malformed_signature",
+    "signature_expired",
+    "signature_not_yet_valid",
+    "signature_invalid",
+    "replayed_request",
+  ].includes(code);
+}

@@ -1,0 +1,49 @@
+import { bodyLimit } from "hono/body-limit";
+import { VerigateError } from "../../shared/errors/index.ts";
+import { timingSafeEqual, sha256 } from "../../shared/crypto/encoding.ts";
+import { parseContentDigest } from "../../shared/signature/index.ts";
+
+/** A JSON body larger than this is not a key or presign request; refusing early bounds memory. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+/** Methods whose requests carry a body by definition here, so their signature must cover content-digest. */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+export function hasBody(request: Request): boolean {
+  return BODY_METHODS.has(request.method) || request.body !== null;
+}
+
+/**
+ * The signed Content-Digest as bytes. The header is covered by the signature, so these bytes are what the
+ * signer committed to; the body itself still has to be hashed and compared.
+ */
+export function signedDigest(request: Request): Uint8Array {
+  const header = request.headers.get("content-digest");
+  if (header === null) throw new VerigateError("digest_missing");
+  const digest = parseContentDigest(header);
+  if (digest === null) throw new VerigateError("digest_missing", "no sha-256 member in Content-Digest");
+  return digest;
+}
+
+/** Refuses a JSON body above the limit, by its declared length before reading or while it streams. */
+export const jsonBodyLimit = bodyLimit({
+  maxSize: MAX_JSON_BODY_BYTES,
+  onError: () => {
+    throw new VerigateError("too_large", "JSON body above limit");
+  },
+});
+
+/** Reads a small JSON body (behind `jsonBodyLimit`), checks it against the signed digest, then parses it. */
+export async function readVerifiedJson(request: Request): Promise<Record<string, unknown>> {
+  const expected = signedDigest(request);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (!timingSafeEqual(await sha256(bytes), expected)) throw new VerigateError("digest_mismatch");
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new VerigateError("bad_request", "body is not JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new VerigateError("bad_request", "body must be a JSON object");
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,29 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type ErrorCode, isVerigateError } from "../../shared/errors/index.ts";
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../../shared/errors/problem.ts";
+import { describeError } from "../../shared/log.ts";
+import type { AppEnv } from "../context.ts";
+
+/** A problem+json response (RFC 9457) carrying only the code, title and request id. */
+export function problem(c: Context<AppEnv>, code: ErrorCode): Response {
+  const body = problemBody(code, c.var.requestId ?? "");
+  return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, { "Content-Type": PROBLEM_CONTENT_TYPE });
+}
+
+/**
+ * The one place a thrown failure becomes a response. The detail and stack go to the log under the request
+ * id; the client sees the wire code only, and anything unexpected becomes 500 `internal`.
+ */
+export const onProblem: ErrorHandler<AppEnv> = (error, c) => {
+  const code: ErrorCode = isVerigateError(error) ? error.code : "internal";
+  const response = problem(c, code);
+  const fields = { request_id: c.var.requestId, code, method: c.req.method, path: c.req.path, ...describeError(error) };
+  const logger = c.var.log;
+  const level = response.status >= 500 ? "error" : "warn";
+  if (logger) logger.log(level, "request_failed", fields);
+  else console.error(JSON.stringify({ level, event: "request_failed", ...fields }));
+  return response;
+};
+
+export const onNotFound: NotFoundHandler<AppEnv> = (c) => problem(c, "not_found");

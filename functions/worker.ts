@@ -1,0 +1,63 @@
+import { parseConfig, type Config, type Vars } from "../shared/config/index.ts";
+import { consoleLogger } from "../shared/log.ts";
+import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
+import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
+import { KvReplayStore } from "../shared/replay/kv-binding.ts";
+import { MemoryReplayStore } from "../shared/replay/memory.ts";
+import type { ReplayStore } from "../shared/replay/index.ts";
+import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
+import { createApp } from "./app.ts";
+import type { Backends } from "./context.ts";
+
+export { ReplayShard } from "../shared/replay/durable-object.ts";
+
+/** Bindings a Workers deployment must declare; a missing one is a problem code, never a guess. */
+const REQUIRED_BINDINGS = ["OBJECTS", "META", "REPLAY"] as const;
+
+/** Built once per environment object: config parsing and validation are not repeated per request. */
+const backendsByEnv = new WeakMap<Env, Backends>();
+/** The memory replay store must outlive a request to remember anything; one per isolate. */
+const memoryReplay = new MemoryReplayStore();
+
+export function workersConfig(env: Env): Readonly<Config> {
+  const config = parseConfig(env as unknown as Vars, "workers");
+  const missing = REQUIRED_BINDINGS.filter((name) => !env[name]).map((name) => `missing_binding_${name.toLowerCase()}`);
+  if (config.replayStore === "dynamodb") missing.push("replay_store_unsupported_on_workers");
+  return missing.length === 0 ? config : Object.freeze({ ...config, problems: Object.freeze([...config.problems, ...missing]) });
+}
+
+function replayStore(config: Config, env: Env): ReplayStore {
+  switch (config.replayStore) {
+    case "kv":
+      return new KvReplayStore(env.META);
+    case "memory":
+      return memoryReplay;
+    default:
+      return new DurableObjectReplayStore(env.REPLAY);
+  }
+}
+
+function backendsFor(env: Env): Backends {
+  let backends = backendsByEnv.get(env);
+  if (!backends) {
+    const config = workersConfig(env);
+    backends = {
+      config,
+      // Constructed even when misconfigured: the guard refuses every route that would touch them.
+      replay: replayStore(config, env),
+      metadata: new KvMetadataStore(env.META),
+      storage: new R2ObjectStorage(env.OBJECTS),
+      clock: Date.now,
+      log: consoleLogger,
+    };
+    if (config.replayStore === "kv") consoleLogger.log("warn", "replay_store_best_effort", { backend: "kv" });
+    backendsByEnv.set(env, backends);
+  }
+  return backends;
+}
+
+const app = createApp((c) => backendsFor(c.env as Env));
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,102 @@
+import { env } from "cloudflare:workers";
+import type { Hono } from "hono";
+import { createApp } from "../../functions/app.ts";
+import type { AppEnv, Backends } from "../../functions/context.ts";
+import { parseConfig, type Vars } from "../../shared/config/index.ts";
+import type { LogLevel, Logger } from "../../shared/log.ts";
+import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
+import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { signRequest, type SigningKey } from "../../shared/signature/index.ts";
+import { newEd25519Key } from "./keys.ts";
+
+export interface LogEntry {
+  level: LogLevel;
+  event: string;
+  fields: Record<string, unknown>;
+}
+
+/** Keeps every log line so tests can assert on events and check that detail stays out of responses. */
+export class RecordingLogger implements Logger {
+  readonly entries: LogEntry[] = [];
+  log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
+    this.entries.push({ level, event, fields });
+  }
+  events(name: string): LogEntry[] {
+    return this.entries.filter((entry) => entry.event === name);
+  }
+}
+
+export interface TestGateway {
+  app: Hono<AppEnv>;
+  log: RecordingLogger;
+  /** Epoch milliseconds the gateway believes it is; tests move it to cross freshness windows. */
+  now: number;
+  admin: { keyid: string; key: SigningKey; publicKey: string };
+  fetch(request: Request): Promise<Response>;
+  /** Signs with the admin key (or `as`) at the gateway's current time and sends. */
+  signed(method: string, path: string, init?: SignedInit): Promise<Response>;
+}
+
+export interface SignedInit {
+  body?: Uint8Array | string;
+  headers?: Record<string, string>;
+  as?: { keyid: string; key: SigningKey };
+  created?: number;
+  expires?: number;
+  nonce?: string;
+}
+
+export const ORIGIN = "http://gateway.test";
+export const T0_MS = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/**
+ * The real app on the real local KV, R2 and Durable Object bindings inside workerd; only the clock and the
+ * logger are the test's, and `overrides` can swap a backend (for example to simulate an outage).
+ */
+export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> = {}): Promise<TestGateway> {
+  const admin = await newEd25519Key();
+  const adminKeyid = `admin-${crypto.randomUUID().slice(0, 8)}`;
+  const log = new RecordingLogger();
+  const gateway: TestGateway = {
+    app: undefined as unknown as Hono<AppEnv>,
+    log,
+    now: T0_MS,
+    admin: { keyid: adminKeyid, key: { alg: "ed25519", privateKey: admin.privateKey }, publicKey: admin.publicKey },
+    fetch: (request) => Promise.resolve(gateway.app.fetch(request, env)),
+    async signed(method, path, init = {}) {
+      const body = typeof init.body === "string" ? new TextEncoder().encode(init.body) : init.body ? new Uint8Array(init.body) : undefined;
+      const signer = init.as ?? gateway.admin;
+      const url = ORIGIN + path;
+      const { headers } = await signRequest({
+        method,
+        url,
+        headers: init.headers ?? {},
+        ...(body ? { body } : {}),
+        key: signer.key,
+        keyid: signer.keyid,
+        created: init.created ?? Math.floor(gateway.now / 1000),
+        ...(init.expires !== undefined ? { expires: init.expires } : {}),
+        ...(init.nonce !== undefined ? { nonce: init.nonce } : {}),
+      });
+      return gateway.fetch(new Request(url, { method, headers: { ...init.headers, ...headers }, ...(body ? { body } : {}) }));
+    },
+  };
+  const config = parseConfig({ ADMIN_KEYS: `${adminKeyid}=${admin.publicKey}`, ...vars }, "workers");
+  const backends: Backends = {
+    config,
+    replay: new DurableObjectReplayStore(env.REPLAY),
+    metadata: new KvMetadataStore(env.META),
+    storage: new R2ObjectStorage(env.OBJECTS),
+    clock: () => gateway.now,
+    log,
+    ...overrides,
+  };
+  gateway.app = createApp(() => backends);
+  return gateway;
+}
+
+export async function problemOf(response: Response): Promise<{ status: number; code: string; body: Record<string, unknown> }> {
+  const body = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, code: String(body.code), body };
+}

@@ -1,0 +1,8 @@
+import { toBase64Url } from "../../shared/crypto/encoding.ts";
+
+/** A fresh ed25519 key pair with its raw public key in base64url, as `ADMIN_KEYS` and `/v1/keys` take it. */
+export async function newEd25519Key(): Promise<{ privateKey: CryptoKey; publicKey: string }> {
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
+  return { privateKey: pair.privateKey, publicKey: toBase64Url(raw) };
+}

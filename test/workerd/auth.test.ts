@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { signRequest } from "../../shared/signature/index.ts";
+import { newEd25519Key } from "../support/keys.ts";
+import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
+
+const FRESH_NONCE = "A".repeat(20) + crypto.randomUUID().replace(/-/g, "");
+
+describe("signed requests through the gateway", () => {
+  it("accepts a signed whoami from a bootstrap admin key", async () => {
+    const gateway = await testGateway();
+    const response = await gateway.signed("GET", "/v1/whoami");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      keyid: gateway.admin.keyid,
+      alg: "ed25519",
+      scopes: [{ prefix: "", actions: ["read", "write", "delete", "list", "presign"] }],
+      admin: true,
+    });
+  });
+
+  it("answers 401 signature_missing without a signature", async () => {
+    const gateway = await testGateway();
+    expect(await problemOf(await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`)))).toMatchObject({ status: 401, code: "signature_missing" });
+  });
+
+  it("answers 400 malformed_signature for an unparsable Signature-Input", async () => {
+    const gateway = await testGateway();
+    const response = await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: { "signature-input": "sig1=(((", signature: "sig1=:AAAA:" } }));
+    expect(await problemOf(response)).toMatchObject({ status: 400, code: "malformed_signature" });
+  });
+
+  it("answers 400 malformed_signature when @query is not covered", async () => {
+    const gateway = await testGateway();
+    const { headers } = await signRequest({
+      method: "GET",
+      url: `${ORIGIN}/v1/whoami`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+      components: ["@method", "@authority", "@path"],
+    });
+    expect(await problemOf(await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
+  });
+
+  it("answers 401 signature_expired past max age plus skew, and accepts just inside it", async () => {
+    const gateway = await testGateway();
+    const nowSeconds = Math.floor(gateway.now / 1000);
+    expect((await gateway.signed("GET", "/v1/whoami", { created: nowSeconds - 330 })).status).toBe(200);
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { created: nowSeconds - 331 }))).toMatchObject({ status: 401, code: "signature_expired" });
+  });
+
+  it("answers 401 signature_not_yet_valid beyond the clock skew, and accepts within it", async () => {
+    const gateway = await testGateway();
+    const nowSeconds = Math.floor(gateway.now / 1000);
+    expect((await gateway.signed("GET", "/v1/whoami", { created: nowSeconds + 30 })).status).toBe(200);
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { created: nowSeconds + 31 }))).toMatchObject({ status: 401, code: "signature_not_yet_valid" });
+  });
+
+  it("answers 401 signature_expired once `expires` plus skew has passed", async () => {
+    const gateway = await testGateway();
+    const nowSeconds = Math.floor(gateway.now / 1000);
+    const response = await gateway.signed("GET", "/v1/whoami", { created: nowSeconds - 100, expires: nowSeconds - 31 });
+    expect(await problemOf(response)).toMatchObject({ status: 401, code: "signature_expired" });
+  });
+
+  it("answers 401 signature_invalid for an unknown key, with the same code as a bad signature", async () => {
+    const gateway = await testGateway();
+    const stranger = await newEd25519Key();
+    const unknown = await gateway.signed("GET", "/v1/whoami", { as: { keyid: "nobody", key: { alg: "ed25519", privateKey: stranger.privateKey } } });
+    const wrongKey = await gateway.signed("GET", "/v1/whoami", { as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } } });
+    expect(await problemOf(unknown)).toMatchObject({ status: 401, code: "signature_invalid" });
+    expect(await problemOf(wrongKey)).toMatchObject({ status: 401, code: "signature_invalid" });
+  });
+
+  it("answers 401 signature_invalid when the request was altered after signing", async () => {
+    const gateway = await testGateway();
+    const { headers } = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const otherPath = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { headers }));
+    const otherQuery = await gateway.fetch(new Request(`${ORIGIN}/v1/whoami?x=1`, { headers }));
+    const otherHost = await gateway.fetch(new Request("http://evil.test/v1/whoami", { headers }));
+    const otherMethod = await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { method: "DELETE", headers }));
+    for (const response of [otherPath, otherQuery, otherHost, otherMethod]) {
+      expect(await problemOf(response)).toMatchObject({ status: 401, code: "signature_invalid" });
+    }
+  });
+
+  it("uses PUBLIC_ORIGIN's authority instead of the Host it sees", async () => {
+    const gateway = await testGateway({ PUBLIC_ORIGIN: "https://files.example.org" });
+    const signedFor = await signRequest({ method: "GET", url: "https://files.example.org/v1/whoami", key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    expect((await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: signedFor.headers }))).status).toBe(200);
+    const signedForInternal = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    expect((await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: signedForInternal.headers }))).status).toBe(401);
+  });
+
+  it("answers 401 signature_invalid when the alg parameter disagrees with the key record", async () => {
+    const gateway = await testGateway();
+    const { headers } = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000), alg: true });
+    const tampered = headers["Signature-Input"]!.replace('alg="ed25519"', 'alg="hmac-sha256"');
+    const response = await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: { ...headers, "Signature-Input": tampered } }));
+    expect(await problemOf(response)).toMatchObject({ status: 401, code: "signature_invalid" });
+  });
+
+  it("answers 401 replayed_request when the same (keyid, nonce) comes twice", async () => {
+    const gateway = await testGateway();
+    expect((await gateway.signed("GET", "/v1/whoami", { nonce: FRESH_NONCE })).status).toBe(200);
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { nonce: FRESH_NONCE }))).toMatchObject({ status: 401, code: "replayed_request" });
+  });
+
+  it("writes no nonce for a request that failed authentication", async () => {
+    const gateway = await testGateway();
+    const nonce = "B".repeat(22) + crypto.randomUUID().replace(/-/g, "");
+    const stranger = await newEd25519Key();
+    const forged = await gateway.signed("GET", "/v1/whoami", { nonce, as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } } });
+    expect(forged.status).toBe(401);
+    // Had the forged request claimed the nonce, the genuine one would now be a replay.
+    expect((await gateway.signed("GET", "/v1/whoami", { nonce })).status).toBe(200);
+  });
+
+  it("answers 400 digest_missing for a body without Content-Digest", async () => {
+    const gateway = await testGateway();
+    const { headers } = await signRequest({ method: "POST", url: `${ORIGIN}/v1/keys`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000), body: new TextEncoder().encode("{}") });
+    const { "Content-Digest": _dropped, ...withoutDigest } = headers;
+    const response = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { method: "POST", headers: withoutDigest, body: "{}" }));
+    expect(await problemOf(response)).toMatchObject({ status: 400, code: "digest_missing" });
+  });
+
+  it("answers 400 digest_mismatch when the body differs from its signed digest", async () => {
+    const gateway = await testGateway();
+    const signedBody = JSON.stringify({ alg: "hmac-sha256", scopes: [] });
+    const { headers } = await signRequest({ method: "POST", url: `${ORIGIN}/v1/keys`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000), body: new TextEncoder().encode(signedBody), headers: { "content-type": "application/json" } });
+    const sentBody = JSON.stringify({ alg: "hmac-sha256", scopes: [{ prefix: "", actions: ["read"] }] });
+    const response = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: sentBody }));
+    expect(await problemOf(response)).toMatchObject({ status: 400, code: "digest_mismatch" });
+    const { keys } = (await (await gateway.signed("GET", "/v1/keys")).json()) as { keys: { alg: string }[] };
+    expect(keys.filter((key) => key.alg === "hmac-sha256")).toEqual([]);
+  });
+});

@@ -1,0 +1,100 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../shared/config/index.ts";
+import { workersConfig } from "../../functions/worker.ts";
+import { problemOf, testGateway } from "../support/gateway.ts";
+
+describe("configuration", () => {
+  it("applies the documented defaults", () => {
+    expect(parseConfig({}, "workers")).toMatchObject({
+      authMode: "enforce",
+      replayStore: "durable-object",
+      clockSkewSeconds: 30,
+      maxSignatureAgeSeconds: 300,
+      maxObjectBytes: 100 * 1024 * 1024,
+      chunkSizeBytes: 1024 * 1024,
+      presignMaxSeconds: 3600,
+      presignStorage: false,
+      problems: [],
+    });
+    expect(parseConfig({}, "lambda").replayStore).toBe("dynamodb");
+  });
+
+  it("is frozen so no handler can change it at run time", () => {
+    const config = parseConfig({}, "workers");
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.adminKeys)).toBe(true);
+  });
+
+  it.each([
+    [{ AUTH_MODE: "permissive" }, "invalid_auth_mode"],
+    [{ REPLAY_STORE: "redis" }, "invalid_replay_store"],
+    [{ CHUNK_SIZE_BYTES: "100000" }, "invalid_chunk_size_bytes"],
+    [{ CHUNK_SIZE_BYTES: "33554432" }, "invalid_chunk_size_bytes"],
+    [{ CLOCK_SKEW_SECONDS: "-1" }, "invalid_clock_skew_seconds"],
+    [{ MAX_OBJECT_BYTES: "lots" }, "invalid_max_object_bytes"],
+    [{ PRESIGN_SECRET: "too-short" }, "presign_secret_too_short"],
+    [{ S3_BUCKET: "my-bucket" }, "s3_bucket_example_name"],
+    [{ S3_BUCKET: "Your-Bucket-Name" }, "s3_bucket_example_name"],
+    [{ DYNAMODB_TABLE: "my-table" }, "dynamodb_table_example_name"],
+    [{ ADMIN_KEYS: "ops=not-a-key" }, "invalid_admin_keys"],
+    [{ PUBLIC_ORIGIN: "files.example.org" }, "invalid_public_origin"],
+  ])("reports %o as %s", (vars, problem) => {
+    expect(parseConfig(vars, "workers").problems).toContain(problem);
+  });
+
+  it("names a missing binding as a problem", () => {
+    const { OBJECTS: _objects, ...withoutBucket } = env;
+    expect(workersConfig(withoutBucket as Env).problems).toContain("missing_binding_objects");
+    expect(workersConfig(env).problems).toEqual([]);
+  });
+});
+
+describe("refusing to serve when misconfigured", () => {
+  it("answers 503 misconfigured on signed routes, while /healthz lists the problem codes without values", async () => {
+    const gateway = await testGateway({ S3_BUCKET: "example-bucket", PRESIGN_SECRET: "hunter2" });
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami"))).toMatchObject({ status: 503, code: "misconfigured" });
+    const health = await gateway.fetch(new Request("http://gateway.test/healthz"));
+    expect(health.status).toBe(503);
+    const body = await health.text();
+    expect(JSON.parse(body)).toMatchObject({ status: "misconfigured", problems: ["presign_secret_too_short", "s3_bucket_example_name"] });
+    expect(body).not.toContain("hunter2");
+    expect(body).not.toContain("example-bucket");
+  });
+
+  it("serves AUTH_MODE=off only to loopback hosts", async () => {
+    const gateway = await testGateway({ AUTH_MODE: "off" });
+    expect(await problemOf(await gateway.fetch(new Request("http://gateway.test/v1/whoami")))).toMatchObject({ status: 503, code: "misconfigured" });
+    const local = await gateway.fetch(new Request("http://127.0.0.1:8787/v1/whoami"));
+    expect(local.status).toBe(200);
+    expect(await local.json()).toMatchObject({ keyid: "unauthenticated" });
+  });
+
+  it("serves REPLAY_STORE=memory only to loopback hosts", async () => {
+    const gateway = await testGateway({ REPLAY_STORE: "memory" });
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami"))).toMatchObject({ status: 503, code: "misconfigured" });
+  });
+
+  it("lets an unsigned request through in soft mode and logs the failure", async () => {
+    const gateway = await testGateway({ AUTH_MODE: "soft" });
+    expect((await gateway.fetch(new Request("http://gateway.test/v1/whoami"))).status).toBe(200);
+    expect(gateway.log.events("auth_soft_failure")).toMatchObject([{ fields: { code: "signature_missing" } }]);
+  });
+});
+
+describe("/healthz through the Worker entry", () => {
+  it("reports the Workers backends without authentication", async () => {
+    const response = await exports.default.fetch("http://localhost/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      status: "ok",
+      version: "0.1.0",
+      runtime: "workers",
+      auth_mode: "enforce",
+      replay_store: { backend: "durable-object", atomic: true },
+      storage: { backend: "r2" },
+      presign_storage: false,
+    });
+    expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});
