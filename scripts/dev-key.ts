@@ -1,0 +1,34 @@
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+
+export const DEV_KEYID = "dev-admin";
+export const DEV_KEY_PATH = ".verigate/dev-admin.jwk";
+export const DEV_VARS_PATH = ".dev.vars";
+
+interface Ed25519Jwk {
+  kty: "OKP";
+  crv: "Ed25519";
+  x: string;
+  d: string;
+  kid: string;
+}
+
+/** Loads the local dev admin key, creating it (mode 0600: it is a private key) on first use. */
+export async function ensureDevKey(path = DEV_KEY_PATH): Promise<{ jwk: Ed25519Jwk; created: boolean }> {
+  if (existsSync(path)) return { jwk: JSON.parse(await readFile(path, "utf8")) as Ed25519Jwk, created: false };
+  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const exported = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
+  const jwk: Ed25519Jwk = { kty: "OKP", crv: "Ed25519", x: String(exported.x), d: String(exported.d), kid: DEV_KEYID };
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(jwk, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return { jwk, created: true };
+}
+
+/** Writes `.dev.vars` with the dev key as the bootstrap admin, unless the operator already has one. */
+export async function ensureDevVars(jwk: Ed25519Jwk, path = DEV_VARS_PATH): Promise<boolean> {
+  if (existsSync(path)) return false;
+  await writeFile(path, `# Local development only; created by npm start.\nADMIN_KEYS="${jwk.kid}=${jwk.x}"\n`, { mode: 0o600 });
+  return true;
+}
