@@ -1,0 +1,108 @@
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from "@aws-sdk/client-dynamodb";
+import { fromBase64, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { VerigateError } from "../errors/index.ts";
+import type { ListOptions, ListPage, MetadataStore } from "./index.ts";
+
+/** The same default page as the KV and memory backends, so callers see one behaviour. */
+const DEFAULT_LIST_LIMIT = 1000;
+
+const PARTITION_PREFIX = "m#";
+
+/**
+ * Metadata in the gateway's DynamoDB table. A key `<ns>:<rest>` lives at `pk = "m#<ns>"`, `sk = <key>`, so
+ * listing a prefix is one Query over one partition in the byte order of the keys; the value is its JSON text
+ * in `v`. Reads are strongly consistent, unlike KV: a record is visible to the next request wherever it runs.
+ */
+export class DynamoMetadataStore implements MetadataStore {
+  readonly backend = "dynamodb" as const;
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+  }
+
+  async get<T>(key: string): Promise<T | null> {
+    const { Item } = await this.#client.send(
+      new GetItemCommand({ TableName: this.#table, Key: itemKey(key), ConsistentRead: true }),
+    );
+    const value = Item?.v?.S;
+    return value === undefined ? null : (JSON.parse(value) as T);
+  }
+
+  async put(key: string, value: unknown): Promise<void> {
+    await this.#client.send(
+      new PutItemCommand({ TableName: this.#table, Item: { ...itemKey(key), v: { S: JSON.stringify(value) } } }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: itemKey(key) }));
+  }
+
+  /**
+   * Asks for one key more than the page holds, so the cursor is absent exactly when nothing follows.
+   * The cursor is the table key of the page's last entry, which the next Query starts after; a Query may
+   * also stop early at DynamoDB's 1 MB page, and then the same cursor resumes it.
+   */
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const pk = partitionOf(prefix);
+    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new VerigateError("internal", `list limit must be a positive integer, got ${limit}`);
+    const start = options.cursor === undefined ? undefined : decodeCursor(options.cursor, pk, prefix);
+    const output = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": { S: pk }, ":prefix": { S: prefix } },
+        ProjectionExpression: "sk",
+        ConsistentRead: true,
+        Limit: limit + 1,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    const found = (output.Items ?? []).map((item) => item.sk?.S ?? "");
+    const keys = found.slice(0, limit);
+    const last = keys.at(-1);
+    const more = found.length > limit || output.LastEvaluatedKey !== undefined;
+    return { keys, cursor: more && last !== undefined ? encodeCursor(pk, last) : undefined };
+  }
+}
+
+function itemKey(key: string): Record<string, AttributeValue> {
+  return { pk: { S: partitionOf(key) }, sk: { S: key } };
+}
+
+/** Every metadata key and list prefix starts with its namespace and a colon (docs/STORAGE.md). */
+function partitionOf(keyOrPrefix: string): string {
+  const colon = keyOrPrefix.indexOf(":");
+  if (colon <= 0) throw new VerigateError("internal", `metadata key or prefix without a namespace: ${keyOrPrefix}`);
+  return PARTITION_PREFIX + keyOrPrefix.slice(0, colon);
+}
+
+function encodeCursor(pk: string, sk: string): string {
+  return toBase64Url(utf8(JSON.stringify({ pk, sk })));
+}
+
+/** A cursor comes back from a client, so it must name a key of the very listing it continues. */
+function decodeCursor(cursor: string, pk: string, prefix: string): Record<string, AttributeValue> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(cursor)));
+  } catch (error) {
+    throw new VerigateError("bad_request", "list cursor is not base64url JSON", { cause: error });
+  }
+  const { pk: cursorPk, sk } = (parsed ?? {}) as { pk?: unknown; sk?: unknown };
+  if (cursorPk !== pk || typeof sk !== "string" || !sk.startsWith(prefix)) {
+    throw new VerigateError("bad_request", "list cursor belongs to another listing");
+  }
+  return { pk: { S: pk }, sk: { S: sk } };
+}

@@ -1,0 +1,149 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Settings } from "../config/index.ts";
+import { toBase64 } from "../crypto/encoding.ts";
+import { VerigateError } from "../errors/index.ts";
+import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+
+/**
+ * A client for any S3-compatible endpoint. The SDK's default request and response checksums are off:
+ * R2 and other S3-compatible stores reject or mis-validate them, and the gateway checks bytes itself.
+ * Without explicit keys the SDK's default chain applies (the Lambda execution role).
+ */
+export function createS3Client(settings: S3Settings): S3Client {
+  const { endpoint, region, accessKeyId, secretAccessKey } = settings;
+  return new S3Client({
+    region,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  });
+}
+
+/**
+ * Blobs in an S3 bucket (AWS S3, or any S3-compatible store through `S3_ENDPOINT`).
+ * Bodies are streamed both ways, never buffered whole. With `sha256` the put carries `x-amz-checksum-sha256`,
+ * which S3 verifies against the bytes it received (answering `BadDigest` on a mismatch); local stand-ins
+ * such as s3rver ignore that header, so there the gateway's own hashing is the only check.
+ */
+export class S3ObjectStorage implements ObjectStorage {
+  readonly backend = "s3" as const;
+  readonly #client: S3Client;
+  readonly #bucket: string;
+
+  constructor(settings: S3Settings);
+  constructor(client: S3Client, bucket: string);
+  constructor(source: S3Settings | S3Client, bucket?: string) {
+    if (source instanceof S3Client) {
+      if (!bucket) throw new VerigateError("misconfigured", "S3ObjectStorage needs a bucket name with a client");
+      this.#client = source;
+      this.#bucket = bucket;
+    } else {
+      this.#client = createS3Client(source);
+      this.#bucket = source.bucket;
+    }
+  }
+
+  /**
+   * The SDK's Node handler only streams a Node `Readable`, so the web stream is adapted here. The handler
+   * pipes the body without watching it, and Node sends a body shorter than its Content-Length without
+   * complaint: either would leave the request waiting for bytes that never come. So the length is enforced
+   * on the way, and the body's error aborts the request and is what the caller sees.
+   * A stream body is never retried by the SDK, since it cannot be replayed.
+   */
+  async put(blobKey: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<void> {
+    const sized = body.pipeThrough(exactLength(options.length));
+    const source = Readable.fromWeb(sized as NodeReadableStream<Uint8Array>);
+    const abort = new AbortController();
+    let bodyError: unknown;
+    source.on("error", (error) => {
+      bodyError ??= error;
+      abort.abort(error);
+    });
+    const command = new PutObjectCommand({
+      Bucket: this.#bucket,
+      Key: blobKey,
+      Body: source,
+      ContentLength: options.length,
+      ...(options.sha256 ? { ChecksumSHA256: toBase64(options.sha256) } : {}),
+      ...(options.contentType ? { ContentType: options.contentType } : {}),
+    });
+    try {
+      await this.#client.send(command, { abortSignal: abort.signal });
+    } catch (error) {
+      source.destroy();
+      if (bodyError !== undefined) throw bodyError;
+      if (errorName(error) === "BadDigest") {
+        throw new VerigateError("digest_mismatch", `S3 rejected ${blobKey}: its SHA-256 differs`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async get(blobKey: string, range?: ByteRange): Promise<StoredBlob | null> {
+    // "bytes=a-(a-1)" is not a valid range, and S3 refuses any range starting at or past the end.
+    if (range?.length === 0) return this.#emptyAt(blobKey);
+    const rangeHeader = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
+    try {
+      const output = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: blobKey, ...(rangeHeader ? { Range: rangeHeader } : {}) }),
+      );
+      const body = output.Body?.transformToWebStream();
+      // Without Content-Range a ranged get was answered with the whole blob: a store that ignores ranges.
+      const size = range ? totalFromContentRange(output.ContentRange) : output.ContentLength;
+      if (body === undefined || size === undefined) {
+        await body?.cancel();
+        throw new VerigateError("internal", `S3 answered ${rangeHeader ?? "a get"} of ${blobKey} without a body or its size`);
+      }
+      return { body, size };
+    } catch (error) {
+      if (errorName(error) === "NoSuchKey") return null;
+      if (errorName(error) === "InvalidRange") return this.#emptyAt(blobKey);
+      throw error;
+    }
+  }
+
+  async delete(blobKey: string): Promise<void> {
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: blobKey }));
+  }
+
+  /** No bytes, with the blob's real size, so the caller sees how the blob differs from what it expected. */
+  async #emptyAt(blobKey: string): Promise<StoredBlob | null> {
+    try {
+      const { ContentLength: size } = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: blobKey }));
+      if (size === undefined) throw new VerigateError("internal", `S3 answered a head of ${blobKey} without its size`);
+      return { body: new Blob([]).stream(), size };
+    } catch (error) {
+      // A HEAD response has no body, so the SDK can only name the status.
+      if (errorName(error) === "NotFound") return null;
+      throw error;
+    }
+  }
+}
+
+/** Passes the body through unchanged, failing it as soon as it runs past `length` or when it ends short of it. */
+function exactLength(length: number): TransformStream<Uint8Array, Uint8Array> {
+  let received = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      received += chunk.byteLength;
+      if (received > length) throw new VerigateError("internal", `body runs past its declared ${length} bytes`);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (received < length) throw new VerigateError("internal", `body ended at ${received} of its declared ${length} bytes`);
+    },
+  });
+}
+
+/** The total after the slash of `Content-Range: bytes a-b/total`; undefined when the store did not say. */
+function totalFromContentRange(contentRange: string | undefined): number | undefined {
+  const match = contentRange ? /^bytes \d+-\d+\/(\d+)$/.exec(contentRange.trim()) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}

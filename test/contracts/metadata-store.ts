@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import type { MetadataBackendName, MetadataStore } from "../../shared/metadata/index.ts";
+
+export interface MetadataStoreCapabilities {
+  backend: MetadataBackendName;
+}
+
+/** Small enough that the paging case walks several pages, uneven so the last page is a partial one. */
+const PAGE_LIMIT = 5;
+const PAGED_KEY_COUNT = 23;
+
+/** A fresh key segment per case, so cases never see each other's records even in shared storage. */
+function runId(): string {
+  return `contract-${crypto.randomUUID()}`;
+}
+
+/** Every page of a listing, in order; gives up rather than loop forever on a cursor that never ends. */
+async function listAll(store: MetadataStore, prefix: string, limit: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(prefix, { limit, ...(cursor === undefined ? {} : { cursor }) });
+    pages.push(page.keys);
+    cursor = page.cursor;
+  } while (cursor !== undefined && pages.length <= PAGED_KEY_COUNT);
+  return pages;
+}
+
+/** The behaviour every `MetadataStore` backend must show; each backend's test file calls this once. */
+export function describeMetadataStoreContract(
+  name: string,
+  make: () => MetadataStore | Promise<MetadataStore>,
+  capabilities: MetadataStoreCapabilities,
+): void {
+  describe(`MetadataStore contract: ${name}`, () => {
+    it(`reports backend "${capabilities.backend}"`, async () => {
+      expect((await make()).backend).toBe(capabilities.backend);
+    });
+
+    it("get of a missing key is null", async () => {
+      const store = await make();
+      expect(await store.get(`obj:${runId()}/missing`)).toBeNull();
+    });
+
+    it("put then get round-trips nested JSON", async () => {
+      const store = await make();
+      const key = `ver:${runId()}`;
+      const value = {
+        size: 3_145_745,
+        chunks: ["sha256-a", "sha256-b"],
+        nested: { deep: { list: [1, "two", null, true, { three: 3.5 }] }, empty: {} },
+        text: "ünïcødé ✓",
+      };
+      await store.put(key, value);
+      expect(await store.get(key)).toEqual(value);
+    });
+
+    it("a put replaces the previous value", async () => {
+      const store = await make();
+      const key = `obj:${runId()}/file`;
+      await store.put(key, { version: 1, extra: "dropped" });
+      await store.put(key, { version: 2 });
+      expect(await store.get(key)).toEqual({ version: 2 });
+    });
+
+    it("delete removes the value and the key from listings", async () => {
+      const store = await make();
+      const prefix = `obj:${runId()}/`;
+      await store.put(`${prefix}gone`, { n: 1 });
+      await store.put(`${prefix}kept`, { n: 2 });
+      await store.delete(`${prefix}gone`);
+      expect(await store.get(`${prefix}gone`)).toBeNull();
+      expect((await store.list(prefix)).keys).toEqual([`${prefix}kept`]);
+    });
+
+    it("delete of a missing key succeeds", async () => {
+      const store = await make();
+      await expect(store.delete(`obj:${runId()}/never-written`)).resolves.toBeUndefined();
+    });
+
+    it("list returns only the keys under the prefix, in lexicographic order", async () => {
+      const store = await make();
+      const base = `obj:${runId()}/`;
+      const prefix = `${base}team-a/`;
+      const inOrder = ["A", "B.txt", "a", "a-b", "a.b", "a/b", "a0", "b", "z"].map((rest) => prefix + rest);
+      const outside = [`${base}team-a`, `${base}team-ab`, `${base}team-b/a`, `${base}team-`];
+      for (const key of [...inOrder].reverse()) await store.put(key, { key });
+      for (const key of outside) await store.put(key, { key });
+      const page = await store.list(prefix);
+      expect(page.keys).toEqual(inOrder);
+      expect(page.cursor).toBeUndefined();
+    });
+
+    it("a prefix with no keys lists nothing and no cursor", async () => {
+      const store = await make();
+      expect(await store.list(`obj:${runId()}/`)).toEqual({ keys: [], cursor: undefined });
+    });
+
+    it(`paging with limit ${PAGE_LIMIT} and the cursor visits every key exactly once, in order`, async () => {
+      const store = await make();
+      const prefix = `key:${runId()}/`;
+      const keys = Array.from({ length: PAGED_KEY_COUNT }, (_, n) => `${prefix}${String(n).padStart(3, "0")}`);
+      await Promise.all(keys.map((key) => store.put(key, { key })));
+      const pages = await listAll(store, prefix, PAGE_LIMIT);
+      for (const page of pages) expect(page.length).toBeLessThanOrEqual(PAGE_LIMIT);
+      expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(PAGED_KEY_COUNT / PAGE_LIMIT));
+      expect(pages.flat()).toEqual(keys);
+    });
+
+    it("list does not see other namespaces", async () => {
+      const store = await make();
+      const run = runId();
+      for (const namespace of ["key", "obj", "ver", "gc"]) await store.put(`${namespace}:${run}`, { namespace });
+      expect((await store.list(`obj:${run}`)).keys).toEqual([`obj:${run}`]);
+      expect((await store.list(`gc:${run}`)).keys).toEqual([`gc:${run}`]);
+    });
+
+    it("unicode keys round-trip and list under their prefix", async () => {
+      const store = await make();
+      const prefix = `obj:${runId()}/ünïcødé/`;
+      const keys = [`${prefix}café.txt`, `${prefix}文件.txt`, `${prefix}😀.bin`];
+      for (const key of keys) await store.put(key, { name: key });
+      for (const key of keys) expect(await store.get(key)).toEqual({ name: key });
+      expect((await store.list(prefix)).keys).toEqual(keys);
+    });
+  });
+}
