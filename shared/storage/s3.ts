@@ -2,25 +2,10 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Settings } from "../config/index.ts";
+import { createS3Client } from "./s3-client.ts";
 import { toBase64 } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
-
-/**
- * A client for any S3-compatible endpoint. The SDK's default request and response checksums are off:
- * R2 and other S3-compatible stores reject or mis-validate them, and the gateway checks bytes itself.
- * Without explicit keys the SDK's default chain applies (the Lambda execution role).
- */
-export function createS3Client(settings: S3Settings): S3Client {
-  const { endpoint, region, accessKeyId, secretAccessKey } = settings;
-  return new S3Client({
-    region,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
-  });
-}
 
 /**
  * Blobs in an S3 bucket (AWS S3, or any S3-compatible store through `S3_ENDPOINT`).

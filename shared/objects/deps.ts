@@ -1,0 +1,14 @@
+import type { Logger } from "../log.ts";
+import type { MetadataStore } from "../metadata/index.ts";
+import type { ObjectStorage } from "../storage/index.ts";
+import type { StreamRuntime } from "./stream-runtime.ts";
+
+/** What the object core needs from its runtime; each function takes the subset it uses. */
+export interface ObjectDeps {
+  storage: ObjectStorage;
+  metadata: MetadataStore;
+  log: Logger;
+  /** Epoch milliseconds; injected so tests can move time without waiting. */
+  clock: () => number;
+  streams: StreamRuntime;
+}

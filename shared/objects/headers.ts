@@ -1,0 +1,67 @@
+import { toBase64 } from "../crypto/encoding.ts";
+import type { ByteRange } from "../storage/index.ts";
+import { etagOf, type Manifest } from "./manifest.ts";
+
+/** An entity tag in a list header; anything else in the header is ignored, so junk never matches. */
+const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"/g;
+
+/**
+ * Headers of a GET or HEAD of `manifest`, or of the 206 part `range` of it. Repr-Digest is the digest of
+ * the whole representation (RFC 9530), so it is the same on a 206 and lets the client check a resumed
+ * download once it has every part.
+ */
+export function objectHeaders(manifest: Manifest, range?: ByteRange | null): Record<string, string> {
+  const headers: Record<string, string> = {
+    "Content-Length": String(range ? range.length : manifest.size),
+    "Content-Type": manifest.content_type,
+    ETag: etagOf(manifest),
+    "Repr-Digest": `sha-256=:${toBase64(fromHex(manifest.sha256))}:`,
+    "Accept-Ranges": "bytes",
+    "Last-Modified": new Date(manifest.created_at).toUTCString(),
+  };
+  if (range) headers["Content-Range"] = `bytes ${range.offset}-${range.offset + range.length - 1}/${manifest.size}`;
+  return headers;
+}
+
+/** A 304 carries the validators a cache needs to refresh its copy, and no representation headers (RFC 9110 section 15.4.5). */
+export function notModifiedHeaders(manifest: Manifest): Record<string, string> {
+  return { ETag: etagOf(manifest), "Last-Modified": new Date(manifest.created_at).toUTCString() };
+}
+
+/** A 416 names the current length so the client can ask again (RFC 9110 section 15.5.17). */
+export function rangeNotSatisfiableHeaders(size: number): Record<string, string> {
+  return { "Content-Range": `bytes */${size}` };
+}
+
+/** True when `If-None-Match` matches the stored version, so a GET or HEAD answers 304 (weak comparison, RFC 9110 section 13.1.2). */
+export function isNotModified(ifNoneMatch: string | null | undefined, manifest: Manifest): boolean {
+  if (ifNoneMatch === null || ifNoneMatch === undefined) return false;
+  if (ifNoneMatch.trim() === "*") return true;
+  return entityTags(ifNoneMatch).some((tag) => tag.opaque === manifest.sha256);
+}
+
+/** True when `If-Match` allows writing over `current` (strong comparison, RFC 9110 section 13.1.1): a weak tag never matches. */
+export function ifMatchHolds(ifMatch: string, current: Manifest | null): boolean {
+  if (!current) return false;
+  if (ifMatch.trim() === "*") return true;
+  return entityTags(ifMatch).some((tag) => !tag.weak && tag.opaque === current.sha256);
+}
+
+/**
+ * True when a Range request may be served as a range: no `If-Range`, or one naming the stored version's
+ * entity tag. A date is treated as not matching, which only costs a full response (RFC 9110 section 13.1.5).
+ */
+export function ifRangeHolds(ifRange: string | null | undefined, manifest: Manifest): boolean {
+  if (ifRange === null || ifRange === undefined) return true;
+  return ifRange.trim() === etagOf(manifest);
+}
+
+function entityTags(header: string): { weak: boolean; opaque: string }[] {
+  return [...header.matchAll(ENTITY_TAG)].map((match) => ({ weak: match[1] !== undefined, opaque: match[2] ?? "" }));
+}
+
+function fromHex(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}

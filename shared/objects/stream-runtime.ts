@@ -1,0 +1,19 @@
+/**
+ * The few stream primitives the object core needs that differ per runtime. `workerd-streams.ts` is the
+ * Workers one; another runtime supplies its own (Node: `crypto.createHash`, an identity TransformStream).
+ */
+export interface StreamRuntime {
+  /** A fresh incremental SHA-256 for an upload's whole body. */
+  wholeHasher(): WholeHasher;
+  /**
+   * A pipe whose readable side declares `length` bytes, so a response built on it is sent with that
+   * Content-Length and, when the writer aborts, ends short of it: a transport error for every HTTP client.
+   */
+  exactLengthPipe(length: number): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+}
+
+/** Fed every chunk in order, then asked once for the digest of all of them. It must not keep or alter a chunk. */
+export interface WholeHasher {
+  update(chunk: Uint8Array): void | Promise<void>;
+  digest(): Promise<Uint8Array>;
+}

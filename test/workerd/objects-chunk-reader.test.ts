@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { chunkReader } from "../../shared/objects/chunk-reader.ts";
+import { bytes, piecewise, requestBody } from "./objects-fixtures.ts";
+
+const sources = [
+  { name: "a request body (BYOB readAtLeast)", open: (data: Uint8Array<ArrayBuffer>) => requestBody(data) },
+  { name: "a JS stream of 7-byte pieces (copying reader)", open: (data: Uint8Array<ArrayBuffer>) => piecewise(data, 7) },
+  { name: "a JS stream of one big piece (copying reader)", open: (data: Uint8Array<ArrayBuffer>) => piecewise(data, 1 << 20) },
+];
+
+describe.each(sources)("chunkReader over $name", ({ open }) => {
+  it("returns exactly the requested sizes, in order, across piece boundaries", async () => {
+    const data = bytes(1000, 3);
+    const reader = chunkReader(open(data));
+    const sizes = [1, 9, 100, 256, 300, 334];
+    let at = 0;
+    for (const size of sizes) {
+      const chunk = await reader.read(size);
+      expect(chunk).toEqual(data.slice(at, at + size));
+      at += size;
+    }
+    expect(await reader.read(10)).toHaveLength(0);
+  });
+
+  it("returns fewer bytes only at the end, then nothing", async () => {
+    const data = bytes(25, 4);
+    const reader = chunkReader(open(data));
+    expect(await reader.read(20)).toEqual(data.slice(0, 20));
+    expect(await reader.read(20)).toEqual(data.slice(20));
+    expect(await reader.read(20)).toHaveLength(0);
+  });
+
+  it("hands out buffers the caller may keep: a later read does not overwrite an earlier chunk", async () => {
+    const data = bytes(64, 5);
+    const reader = chunkReader(open(data));
+    const first = await reader.read(32);
+    const second = await reader.read(32);
+    expect(first).toEqual(data.slice(0, 32));
+    expect(second).toEqual(data.slice(32));
+  });
+
+  it("reads an empty stream as ended", async () => {
+    expect(await chunkReader(open(new Uint8Array(0))).read(8)).toHaveLength(0);
+  });
+});
+
+it("propagates a source error to the read that meets it", async () => {
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new Error("source failed"));
+    },
+  });
+  await expect(chunkReader(failing).read(4)).rejects.toThrow("source failed");
+});

@@ -1,0 +1,118 @@
+import { env } from "cloudflare:workers";
+import type { LogLevel, Logger } from "../../shared/log.ts";
+import type { MetadataStore } from "../../shared/metadata/index.ts";
+import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
+import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
+import type { ObjectDeps } from "../../shared/objects/deps.ts";
+import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
+import type { ObjectStorage } from "../../shared/storage/index.ts";
+import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+
+/** The smallest chunk size the configuration allows, so multi-chunk objects stay small. */
+export const CHUNK = 64 * 1024;
+
+/** A storage and metadata pair the object core runs on, and a way to overwrite a blob behind its back. */
+export interface Backend {
+  name: string;
+  storage: ObjectStorage;
+  metadata: MetadataStore;
+  /** Replaces a blob's bytes without going through the object core: an untrusted store misbehaving. */
+  tamper(blobKey: string, bytes: Uint8Array): Promise<void>;
+}
+
+export function backends(): Backend[] {
+  const memory = new MemoryObjectStorage();
+  return [
+    {
+      name: "r2 + kv",
+      storage: new R2ObjectStorage(env.OBJECTS),
+      metadata: new KvMetadataStore(env.META),
+      tamper: async (blobKey, bytes) => {
+        await env.OBJECTS.put(blobKey, bytes);
+      },
+    },
+    {
+      name: "memory",
+      storage: memory,
+      metadata: new MemoryMetadataStore(),
+      tamper: (blobKey, bytes) => memory.put(blobKey, piecewise(bytes), { length: bytes.length }),
+    },
+  ];
+}
+
+export interface LogEvent {
+  level: LogLevel;
+  event: string;
+  [field: string]: unknown;
+}
+
+export function recordingLogger(): Logger & { events: LogEvent[] } {
+  const events: LogEvent[] = [];
+  return { events, log: (level, event, fields = {}) => void events.push({ ...fields, level, event }) };
+}
+
+/** Deps over `backend` with a recording logger and a clock the test moves by assigning `clock.now`. */
+export function depsFor(backend: Backend, nowMs = Date.now()): ObjectDeps & { log: ReturnType<typeof recordingLogger>; time: { now: number } } {
+  const time = { now: nowMs };
+  return { storage: backend.storage, metadata: backend.metadata, log: recordingLogger(), clock: () => time.now, streams: workerdStreams, time };
+}
+
+/** Deterministic bytes that differ at every position between seeds, so a misplaced slice never passes. */
+export function bytes(length: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(length);
+  let state = seed * 2654435761;
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    out[i] = state >>> 24;
+  }
+  return out;
+}
+
+export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+}
+
+/** A JS stream (no BYOB support) handing out `pieceBytes` at a time, like a network stream would. */
+export function piecewise(data: Uint8Array, pieceBytes = 10_000): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= data.length) return controller.close();
+      controller.enqueue(data.slice(offset, offset + pieceBytes));
+      offset += pieceBytes;
+    },
+  });
+}
+
+/** The native byte stream of a request body, which supports BYOB reads like the gateway's real input. */
+export function requestBody(data: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
+  return new Request("http://gateway.test/", { method: "PUT", body: data }).body ?? new Blob([]).stream();
+}
+
+/** Reads until the end or an error, keeping every byte that arrived before it. */
+export async function drain(stream: ReadableStream<Uint8Array>): Promise<{ received: Uint8Array; error: unknown }> {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let error: unknown;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+  } catch (caught) {
+    error = caught ?? new Error("stream errored without a reason");
+  }
+  const received = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    received.set(part, at);
+    at += part.length;
+  }
+  return { received, error };
+}
+
+export function uniqueKey(name: string): string {
+  return `t-${crypto.randomUUID()}/${name}`;
+}

@@ -1,0 +1,177 @@
+import { describe, expect, it } from "vitest";
+import { deleteObject } from "../../shared/objects/delete.ts";
+import { openVerified } from "../../shared/objects/download.ts";
+import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, sweepGarbage } from "../../shared/objects/garbage.ts";
+import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { putObject } from "../../shared/objects/upload.ts";
+import type { ObjectStorage } from "../../shared/storage/index.ts";
+import { backends, bytes, CHUNK, depsFor, drain, requestBody, sha256, uniqueKey, type Backend } from "./objects-fixtures.ts";
+
+type Deps = ReturnType<typeof depsFor>;
+const DAY_MS = 86_400_000;
+/**
+ * Each test runs at its own time, years before the other suites' clocks, so a sweep here only ever reaches
+ * records made by this file and the others' records never come due under these clocks.
+ */
+let nextBaseMs = Date.UTC(2001, 0, 1);
+function freshDeps(backend: Backend): Deps {
+  nextBaseMs += 30 * DAY_MS;
+  return depsFor(backend, nextBaseMs);
+}
+
+async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
+  return putObject(deps, {
+    key,
+    body: requestBody(data),
+    length: data.length,
+    expectedSha256: await sha256(data),
+    keyid: "uploader",
+    chunkSize: CHUNK,
+    maxObjectBytes: 8 * CHUNK,
+    requestId: "req-gc",
+  });
+}
+
+/** Sweeps until no due record is left: the budget per run may stop a sweep early. */
+async function sweepAt(deps: Deps, nowMs: number): Promise<void> {
+  while ((await sweepGarbage(deps, nowMs)).more);
+}
+
+async function blobExists(deps: Deps, blob: string): Promise<boolean> {
+  const stored = await deps.storage.get(blob);
+  await stored?.body.cancel();
+  return stored !== null;
+}
+
+async function readsBack(deps: Deps, manifest: Manifest, data: Uint8Array): Promise<boolean> {
+  const { received, error } = await drain((await openVerified(deps, manifest, { requestId: "req-gc" })).body);
+  return error === undefined && received.length === data.length && received.every((byte, i) => byte === data[i]);
+}
+
+describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
+  it("keeps a superseded blob and its version manifest through the grace period, then deletes both", async () => {
+    const deps = freshDeps(backend);
+    const key = uniqueKey("superseded.bin");
+    const firstData = bytes(CHUNK + 1, 1);
+    const first = await upload(deps, key, firstData);
+    deps.time.now += 1000;
+    const secondData = bytes(100, 2);
+    const second = await upload(deps, key, secondData);
+    const supersededAt = deps.time.now;
+
+    await sweepAt(deps, supersededAt + GC_GRACE_MS - 1);
+    expect(await blobExists(deps, first.blob)).toBe(true);
+    expect(await readVersion(deps.metadata, first.version)).toEqual(first);
+    expect(await readsBack(deps, first, firstData)).toBe(true);
+
+    await sweepAt(deps, supersededAt + GC_GRACE_MS);
+    expect(await blobExists(deps, first.blob)).toBe(false);
+    expect(await readVersion(deps.metadata, first.version)).toBeNull();
+    expect(await readCurrent(deps.metadata, key)).toEqual(second);
+    expect(await readsBack(deps, second, secondData)).toBe(true);
+  });
+
+  it("drops the pending record of a committed upload without touching its live blob", async () => {
+    const deps = freshDeps(backend);
+    const key = uniqueKey("committed.bin");
+    const data = bytes(2 * CHUNK, 3);
+    const manifest = await upload(deps, key, data);
+    const result = await sweepGarbage(deps, deps.time.now + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS + 1);
+    expect(result.kept).toBeGreaterThanOrEqual(1);
+    expect(await blobExists(deps, manifest.blob)).toBe(true);
+    expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+    expect(await readsBack(deps, manifest, data)).toBe(true);
+  });
+
+  it("keeps a deleted object's bytes readable by version through the grace period, then deletes them", async () => {
+    const deps = freshDeps(backend);
+    const key = uniqueKey("deleted.bin");
+    const data = bytes(300, 4);
+    const manifest = await upload(deps, key, data);
+    deps.time.now += 5000;
+    expect(await deleteObject(deps, key)).toEqual(manifest);
+    const deletedAt = deps.time.now;
+    expect(await readCurrent(deps.metadata, key)).toBeNull();
+
+    await sweepAt(deps, deletedAt + GC_GRACE_MS - 1);
+    expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+    expect(await readsBack(deps, manifest, data)).toBe(true);
+
+    await sweepAt(deps, deletedAt + GC_GRACE_MS);
+    expect(await blobExists(deps, manifest.blob)).toBe(false);
+    expect(await readVersion(deps.metadata, manifest.version)).toBeNull();
+  });
+
+  it("sweeps the blob of a failed upload that could not be deleted right away", async () => {
+    const deps = freshDeps(backend);
+    const inner = deps.storage;
+    const written: string[] = [];
+    // Storage that skips its own digest check (so the bad bytes land) and cannot delete (so cleanup fails).
+    const stubborn: ObjectStorage = {
+      backend: inner.backend,
+      put: (blobKey, body, { sha256: _unchecked, ...options }) => {
+        written.push(blobKey);
+        return inner.put(blobKey, body, options);
+      },
+      get: (blobKey, range) => inner.get(blobKey, range),
+      delete: async () => {
+        throw new Error("storage unavailable");
+      },
+    };
+    const startedAt = deps.time.now;
+    const data = bytes(CHUNK + 9, 5);
+    const attempt = putObject(
+      { ...deps, storage: stubborn },
+      {
+        key: uniqueKey("failed.bin"),
+        body: requestBody(data),
+        length: data.length,
+        expectedSha256: await sha256(bytes(CHUNK + 9, 6)),
+        keyid: "uploader",
+        chunkSize: CHUNK,
+        maxObjectBytes: 8 * CHUNK,
+        requestId: "req-gc-failed",
+      },
+    );
+    await expect(attempt).rejects.toMatchObject({ code: "digest_mismatch" });
+    expect(deps.log.events).toContainEqual(expect.objectContaining({ event: "upload_cleanup_failed", request_id: "req-gc-failed" }));
+    const [blob] = written;
+    expect(blob).toBeDefined();
+
+    await sweepAt(deps, startedAt + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS - 1);
+    expect(await blobExists(deps, blob ?? "")).toBe(true);
+    await sweepAt(deps, startedAt + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS);
+    expect(await blobExists(deps, blob ?? "")).toBe(false);
+  });
+
+  it("refuses to commit an upload that outlasted MAX_UPLOAD_DURATION_MS, since its blob may be swept", async () => {
+    const deps = freshDeps(backend);
+    const key = uniqueKey("slow.bin");
+    const data = bytes(CHUNK, 7);
+    let sent = false;
+    const slow = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (sent) return controller.close();
+          sent = true;
+          deps.time.now += MAX_UPLOAD_DURATION_MS + 1;
+          controller.enqueue(data);
+        },
+      },
+      // Pulled only once the upload reads, after it noted its start time.
+      { highWaterMark: 0 },
+    );
+    const attempt = putObject(deps, {
+      key,
+      body: slow,
+      length: data.length,
+      expectedSha256: await sha256(data),
+      keyid: "uploader",
+      chunkSize: CHUNK,
+      maxObjectBytes: 8 * CHUNK,
+      requestId: "req-gc-slow",
+    });
+    await expect(attempt).rejects.toMatchObject({ code: "internal" });
+    expect(await readCurrent(deps.metadata, key)).toBeNull();
+  });
+});

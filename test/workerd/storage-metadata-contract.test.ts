@@ -1,0 +1,16 @@
+import { env } from "cloudflare:workers";
+import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
+import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
+import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { describeMetadataStoreContract } from "../contracts/metadata-store.ts";
+import { describeObjectStorageContract } from "../contracts/object-storage.ts";
+
+/** The bindings of wrangler.toml this file uses; typed here because generated Env types may not exist yet. */
+const bindings = env as unknown as { META: KVNamespace; OBJECTS: R2Bucket };
+
+describeMetadataStoreContract("KV binding", () => new KvMetadataStore(bindings.META), { backend: "kv" });
+describeMetadataStoreContract("memory", () => new MemoryMetadataStore(), { backend: "memory" });
+
+describeObjectStorageContract("R2 binding", () => new R2ObjectStorage(bindings.OBJECTS), { backend: "r2", verifiesSha256: true });
+describeObjectStorageContract("memory", () => new MemoryObjectStorage(), { backend: "memory", verifiesSha256: true });
