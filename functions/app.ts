@@ -4,6 +4,8 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv, Backends } from "./context.ts";
 import { health } from "./health.ts";
 import { keys } from "./keys.ts";
+import { objects } from "./objects.ts";
+import { download, presign } from "./presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
 import { onNotFound, onProblem } from "./middleware/problems.ts";
 import { signedRequests } from "./middleware/auth.ts";
@@ -36,6 +38,9 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/dl/") ? next() : authenticate(c, next)));
   app.route("/v1/whoami", whoami);
   app.route("/v1/keys", keys);
+  app.route("/v1/objects", objects);
+  app.route("/v1/presign", presign);
+  app.route("/v1/dl", download);
 
   app.onError(onProblem);
   app.notFound(onNotFound);

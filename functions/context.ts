@@ -4,6 +4,7 @@ import type { Logger } from "../shared/log.ts";
 import type { MetadataStore } from "../shared/metadata/index.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
+import type { StreamRuntime } from "../shared/objects/stream-runtime.ts";
 
 /** Epoch milliseconds; injected so tests can move time without waiting. */
 export type Clock = () => number;
@@ -14,6 +15,8 @@ export interface Backends {
   replay: ReplayStore;
   metadata: MetadataStore;
   storage: ObjectStorage;
+  /** The runtime's native hashing and exact-length streams. */
+  streams: StreamRuntime;
   clock: Clock;
   log: Logger;
 }

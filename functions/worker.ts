@@ -6,6 +6,7 @@ import { KvReplayStore } from "../shared/replay/kv-binding.ts";
 import { MemoryReplayStore } from "../shared/replay/memory.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../shared/objects/workerd-streams.ts";
 import { createApp } from "./app.ts";
 import type { Backends } from "./context.ts";
 
@@ -47,10 +48,13 @@ function backendsFor(env: Env): Backends {
       replay: replayStore(config, env),
       metadata: new KvMetadataStore(env.META),
       storage: new R2ObjectStorage(env.OBJECTS),
+      streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,
     };
     if (config.replayStore === "kv") consoleLogger.log("warn", "replay_store_best_effort", { backend: "kv" });
+    // A storage URL hands out bytes the gateway never checks; the operator should see that choice in the log.
+    if (config.presignStorage) consoleLogger.log("warn", "presign_storage_enabled", { bucket_configured: config.s3 !== undefined });
     backendsByEnv.set(env, backends);
   }
   return backends;

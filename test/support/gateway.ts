@@ -7,6 +7,7 @@ import type { LogLevel, Logger } from "../../shared/log.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
 import { signRequest, type SigningKey } from "../../shared/signature/index.ts";
 import { newEd25519Key } from "./keys.ts";
 
@@ -88,6 +89,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     replay: new DurableObjectReplayStore(env.REPLAY),
     metadata: new KvMetadataStore(env.META),
     storage: new R2ObjectStorage(env.OBJECTS),
+    streams: workerdStreams,
     clock: () => gateway.now,
     log,
     ...overrides,

@@ -1,0 +1,81 @@
+import { Hono, type Context } from "hono";
+import { VerigateError } from "../shared/errors/index.ts";
+import { type Principal, allows } from "../shared/keys/index.ts";
+import { deleteObject } from "../shared/objects/delete.ts";
+import { parseObjectKey } from "../shared/objects/key.ts";
+import { listObjects } from "../shared/objects/list.ts";
+import { putResponseBody, readCurrent } from "../shared/objects/manifest.ts";
+import { putObject } from "../shared/objects/upload.ts";
+import { splitUrl } from "../shared/signature/index.ts";
+import type { AppEnv } from "./context.ts";
+import { authorize, requirePrincipal } from "./middleware/authorize.ts";
+import { signedDigest } from "./middleware/body.ts";
+import { declaredLength, serveManifest } from "./serve.ts";
+
+const ROUTE_PREFIX = "/v1/objects/";
+
+/** The object key from the raw request target: decoded exactly once, then checked (PROTOCOL section 3). */
+function objectKey(c: Context<AppEnv>): string {
+  const { path } = splitUrl(c.req.url);
+  return parseObjectKey(path.slice(ROUTE_PREFIX.length));
+}
+
+/** `/v1/objects`: verified uploads, verified downloads, delete and list, each within the caller's scopes. */
+export const objects = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const principal = requirePrincipal(c);
+    const prefix = c.req.query("prefix") ?? "";
+    if (!mayListUnder(principal, prefix)) throw new VerigateError("forbidden", `${principal.keyid} may not list ${prefix}`);
+    const limit = c.req.query("limit");
+    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new VerigateError("bad_request", `limit ${limit}`);
+    const page = await listObjects(c.var.metadata, {
+      prefix,
+      limit: limit === undefined ? undefined : Number(limit),
+      cursor: c.req.query("cursor"),
+      allowed: (key) => allows(principal, "list", key),
+    });
+    return c.json(page);
+  })
+  .put("/*", async (c) => {
+    const key = objectKey(c);
+    const principal = authorize(c, "write", key);
+    const ifNoneMatch = c.req.header("if-none-match");
+    if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") throw new VerigateError("bad_request", "PUT takes only If-None-Match: *");
+    const { config } = c.var;
+    const manifest = await putObject(c.var, {
+      key,
+      body: c.req.raw.body,
+      length: declaredLength(c),
+      expectedSha256: signedDigest(c.req.raw),
+      contentType: c.req.header("content-type"),
+      keyid: principal.keyid,
+      chunkSize: config.chunkSizeBytes,
+      maxObjectBytes: config.maxObjectBytes,
+      ifNoneMatch: ifNoneMatch !== undefined,
+      ifMatch: c.req.header("if-match"),
+      requestId: c.var.requestId,
+    });
+    c.var.log.log("info", "object_put", { request_id: c.var.requestId, key, version: manifest.version, size: manifest.size, keyid: principal.keyid });
+    return c.json(putResponseBody(manifest), 201);
+  })
+  .on(["GET", "HEAD"], "/*", async (c) => {
+    const key = objectKey(c);
+    authorize(c, "read", key);
+    const manifest = await readCurrent(c.var.metadata, key);
+    if (!manifest) throw new VerigateError("not_found");
+    return serveManifest(c, manifest);
+  })
+  .delete("/*", async (c) => {
+    const key = objectKey(c);
+    const principal = authorize(c, "delete", key);
+    const removed = await deleteObject(c.var, key);
+    c.var.log.log("info", "object_deleted", { request_id: c.var.requestId, key, version: removed.version, keyid: principal.keyid });
+    return c.body(null, 204);
+  });
+
+/** Whether any key under `prefix` could be listable: a scope's prefix overlaps it and allows `list`. */
+function mayListUnder(principal: Principal, prefix: string): boolean {
+  return principal.scopes.some(
+    (scope) => scope.actions.includes("list") && (scope.prefix.startsWith(prefix) || prefix.startsWith(scope.prefix)),
+  );
+}
