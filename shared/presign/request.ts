@@ -1,0 +1,26 @@
+import { VerigateError } from "../errors/index.ts";
+
+/** PROTOCOL section 4: links live 300 s unless asked otherwise. */
+export const DEFAULT_PRESIGN_EXPIRES_SECONDS = 300;
+
+export type PresignMode = "gateway" | "storage";
+
+export interface PresignRequest {
+  key: string;
+  expiresIn: number;
+  singleUse: boolean;
+  mode: PresignMode;
+}
+
+/** Validates the JSON body of `POST /v1/presign`; `bad_request` for anything outside the contract. */
+export function parsePresignRequest(body: Record<string, unknown>, maxSeconds: number): PresignRequest {
+  const { key, expires_in: expiresIn = Math.min(DEFAULT_PRESIGN_EXPIRES_SECONDS, maxSeconds), single_use: singleUse = false, mode = "gateway" } = body;
+  if (typeof key !== "string") throw new VerigateError("bad_request", "key must be a string");
+  if (!Number.isSafeInteger(expiresIn) || (expiresIn as number) < 1 || (expiresIn as number) > maxSeconds) {
+    throw new VerigateError("bad_request", `expires_in must be an integer from 1 to ${maxSeconds}`);
+  }
+  if (typeof singleUse !== "boolean") throw new VerigateError("bad_request", "single_use must be a boolean");
+  if (mode !== "gateway" && mode !== "storage") throw new VerigateError("bad_request", "mode must be gateway or storage");
+  if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use");
+  return { key, expiresIn: expiresIn as number, singleUse, mode };
+}
