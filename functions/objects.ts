@@ -24,8 +24,7 @@ function objectKey(c: Context<AppEnv>): string {
 export const objects = new Hono<AppEnv>()
   .get("/", async (c) => {
     const principal = requirePrincipal(c);
-    const prefix = c.req.query("prefix") ?? "";
-    if (!mayListUnder(principal, prefix)) throw new VerigateError("forbidden", `${principal.keyid} may not list ${prefix}`);
+    const prefix = listablePrefix(principal, c.req.query("prefix") ?? "");
     const limit = c.req.query("limit");
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new VerigateError("bad_request", `limit ${limit}`);
     const page = await listObjects(c.var.metadata, {
@@ -73,9 +72,19 @@ export const objects = new Hono<AppEnv>()
     return c.body(null, 204);
   });
 
-/** Whether any key under `prefix` could be listable: a scope's prefix overlaps it and allows `list`. */
-function mayListUnder(principal: Principal, prefix: string): boolean {
-  return principal.scopes.some(
-    (scope) => scope.actions.includes("list") && (scope.prefix.startsWith(prefix) || prefix.startsWith(scope.prefix)),
-  );
+/**
+ * The prefix actually listed. When a list scope covers the requested prefix it is listed as asked; when the
+ * request is broader than the caller's one list scope under it, the listing narrows to that scope. Listing
+ * only keys the caller may see matters beyond filtering: a store's cursor can name the last key it read
+ * (DynamoDB's does), which must never be a key outside the caller's scopes. A prefix spanning several
+ * scopes is refused rather than paged across scopes with such cursors.
+ */
+function listablePrefix(principal: Principal, requested: string): string {
+  const listScopes = principal.scopes.filter((scope) => scope.actions.includes("list")).map((scope) => scope.prefix);
+  if (listScopes.some((prefix) => requested.startsWith(prefix))) return requested;
+  const under = listScopes.filter((prefix) => prefix.startsWith(requested));
+  const outermost = [...new Set(under)].filter((prefix) => !under.some((other) => other !== prefix && prefix.startsWith(other)));
+  if (outermost.length === 0) throw new VerigateError("forbidden", `${principal.keyid} may not list ${requested}`);
+  if (outermost.length > 1) throw new VerigateError("bad_request", `prefix ${requested} spans several list scopes; list each scope's prefix`);
+  return outermost[0] as string;
 }

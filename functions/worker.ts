@@ -7,6 +7,7 @@ import { MemoryReplayStore } from "../shared/replay/memory.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../shared/objects/workerd-streams.ts";
+import { sweepGarbage } from "../shared/objects/garbage.ts";
 import { createApp } from "./app.ts";
 import type { Backends } from "./context.ts";
 
@@ -64,4 +65,10 @@ const app = createApp((c) => backendsFor(c.env as Env));
 
 export default {
   fetch: app.fetch,
+  async scheduled(_controller, env) {
+    const backends = backendsFor(env);
+    if (backends.config.problems.length > 0) return;
+    const result = await sweepGarbage(backends, backends.clock());
+    backends.log.log("info", "garbage_swept", { ...result });
+  },
 } satisfies ExportedHandler<Env>;

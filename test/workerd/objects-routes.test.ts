@@ -81,3 +81,36 @@ describe("/v1/objects routes in workerd", () => {
     expect((await gateway.signed("GET", "/v1/objects/b/secret")).status).toBe(200);
   });
 });
+
+describe("listing within scopes", () => {
+  it("narrows a broad listing to the caller's one list scope, so no cursor can name a hidden key", async () => {
+    const gateway = await testGateway();
+    for (const key of ["a/1", "a/2", "a/3", "b/hidden"]) await put(gateway, key, new Uint8Array([1]));
+    const user = await newEd25519Key();
+    await gateway.signed("POST", "/v1/keys", {
+      body: JSON.stringify({ keyid: "lister", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "a/", actions: ["list"] }] }),
+    });
+    const as = { keyid: "lister", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const page = (await (await gateway.signed("GET", `/v1/objects?prefix=&limit=1${query}`, { as })).json()) as { objects: { key: string }[]; cursor: string | null };
+      seen.push(...page.objects.map((object) => object.key));
+      expect(page.cursor ?? "").not.toContain("hidden");
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(["a/1", "a/2", "a/3"]);
+  });
+
+  it("refuses with 400 a prefix that spans several list scopes", async () => {
+    const gateway = await testGateway();
+    const user = await newEd25519Key();
+    await gateway.signed("POST", "/v1/keys", {
+      body: JSON.stringify({ keyid: "two", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "a/", actions: ["list"] }, { prefix: "c/", actions: ["list"] }] }),
+    });
+    const as = { keyid: "two", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
+    expect(await problemOf(await gateway.signed("GET", "/v1/objects?prefix=", { as }))).toMatchObject({ status: 400, code: "bad_request" });
+    expect((await gateway.signed("GET", "/v1/objects?prefix=c/", { as })).status).toBe(200);
+  });
+});
