@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The gateway logs one JSON line per failed request; show them only for tests that fail.
+    silent: "passed-only",
     projects: [
       {
         // Runs inside workerd with the real local R2, KV and Durable Object bindings of wrangler.toml.

@@ -7,6 +7,7 @@ import { keys } from "./keys.ts";
 import { objects } from "./objects.ts";
 import { download, presign } from "./presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
+import { limitClients } from "./middleware/rate-limit.ts";
 import { onNotFound, onProblem } from "./middleware/problems.ts";
 import { signedRequests } from "./middleware/auth.ts";
 import { whoami } from "./whoami.ts";
@@ -31,6 +32,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
     await next();
   });
   app.use(refuseUnsafeConfig());
+  app.use(limitClients());
 
   app.route("/healthz", health);
   // Every /v1 route is signed except gateway download links, which carry their own MAC.

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { Config } from "../shared/config/index.ts";
 import type { Principal } from "../shared/keys/index.ts";
 import type { Logger } from "../shared/log.ts";
@@ -5,6 +6,7 @@ import type { MetadataStore } from "../shared/metadata/index.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
 import type { StreamRuntime } from "../shared/objects/stream-runtime.ts";
+import type { RateLimits } from "../shared/ratelimit/index.ts";
 
 /** Epoch milliseconds; injected so tests can move time without waiting. */
 export type Clock = () => number;
@@ -19,6 +21,10 @@ export interface Backends {
   streams: StreamRuntime;
   clock: Clock;
   log: Logger;
+  /** Flood control; undefined where the operator relies on limits in front of the gateway instead. */
+  limits: RateLimits | undefined;
+  /** The client's address as the runtime knows it (never a header the client could set). */
+  clientAddress: (c: Context<AppEnv>) => string;
 }
 
 export interface AppVariables extends Backends {

@@ -8,6 +8,8 @@ import type { ReplayStore } from "../shared/replay/index.ts";
 import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../shared/objects/workerd-streams.ts";
 import { sweepGarbage } from "../shared/objects/garbage.ts";
+import type { RateLimits } from "../shared/ratelimit/index.ts";
+import { WorkersRateLimiter } from "../shared/ratelimit/workers-binding.ts";
 import { createApp } from "./app.ts";
 import type { Backends } from "./context.ts";
 
@@ -39,6 +41,12 @@ function replayStore(config: Config, env: Env): ReplayStore {
   }
 }
 
+/** Both rate limiting bindings, or none: the operator may rely on WAF rate limiting rules in front instead. */
+function rateLimits(env: Env): RateLimits | undefined {
+  if (!env.RATE_LIMIT_CLIENT || !env.RATE_LIMIT_KEY) return undefined;
+  return { perClient: new WorkersRateLimiter(env.RATE_LIMIT_CLIENT), perKey: new WorkersRateLimiter(env.RATE_LIMIT_KEY) };
+}
+
 function backendsFor(env: Env): Backends {
   let backends = backendsByEnv.get(env);
   if (!backends) {
@@ -52,7 +60,11 @@ function backendsFor(env: Env): Backends {
       streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,
+      limits: rateLimits(env),
+      // Set by Cloudflare's edge, which overwrites any value a client sends.
+      clientAddress: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
     };
+    if (!backends.limits) consoleLogger.log("warn", "rate_limit_disabled", { reason: "RATE_LIMIT_CLIENT or RATE_LIMIT_KEY binding missing" });
     if (config.replayStore === "kv") consoleLogger.log("warn", "replay_store_best_effort", { backend: "kv" });
     // A storage URL hands out bytes the gateway never checks; the operator should see that choice in the log.
     if (config.presignStorage) consoleLogger.log("warn", "presign_storage_enabled", { bucket_configured: config.s3 !== undefined });

@@ -17,6 +17,7 @@ import {
 } from "../../shared/signature/index.ts";
 import type { AppEnv } from "../context.ts";
 import { hasBody } from "./body.ts";
+import { enforceLimit } from "./rate-limit.ts";
 
 /**
  * Used when authentication is off (loopback only) or soft and failing: everything is allowed, which is
@@ -39,7 +40,10 @@ export function signedRequests(): MiddlewareHandler<AppEnv> {
       return next();
     }
     try {
-      c.set("principal", await authenticate(c));
+      const principal = await authenticate(c);
+      c.set("principal", principal);
+      // Counted only once the signature verified: a forged request cannot spend another key's budget.
+      await enforceLimit(c, c.var.limits?.perKey, `key:${principal.keyid}`);
     } catch (error) {
       if (authMode !== "soft" || !isVerigateError(error) || !isAuthFailure(error.code)) throw error;
       c.var.log.log("warn", "auth_soft_failure", { request_id: c.var.requestId, code: error.code, detail: error.detail });

@@ -18,9 +18,12 @@ export function problem(c: Context<AppEnv>, code: ErrorCode): Response {
 export const onProblem: ErrorHandler<AppEnv> = (error, c) => {
   const code: ErrorCode = isVerigateError(error) ? error.code : "internal";
   const response = problem(c, code);
-  const fields = { request_id: c.var.requestId, code, method: c.req.method, path: c.req.path, ...describeError(error) };
+  const serverSide = response.status >= 500;
+  // A client error is expected traffic: its code and detail suffice, a stack would only bury the 5xx lines.
+  const cause = serverSide || !isVerigateError(error) ? describeError(error) : { detail: error.detail };
+  const fields = { request_id: c.var.requestId, code, method: c.req.method, path: c.req.path, ...cause };
   const logger = c.var.log;
-  const level = response.status >= 500 ? "error" : "warn";
+  const level = serverSide ? "error" : "warn";
   if (logger) logger.log(level, "request_failed", fields);
   else console.error(JSON.stringify({ level, event: "request_failed", ...fields }));
   return response;

@@ -92,6 +92,8 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     streams: workerdStreams,
     clock: () => gateway.now,
     log,
+    limits: undefined,
+    clientAddress: (c) => c.req.header("x-test-client") ?? "test-client",
     ...overrides,
   };
   gateway.app = createApp(() => backends);
