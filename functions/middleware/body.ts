@@ -9,8 +9,12 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
 /** Methods whose requests carry a body by definition here, so their signature must cover content-digest. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
+/**
+ * Whether the request carries a body its signature must cover. `wrangler dev` hands a bodiless DELETE to the
+ * Worker with `content-length: 0` and a non-null (empty) body stream, which is no body at all.
+ */
 export function hasBody(request: Request): boolean {
-  return BODY_METHODS.has(request.method) || request.body !== null;
+  return BODY_METHODS.has(request.method) || (request.body !== null && request.headers.get("content-length") !== "0");
 }
 
 /**

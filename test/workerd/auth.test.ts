@@ -135,3 +135,15 @@ describe("signed requests through the gateway", () => {
     expect(keys.filter((key) => key.alg === "hmac-sha256")).toEqual([]);
   });
 });
+
+describe("requests without a body", () => {
+  it("accept a signed DELETE that arrives with content-length 0 and an empty body stream (regression: wrangler dev sends it so)", async () => {
+    const gateway = await testGateway();
+    const user = await newEd25519Key();
+    await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid: "to-revoke", alg: "ed25519", public_key: user.publicKey, scopes: [] }) });
+    const url = `${ORIGIN}/v1/keys/to-revoke`;
+    const { headers } = await signRequest({ method: "DELETE", url, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const response = await gateway.fetch(new Request(url, { method: "DELETE", headers: { ...headers, "content-length": "0" }, body: new Uint8Array(0) }));
+    expect(response.status).toBe(204);
+  });
+});
