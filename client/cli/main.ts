@@ -1,0 +1,123 @@
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { VERSION } from "../../shared/version.ts";
+import type { VerigateClient } from "../sdk/client.ts";
+import { VerigateUsageError } from "../sdk/errors.ts";
+import type { Command } from "./command.ts";
+import { keygen } from "./commands/keygen.ts";
+import { keysAdd, keysGet, keysList, keysRevoke } from "./commands/keys.ts";
+import { get, head, ls, put, rm } from "./commands/objects.ts";
+import { presign } from "./commands/presign.ts";
+import { whoami } from "./commands/whoami.ts";
+import { describeFailure, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit-codes.ts";
+import { openClient } from "./session.ts";
+
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ["keygen", keygen],
+  ["whoami", whoami],
+  ["put", put],
+  ["get", get],
+  ["head", head],
+  ["ls", ls],
+  ["rm", rm],
+  ["presign", presign],
+  ["keys add", keysAdd],
+  ["keys list", keysList],
+  ["keys get", keysGet],
+  ["keys revoke", keysRevoke],
+]);
+
+const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
+  endpoint: { type: "string" },
+  key: { type: "string", short: "k" },
+  "clock-offset": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+const GLOBAL_HELP = `options of every command:
+  --endpoint <url>        the gateway (or VERIGATE_ENDPOINT)
+  -k, --key <file>        private JWK key file (or VERIGATE_KEY)
+  --clock-offset <s>      seconds added to this clock when signing (or VERIGATE_CLOCK_OFFSET)
+  --json                  print results as JSON
+  -h, --help
+
+exit codes: 0 ok, 1 usage, 2 API error (code and request id printed),
+            3 integrity failure (nothing written), 4 network or file error`;
+
+export interface Io {
+  out(text: string): void;
+  warn(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs one CLI invocation and returns its exit code (see exit-codes.ts); never throws. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+    (first === undefined ? io.warn : io.out)(usage());
+    return first === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (first === "--version") {
+    io.out(VERSION);
+    return EXIT_OK;
+  }
+  const name = first === "keys" ? `keys ${second ?? ""}` : first;
+  const command = COMMANDS.get(name);
+  if (command === undefined) {
+    io.warn(`verigate: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: joinNegativeValues(argv.slice(name.split(" ").length)),
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help === true) {
+      io.out(`usage: verigate ${name} ${command.usage}\n\n${command.summary}\n\n${GLOBAL_HELP}`);
+      return EXIT_OK;
+    }
+    const [min, max] = command.args;
+    if (positionals.length < min || positionals.length > max) {
+      throw new VerigateUsageError(`usage: verigate ${name} ${command.usage}`);
+    }
+    let client: Promise<VerigateClient> | undefined;
+    await command.run({
+      args: positionals,
+      options: values,
+      json: values.json === true,
+      client: () => (client ??= openClient(values, io.env, io.warn)),
+      out: io.out,
+      warn: io.warn,
+    });
+    return EXIT_OK;
+  } catch (error) {
+    io.warn(`verigate: ${describeFailure(error)}`);
+    return exitCodeOf(error);
+  }
+}
+
+/**
+ * `parseArgs` refuses `--clock-offset -3600` as ambiguous; a negative number can only be that option's value,
+ * so it is joined to it.
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--clock-offset" && next !== undefined && /^-\d+$/.test(next)) joined.push(`--clock-offset=${args[++i]}`);
+    else joined.push(args[i] ?? "");
+  }
+  return joined;
+}
+
+function usage(): string {
+  const lines = [...COMMANDS].map(([name, command]) => `  ${name} ${command.usage}\n      ${command.summary}`);
+  return `usage: verigate <command> [arguments] [options]
+
+commands:
+${lines.join("\n")}
+
+${GLOBAL_HELP}`;
+}

@@ -1,0 +1,32 @@
+import { Presets, SingleBar } from "cli-progress";
+
+/** Below this a transfer takes about a second on a slow link: a bar would only flicker. */
+export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+const BYTES_PER_MIB = 1024 * 1024;
+
+export interface Progress {
+  advance(bytes: number): void;
+  stop(): void;
+}
+
+const SILENT: Progress = { advance: () => {}, stop: () => {} };
+
+/** A bar on stderr for a transfer of `totalBytes`; silent when stderr is not a terminal or the transfer is small. */
+export function transferProgress(label: string, totalBytes: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY || totalBytes < PROGRESS_MIN_BYTES) return SILENT;
+  const bar = new SingleBar(
+    {
+      stream,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta_formatted}`,
+      formatValue: (value, _options, type) => (type === "value" || type === "total" ? (value / BYTES_PER_MIB).toFixed(1) : String(value)),
+      hideCursor: true,
+      clearOnComplete: false,
+    },
+    Presets.shades_classic,
+  );
+  bar.start(totalBytes, 0);
+  return {
+    advance: (bytes) => bar.increment(bytes),
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,248 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../shared/crypto/encoding.ts";
+import { ed25519Thumbprint } from "../../shared/keys/jwk-thumbprint.ts";
+import { VERSION } from "../../shared/version.ts";
+import { importJwk } from "../../client/sdk/keys.ts";
+import { VerigateClient } from "../../client/sdk/client.ts";
+import { EXIT_API_ERROR, EXIT_INTEGRITY, EXIT_NETWORK_IO, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
+import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-dev.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const BIN = join(REPO, "client/cli/bin.mjs");
+const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
+const MIB = 1024 * 1024;
+const run = promisify(execFile);
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI (`verigate`, as `npx verigate` runs it) against the real gateway under `wrangler dev`, as a subprocess. */
+describe("the verigate CLI", () => {
+  let server: DevServer;
+  let dir: string;
+  let state: string;
+  const adminKey = () => join(dir, "admin.jwk");
+  const userKey = () => join(dir, "user.jwk");
+
+  /** Runs `verigate args...` with the endpoint set and the signing key `key`; resolves with the exit code. */
+  function verigate(args: string[], options: { key?: string; env?: Record<string, string> } = {}): Promise<Result> {
+    const { VERIGATE_CLOCK_OFFSET: _inherited, ...base } = process.env;
+    const env = { ...base, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: options.key ?? userKey(), ...options.env };
+    return new Promise((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { cwd: dir, env, maxBuffer: 4 * MIB }, (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? -1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  const json = <T = Record<string, unknown>>(result: Result): T => {
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    return JSON.parse(result.stdout) as T;
+  };
+
+  async function putRandom(key: string, bytes: number): Promise<Buffer> {
+    const content = randomBytes(bytes);
+    const file = join(dir, `upload-${randomBytes(4).toString("hex")}`);
+    await writeFile(file, content);
+    json(await verigate(["put", file, key, "--json"]));
+    return content;
+  }
+
+  /** Overwrites the blob behind `key`'s manifest in the local R2 with `alter(original)`, as a hostile storage would. */
+  async function tamper(key: string, original: Buffer, offset: number): Promise<void> {
+    const { stdout } = await run(WRANGLER, ["kv", "key", "get", "--binding", "META", `obj:${key}`, "--local", "--persist-to", state], { cwd: REPO });
+    const manifest = JSON.parse(stdout) as { blob: string };
+    const altered = Buffer.from(original);
+    altered[offset] = (altered[offset] ?? 0) ^ 0xff;
+    const file = join(dir, "altered.bin");
+    await writeFile(file, altered);
+    await run(WRANGLER, ["r2", "object", "put", `verigate-objects/${manifest.blob}`, "--local", "--persist-to", state, "--file", file], { cwd: REPO });
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "verigate-cli-"));
+    state = join(dir, "state");
+    const admin = JSON.parse(
+      (await run(process.execPath, [BIN, "keygen", adminKey(), "--kid", "cli-admin", "--json"], { cwd: dir })).stdout,
+    ) as { keyid: string; public_key: string };
+    server = await startWranglerDev(
+      ["--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`, "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`],
+      state,
+    );
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs as `npx verigate` from the repository", async () => {
+    const { stdout } = await run("npx", ["verigate", "--version"], { cwd: REPO });
+    expect(stdout.trim()).toBe(VERSION);
+  });
+
+  it("keygen writes a 0600 private JWK and prints its keyid, the JWK thumbprint", async () => {
+    const printed = json<{ keyid: string; public_key: string }>(await verigate(["keygen", userKey(), "--json"]));
+    expect((await stat(userKey())).mode & 0o777).toBe(0o600);
+    const jwk = JSON.parse(await readFile(userKey(), "utf8")) as { kty: string; crv: string; x: string; d: string; kid: string };
+    expect(jwk).toMatchObject({ kty: "OKP", crv: "Ed25519", kid: printed.keyid, x: printed.public_key });
+    expect(jwk.d).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(printed.keyid).toBe(await ed25519Thumbprint(jwk.x));
+
+    const again = await verigate(["keygen", userKey()]);
+    expect(again.code).toBe(EXIT_USAGE);
+    expect(JSON.parse(await readFile(userKey(), "utf8"))).toEqual(jwk);
+  });
+
+  it("keys add registers the key with its scopes, and whoami then answers as that key", async () => {
+    const added = json(await verigate(["keys", "add", "--jwk", userKey(), "--scope", "team-a/=read,write,list,delete,presign", "--json"], { key: adminKey() }));
+    const { kid } = JSON.parse(await readFile(userKey(), "utf8")) as { kid: string };
+    expect(added).toMatchObject({ keyid: kid, alg: "ed25519", status: "active", admin: false });
+
+    const me = json(await verigate(["whoami", "--json"]));
+    expect(me).toEqual({ keyid: kid, alg: "ed25519", admin: false, scopes: [{ prefix: "team-a/", actions: ["read", "write", "list", "delete", "presign"] }] });
+    const listed = json<{ keyid: string }[]>(await verigate(["keys", "list", "--json"], { key: adminKey() }));
+    expect(listed.map((record) => record.keyid)).toContain(kid);
+  });
+
+  it("puts a 5 MiB file and gets it back byte-identical, with no progress output when not a terminal", async () => {
+    const content = randomBytes(5 * MIB + 123);
+    await writeFile(join(dir, "big.bin"), content);
+    const put = json(await verigate(["put", "big.bin", "team-a/big.bin", "--json"]));
+    expect(put).toMatchObject({ key: "team-a/big.bin", size: content.length, sha256: await sha256Hex(new Uint8Array(content)) });
+
+    const got = json(await verigate(["get", "team-a/big.bin", "-o", "big.out", "--json"]));
+    expect(got).toMatchObject({ file: "big.out", size: content.length });
+    expect((await readFile(join(dir, "big.out"))).equals(content)).toBe(true);
+  });
+
+  it("head and ls describe the stored object", async () => {
+    const head = json(await verigate(["head", "team-a/big.bin", "--json"]));
+    const expected = await sha256Hex(new Uint8Array(await readFile(join(dir, "big.bin"))));
+    expect(head).toMatchObject({ key: "team-a/big.bin", size: 5 * MIB + 123, sha256: expected, etag: `"${expected}"` });
+    const listed = json<{ key: string; sha256: string }[]>(await verigate(["ls", "team-a/", "--json"]));
+    expect(listed).toContainEqual(expect.objectContaining({ key: "team-a/big.bin", sha256: expected }));
+    expect((await verigate(["ls", "team-a/"])).stdout).toContain("team-a/big.bin");
+  });
+
+  it("put --if-none-match refuses to replace an object: exit 2, already_exists", async () => {
+    const result = await verigate(["put", "big.bin", "team-a/big.bin", "--if-none-match"]);
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toMatch(/already_exists \(409\).*request id [0-9a-f-]{36}/);
+  });
+
+  it("refuses a key outside the caller's scopes: exit 2, forbidden", async () => {
+    const result = await verigate(["put", "big.bin", "team-b/big.bin"]);
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toContain("forbidden");
+  });
+
+  it("rm deletes an object, after which head exits 2 with not_found", async () => {
+    await putRandom("team-a/doomed.bin", 1000);
+    expect(await verigate(["rm", "team-a/doomed.bin"])).toMatchObject({ code: 0, stderr: "" });
+    const head = await verigate(["head", "team-a/doomed.bin"]);
+    expect(head.code).toBe(EXIT_API_ERROR);
+    expect(head.stderr).toContain("not_found");
+  });
+
+  it("presign gives a link that serves the object without a key; a single-use link serves once", async () => {
+    const content = await putRandom("team-a/shared.bin", 200_000);
+    const link = json<{ url: string; mode: string; integrity: { sha256: string; size: number } }>(
+      await verigate(["presign", "team-a/shared.bin", "--single-use", "--expires", "60", "--json"]),
+    );
+    expect(link).toMatchObject({ mode: "gateway", integrity: { sha256: await sha256Hex(new Uint8Array(content)), size: content.length } });
+    const first = await fetch(link.url);
+    expect(Buffer.from(await first.arrayBuffer()).equals(content)).toBe(true);
+    const second = await fetch(link.url);
+    expect(second.status).toBe(410);
+    expect(await second.json()).toMatchObject({ code: "link_used" });
+
+    const saved = await verigate(["presign", "team-a/shared.bin", "-o", "shared.out"]);
+    expect(saved.code).toBe(0);
+    expect(saved.stdout.trim()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/dl\//);
+    expect((await readFile(join(dir, "shared.out"))).equals(content)).toBe(true);
+  });
+
+  it("a key the gateway does not know is refused: exit 2, signature_invalid", async () => {
+    await verigate(["keygen", join(dir, "stranger.jwk")]);
+    const result = await verigate(["whoami"], { key: join(dir, "stranger.jwk") });
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toMatch(/signature_invalid \(401\)/);
+  });
+
+  it("a clock an hour behind is refused: exit 2, signature_expired, by flag or environment", async () => {
+    const byFlag = await verigate(["whoami", "--clock-offset", "-3600"]);
+    expect(byFlag.code).toBe(EXIT_API_ERROR);
+    expect(byFlag.stderr).toContain("signature_expired");
+    const byEnv = await verigate(["whoami"], { env: { VERIGATE_CLOCK_OFFSET: "-3600" } });
+    expect(byEnv.code).toBe(EXIT_API_ERROR);
+    expect(byEnv.stderr).toContain("signature_expired");
+  });
+
+  it("a signed request captured and sent again is refused as replayed_request, and the replayed PUT commits nothing", async () => {
+    const client = new VerigateClient({ endpoint: server.origin, key: await importJwk(JSON.parse(await readFile(userKey(), "utf8"))) });
+    const whoami = await client.prepare("GET", "/v1/whoami");
+    expect((await client.send(whoami)).status).toBe(200);
+    const replayed = await client.send(whoami);
+    expect(replayed.status).toBe(401);
+    expect(await replayed.json()).toMatchObject({ code: "replayed_request" });
+
+    const put = await client.prepare("PUT", "/v1/objects/team-a/replayed.txt", new TextEncoder().encode("first"));
+    expect((await client.send(put)).status).toBe(201);
+    await client.putObject("team-a/replayed.txt", "second");
+    const again = await client.send(put);
+    expect(await again.json()).toMatchObject({ code: "replayed_request" });
+    expect(new TextDecoder().decode((await client.getObjectBytes("team-a/replayed.txt")).bytes)).toBe("second");
+  });
+
+  it("get exits 3 and writes nothing when the stored blob was altered in its first chunk", async () => {
+    const content = await putRandom("team-a/tampered-head.bin", 3 * MIB);
+    await tamper("team-a/tampered-head.bin", content, 10);
+    const out = join(dir, "out-head");
+    await mkdir(out);
+    const result = await verigate(["get", "team-a/tampered-head.bin", "-o", join(out, "file.bin")]);
+    expect(result.code).toBe(EXIT_INTEGRITY);
+    expect(result.stderr).toContain("integrity_failure");
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it("get exits 3 and leaves no partial file when a later chunk was altered and the gateway cuts the response", async () => {
+    const content = await putRandom("team-a/tampered-tail.bin", 5 * MIB);
+    await tamper("team-a/tampered-tail.bin", content, 4 * MIB + 7);
+    const out = join(dir, "out-tail");
+    await mkdir(out);
+    const result = await verigate(["get", "team-a/tampered-tail.bin", "-o", join(out, "file.bin")]);
+    expect(result.code).toBe(EXIT_INTEGRITY);
+    expect(result.stderr).toContain("short_response");
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it("keys revoke stops the key: its next signature is refused", async () => {
+    await verigate(["keygen", join(dir, "temp.jwk"), "--kid", "temp-key"]);
+    json(await verigate(["keys", "add", "--jwk", join(dir, "temp.jwk"), "--json"], { key: adminKey() }));
+    expect((await verigate(["whoami"], { key: join(dir, "temp.jwk") })).code).toBe(0);
+    expect(await verigate(["keys", "revoke", "temp-key"], { key: adminKey() })).toMatchObject({ code: 0, stderr: "" });
+    const refused = await verigate(["whoami"], { key: join(dir, "temp.jwk") });
+    expect(refused.code).toBe(EXIT_API_ERROR);
+    expect(refused.stderr).toContain("signature_invalid");
+  });
+
+  it("exits 1 on usage errors and 4 when the gateway cannot be reached", async () => {
+    expect((await verigate(["whoami"], { env: { VERIGATE_ENDPOINT: "" } })).code).toBe(EXIT_USAGE);
+    expect((await verigate(["frobnicate"])).code).toBe(EXIT_USAGE);
+    expect((await verigate(["get"])).code).toBe(EXIT_USAGE);
+    const unreachable = await verigate(["whoami"], { env: { VERIGATE_ENDPOINT: `http://127.0.0.1:${await freePort()}` } });
+    expect(unreachable.code).toBe(EXIT_NETWORK_IO);
+    expect(unreachable.stderr).toContain("ECONNREFUSED");
+  });
+});
