@@ -26,9 +26,14 @@ export async function ensureDevKey(path = DEV_KEY_PATH): Promise<{ jwk: Ed25519J
   return { jwk, created: true };
 }
 
-/** Writes `.dev.vars` with the dev key as the bootstrap admin, unless the operator already has one. */
+/** 32 random bytes: the minimum PRESIGN_SECRET length, so local links work like deployed ones. */
+const DEV_PRESIGN_SECRET_BYTES = 32;
+
+/** Writes `.dev.vars` with the dev key as the bootstrap admin and a random presign secret, unless one exists. */
 export async function ensureDevVars(jwk: Ed25519Jwk, path = DEV_VARS_PATH): Promise<boolean> {
   if (existsSync(path)) return false;
-  await writeFile(path, `# Local development only; created by npm start.\nADMIN_KEYS="${jwk.kid}=${jwk.x}"\n`, { mode: 0o600 });
+  const presignSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(DEV_PRESIGN_SECRET_BYTES))).toString("base64url");
+  const lines = ["# Local development only; created by npm start.", `ADMIN_KEYS="${jwk.kid}=${jwk.x}"`, `PRESIGN_SECRET="${presignSecret}"`];
+  await writeFile(path, `${lines.join("\n")}\n`, { mode: 0o600 });
   return true;
 }

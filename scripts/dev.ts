@@ -9,7 +9,7 @@ const port = process.env.PORT ?? "8787";
 const { jwk, created } = await ensureDevKey();
 const wroteVars = await ensureDevVars(jwk);
 if (created) console.log(`Created the dev admin key ${jwk.kid} in ${DEV_KEY_PATH} (keep it private).`);
-if (wroteVars) console.log(`Wrote ${DEV_VARS_PATH} with ADMIN_KEYS=${jwk.kid}=${jwk.x}`);
+if (wroteVars) console.log(`Wrote ${DEV_VARS_PATH} with ADMIN_KEYS=${jwk.kid}=${jwk.x} and a random PRESIGN_SECRET`);
 console.log(`
 Verigate is starting on http://127.0.0.1:${port}. Try, in another terminal:
   curl -s http://127.0.0.1:${port}/healthz
