@@ -23,8 +23,9 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(requestId({ headerName: "", generator: () => crypto.randomUUID() }));
   app.use(async function exposeRequestId(c, next) {
-    c.header("X-Request-Id", c.var.requestId);
     await next();
+    // After `next`: a header set before it is lost when a handler returns its own Response (object downloads do).
+    c.header("X-Request-Id", c.var.requestId);
   });
   app.use(secureHeaders());
   app.use(async function injectBackends(c, next) {
