@@ -96,7 +96,7 @@ export function parseConfig(vars: Vars, runtime: Runtime): Readonly<Config> {
     problems.push("presign_secret_too_short");
   }
 
-  const s3 = parseS3(text, problems);
+  const s3 = parseS3(text, problems, runtime);
   const presignStorage = oneOf("PRESIGN_STORAGE", ["on", "off"], "off") === "on";
   const dynamodbTable = text("DYNAMODB_TABLE");
   if (dynamodbTable !== undefined && isExampleName(dynamodbTable)) problems.push("dynamodb_table_example_name");
@@ -125,13 +125,15 @@ export function parseConfig(vars: Vars, runtime: Runtime): Readonly<Config> {
   return deepFreeze(config);
 }
 
-function parseS3(text: (name: string) => string | undefined, problems: string[]): S3Settings | undefined {
+function parseS3(text: (name: string) => string | undefined, problems: string[], runtime: Runtime): S3Settings | undefined {
   const bucket = text("S3_BUCKET");
   if (bucket === undefined) return undefined;
   if (isExampleName(bucket)) problems.push("s3_bucket_example_name");
+  // R2 takes "auto"; on AWS the bucket is in the function's own region, which the Lambda runtime sets.
+  const defaultRegion = runtime === "workers" ? undefined : text("AWS_REGION");
   return {
     endpoint: text("S3_ENDPOINT"),
-    region: text("S3_REGION") ?? "auto",
+    region: text("S3_REGION") ?? defaultRegion ?? "auto",
     bucket,
     accessKeyId: text("S3_ACCESS_KEY_ID"),
     secretAccessKey: text("S3_SECRET_ACCESS_KEY"),

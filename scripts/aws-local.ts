@@ -1,0 +1,48 @@
+/**
+ * `npm run start:aws-local`: the gateway on Node with the AWS backends, against s3rver and dynalite on
+ * loopback, state persisted under .aws-local/. The Lambda function's code path, runnable without AWS.
+ * Configured by the PROTOCOL section 7 variables in the environment plus `PORT`; the storage and table
+ * settings always point at the local servers. Like `npm start`, it creates the dev admin key on first use.
+ */
+import { serveNode } from "../functions/node-server.ts";
+import { sweepGarbage } from "../shared/objects/garbage.ts";
+import { DEV_KEY_PATH, ensureDevKey } from "./dev-key.ts";
+import { startLocalAws } from "./local-aws.ts";
+
+const STATE_DIR = ".aws-local";
+const BUCKET = "verigate-local";
+const TABLE = "verigate-local";
+/** Next to `npm start`'s 8787, so both can run at once. */
+const DEFAULT_PORT = 8788;
+/** The Workers cron trigger's period (wrangler.toml). */
+const SWEEP_EVERY_MS = 15 * 60 * 1000;
+
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
+const { jwk, created } = await ensureDevKey();
+if (created) console.log(`Created the dev admin key ${jwk.kid} in ${DEV_KEY_PATH} (keep it private).`);
+
+const local = await startLocalAws({ bucket: BUCKET, table: TABLE, s3Directory: `${STATE_DIR}/s3`, dynamodbPath: `${STATE_DIR}/dynamodb` });
+const gateway = await serveNode({ ...process.env, ADMIN_KEYS: process.env.ADMIN_KEYS ?? `${jwk.kid}=${jwk.x}`, ...local.vars }, { port });
+const { backends } = gateway;
+const sweeping = setInterval(() => {
+  sweepGarbage(backends, backends.clock()).then(
+    (result) => backends.log.log("info", "garbage_swept", { ...result }),
+    (error: unknown) => backends.log.log("error", "garbage_sweep_failed", { error_message: String(error) }),
+  );
+}, SWEEP_EVERY_MS);
+
+console.log(`
+Verigate (AWS backends: s3rver ${local.vars.S3_ENDPOINT}, dynalite ${local.vars.DYNAMODB_ENDPOINT}, state in ${STATE_DIR}/)
+is listening on ${gateway.origin}. Try, in another terminal:
+  curl -s ${gateway.origin}/healthz
+  VERIGATE_ENDPOINT=${gateway.origin} npx node examples/whoami.ts
+`);
+if (backends.config.problems.length > 0) console.log(`Misconfigured: ${backends.config.problems.join(", ")}`);
+
+async function shutdown(): Promise<void> {
+  clearInterval(sweeping);
+  await gateway.close();
+  await local.stop();
+  process.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void shutdown());
