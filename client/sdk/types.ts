@@ -1,10 +1,12 @@
 /** Response and request shapes of the wire contract (PROTOCOL sections 3-5), snake_case as they travel. */
 import type { Action, KeyAlgorithm, KeyRecord, Scope } from "../../shared/keys/index.ts";
+import type { PublicKeyRecord } from "../../shared/keys/registry.ts";
+import type { ListedObject, ObjectList } from "../../shared/objects/list.ts";
+import type { PutResponseBody } from "../../shared/objects/manifest.ts";
+import type { PresignMode } from "../../shared/presign/request.ts";
 
-export type { Action, KeyAlgorithm, KeyRecord, Scope };
-
-/** A key record as listed: the HMAC secret appears only in the response that created it. */
-export type PublicKeyRecord = Omit<KeyRecord, "secret">;
+// The shapes the gateway itself serialises; type-only imports, so nothing of the server is bundled.
+export type { Action, KeyAlgorithm, KeyRecord, ListedObject, ObjectList, PresignMode, PublicKeyRecord, Scope };
 
 export interface Whoami {
   keyid: string;
@@ -13,31 +15,8 @@ export interface Whoami {
   admin: boolean;
 }
 
-export interface PutResult {
-  key: string;
-  version: string;
-  size: number;
-  sha256: string;
-  chunk_size: number;
-  /** The ETag value, quotes included, ready for `ifMatch`. */
-  etag: string;
-}
-
-export interface ListedObject {
-  key: string;
-  size: number;
-  sha256: string;
-  version: string;
-  uploaded_at: string;
-}
-
-export interface ObjectList {
-  objects: ListedObject[];
-  /** Null on the last page; a page may hold fewer objects than asked while this is not null. */
-  cursor: string | null;
-}
-
-export type PresignMode = "gateway" | "storage";
+/** The 201 body of a PUT; `etag` keeps its quotes, ready for `ifMatch`. */
+export type PutResult = PutResponseBody;
 
 export interface PresignResult {
   /** Absolute: the SDK resolves the gateway's `/v1/dl/...` against the endpoint. */

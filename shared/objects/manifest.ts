@@ -50,14 +50,16 @@ export function etagOf(manifest: Pick<Manifest, "sha256">): string {
 }
 
 /** The 201 body of a PUT (PROTOCOL section 3); `etag` is the ETag header value, quotes included, ready for If-Match. */
-export function putResponseBody(manifest: Manifest): {
+export interface PutResponseBody {
   key: string;
   version: string;
   size: number;
   sha256: string;
   chunk_size: number;
   etag: string;
-} {
+}
+
+export function putResponseBody(manifest: Manifest): PutResponseBody {
   const { key, version, size, sha256, chunk_size } = manifest;
   return { key, version, size, sha256, chunk_size, etag: etagOf(manifest) };
 }
