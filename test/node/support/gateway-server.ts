@@ -1,105 +1,86 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
-import { connect } from "node:net";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
-import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
 import { newEd25519Key } from "../../support/keys.ts";
+import { type LogEvent, type WireClient, wireClient } from "./wire.ts";
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const WRANGLER_CONFIG = join(REPO_ROOT, "wrangler.toml");
 
-/** How long a log line may trail the response it belongs to: workerd's stdout reaches Node through a pipe. */
-const LOG_WAIT_MS = 5_000;
-const LOG_POLL_MS = 20;
-
 type R2Bucket = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
 type KVNamespace = Awaited<ReturnType<Miniflare["getKVNamespace"]>>;
 
-/** One structured line the gateway wrote (`shared/log.ts`): `level`, `event`, `time` and the event's fields. */
-export type LogEvent = Record<string, unknown> & { level: string; event: string };
-
-export interface Signer {
-  keyid: string;
-  key: SigningKey;
-}
-
-export interface SignedInit {
-  body?: Uint8Array<ArrayBuffer>;
-  /** Signs the Content-Digest of these bytes while `body` is what is sent: a body that differs from its digest. */
-  signedBody?: Uint8Array;
-  headers?: Record<string, string>;
-  as?: Signer;
-}
-
-/** A response read byte by byte off the socket, so a body that ends short of its Content-Length is observable. */
-export interface WireResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-  /** False when the connection ended before the framing said the body was over. */
-  complete: boolean;
-}
-
-export interface RawRequest {
-  method: string;
-  /** The request target exactly as it goes on the wire: neither normalised nor re-encoded. */
-  target: string;
-  headers: Record<string, string>;
-  /** Written right after the head; `Content-Length` is whatever `headers` says, not its length. */
-  body?: Uint8Array;
-}
-
-/** One request on its own TCP connection, written by hand so framing can be wrong on purpose. */
-export interface RawConnection {
-  write(bytes: Uint8Array): void;
-  /** Sends FIN: the server sees the body end, and can still answer. */
-  halfClose(): void;
-  destroy(): void;
-  /** Settles once the response is whole by its framing; null when the connection closed before a response head. */
-  response: Promise<WireResponse | null>;
-}
-
-export interface Gateway {
-  origin: string;
-  admin: Signer & { publicKey: string };
-  /** The worker's own R2 bucket and KV namespace, for tampering behind the gateway's back. */
+/** The Workers harness: the shared wire client, with the worker's own R2 bucket and KV namespace for tampering. */
+export interface Gateway extends WireClient {
   bucket: R2Bucket;
   kv: KVNamespace;
-  /** Every structured line the gateway logged so far. */
-  logs(): LogEvent[];
-  /**
-   * Waits for an event that `matches` among the lines logged after the first `after` (all by default), so a
-   * line trailing its response is not missed and an earlier request's line is not taken for it.
-   */
-  waitForEvent(event: string, matches: (line: LogEvent) => boolean, after?: number): Promise<LogEvent>;
-  /** Signs with the admin key (or `init.as`) over the URL exactly as fetch sends it, then fetches. */
-  signedFetch(method: string, path: string, init?: SignedInit): Promise<Response>;
-  /** Signature headers (and Content-Digest when given a body) for a raw request target sent as is. */
-  signedHeaders(method: string, target: string, init?: Omit<SignedInit, "body">): Promise<Record<string, string>>;
-  /**
-   * A signed GET through `node:http`, keeping every byte that arrived even when the body ends short; null when
-   * the connection closed before a status line arrived.
-   */
-  wireGet(path: string, headers?: Record<string, string>): Promise<WireResponse | null>;
-  /** Opens a fresh TCP connection and writes the request head (and `body`, if given) on it. */
-  connect(request: RawRequest): RawConnection;
   stop(): Promise<void>;
 }
 
-/** `wrangler deploy --dry-run` bundles exactly what would be deployed, offline, in about a second. */
-async function bundleWorker(outdir: string): Promise<string> {
-  await run(join(REPO_ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--config", WRANGLER_CONFIG], {
+/**
+ * Bundles are kept here between harness starts: every suite file starts its own gateway, and bundling is most of a
+ * start's time (about 1.5 s of 2). A bundle is reused only while every file that can go into it is unchanged.
+ */
+const BUNDLE_CACHE = join(tmpdir(), "verigate-worker-bundles");
+/** Bundles of older sources are removed once this old; younger ones may still be starting in a run in progress. */
+const STALE_BUNDLE_MS = 60 * 60 * 1000;
+/** What a bundle is made from: the worker's sources, the configuration, and (by the lockfile) every dependency. */
+const BUNDLE_SOURCES = ["functions", "shared"];
+const BUNDLE_CONFIG = ["wrangler.toml", "package-lock.json"];
+
+/** `wrangler deploy --dry-run` bundles exactly what would be deployed, offline; the path of the bundled worker. */
+async function bundleWorker(): Promise<string> {
+  const key = await bundleKey();
+  const cached = join(BUNDLE_CACHE, key);
+  if (await exists(join(cached, "worker.js"))) return join(cached, "worker.js");
+  await mkdir(BUNDLE_CACHE, { recursive: true });
+  const outdir = await mkdtemp(join(BUNDLE_CACHE, "building-"));
+  const metafile = join(outdir, "meta.json");
+  await run(join(REPO_ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", WRANGLER_CONFIG], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
   });
-  return join(outdir, "worker.js");
+  const { inputs } = JSON.parse(await readFile(metafile, "utf8")) as { inputs: Record<string, unknown> };
+  const unkeyed = Object.keys(inputs).filter((input) => ![...BUNDLE_SOURCES, "node_modules"].some((root) => input.startsWith(`${root}/`)));
+  if (unkeyed.length > 0) throw new Error(`the worker bundle reads files its cache key does not cover; add them to BUNDLE_SOURCES: ${unkeyed.join(", ")}`);
+  // Another suite file may have built the same bundle meanwhile; either copy is the same bundle.
+  await rename(outdir, cached).catch(() => rm(outdir, { recursive: true, force: true }));
+  await removeStaleBundles(key);
+  return join(cached, "worker.js");
+}
+
+/** A digest of every file a bundle is made from, with its path. */
+async function bundleKey(): Promise<string> {
+  const hash = createHash("sha256");
+  const sourceFiles = await Promise.all(BUNDLE_SOURCES.map((dir) => readdir(join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })));
+  const files = [
+    ...sourceFiles.flat().filter((entry) => entry.isFile()).map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name))),
+    ...BUNDLE_CONFIG,
+  ].sort();
+  for (const file of files) hash.update(`${file}\0`).update(await readFile(join(REPO_ROOT, file))).update("\0");
+  return hash.digest("hex");
+}
+
+async function removeStaleBundles(current: string): Promise<void> {
+  const cutoff = Date.now() - STALE_BUNDLE_MS;
+  for (const entry of await readdir(BUNDLE_CACHE)) {
+    const path = join(BUNDLE_CACHE, entry);
+    if (entry !== current && (await stat(path)).mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -120,14 +101,13 @@ function workerOptionsFromConfig(vars: Record<string, string>) {
  * Durable Object storage and a fresh admin key. `vars` are added to wrangler.toml's `[vars]`.
  */
 export async function startGateway(vars: Record<string, string> = {}): Promise<Gateway> {
-  const dir = await mkdtemp(join(tmpdir(), "verigate-gateway-"));
   const adminKey = await newEd25519Key();
   const admin = { keyid: "wire-admin", key: { alg: "ed25519" as const, privateKey: adminKey.privateKey }, publicKey: adminKey.publicKey };
   const logged: LogEvent[] = [];
   let mf: Miniflare | undefined;
   let url: URL;
   try {
-    const scriptPath = await bundleWorker(join(dir, "bundle"));
+    const scriptPath = await bundleWorker();
     mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
@@ -135,7 +115,7 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
         modules: true,
         scriptPath,
         // Module names are relative to this; the default (cwd) would put the bundle outside it.
-        modulesRoot: join(dir, "bundle"),
+        modulesRoot: dirname(scriptPath),
         ...workerOptionsFromConfig({ ADMIN_KEYS: `${admin.keyid}=${admin.publicKey}`, ...vars }),
         handleStructuredLogs: ({ message }) => {
           const line = parseLogLine(message);
@@ -146,58 +126,14 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
     url = await mf.ready;
   } catch (error) {
     await mf?.dispose();
-    await rm(dir, { recursive: true, force: true });
     throw error;
   }
   const runtime = mf;
-  const origin = url.origin;
-  const bucket = await runtime.getR2Bucket("OBJECTS");
-  const kv = await runtime.getKVNamespace("META");
-
-  const signedHeaders = async (method: string, target: string, init: Omit<SignedInit, "body"> = {}) => {
-    const signer = init.as ?? admin;
-    const { headers } = await signRequest({
-      method,
-      url: origin + target,
-      headers: init.headers ?? {},
-      ...(init.signedBody ? { body: init.signedBody } : {}),
-      key: signer.key,
-      keyid: signer.keyid,
-    });
-    return { ...init.headers, ...headers };
-  };
-
   return {
-    origin,
-    admin,
-    bucket,
-    kv,
-    logs: () => [...logged],
-    async waitForEvent(event, matches, after = 0) {
-      const deadline = Date.now() + LOG_WAIT_MS;
-      for (;;) {
-        const found = logged.slice(after).find((line) => line.event === event && matches(line));
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${event} event logged within ${LOG_WAIT_MS} ms; logged: ${JSON.stringify(logged.map((line) => line.event))}`);
-        await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
-      }
-    },
-    async signedFetch(method, path, init = {}) {
-      const href = new URL(path, origin).href;
-      const signedBody = init.signedBody ?? init.body;
-      const headers = await signedHeaders(method, href.slice(origin.length), { ...init, ...(signedBody ? { signedBody } : {}) });
-      return fetch(href, { method, headers, ...(init.body ? { body: init.body } : {}) });
-    },
-    signedHeaders,
-    async wireGet(path, headers = {}) {
-      const signed = await signedHeaders("GET", path, { headers });
-      return wireGet(url, path, signed);
-    },
-    connect: (request) => rawConnection(url, request),
-    async stop() {
-      await runtime.dispose();
-      await rm(dir, { recursive: true, force: true });
-    },
+    ...wireClient(url.origin, admin, logged),
+    bucket: await runtime.getR2Bucket("OBJECTS"),
+    kv: await runtime.getKVNamespace("META"),
+    stop: () => runtime.dispose(),
   };
 }
 
@@ -209,110 +145,4 @@ function parseLogLine(message: string): LogEvent | null {
     // workerd's own lines and anything else that is not the gateway's JSON
   }
   return null;
-}
-
-function wireGet(url: URL, path: string, headers: Record<string, string>): Promise<WireResponse | null> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: url.hostname, port: url.port, path, method: "GET", headers, agent: false }, (response) => {
-      const parts: Buffer[] = [];
-      response.on("data", (part: Buffer) => parts.push(part));
-      // An early close errors the response ("aborted"); what arrived before it is the point of the exercise.
-      response.on("error", () => {});
-      response.on("close", () =>
-        resolve({ status: response.statusCode ?? 0, headers: flatHeaders(response.headers), body: Buffer.concat(parts), complete: response.complete }),
-      );
-    });
-    // Node's name for a connection closed before any response head: the client saw no status at all.
-    request.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" && error.message === "socket hang up" ? resolve(null) : reject(error)));
-    request.end();
-  });
-}
-
-function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
-  return flat;
-}
-
-function rawConnection(url: URL, request: RawRequest): RawConnection {
-  const socket = connect({ host: url.hostname, port: Number(url.port) });
-  const head = [`${request.method} ${request.target} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
-  socket.write(`${head.join("\r\n")}\r\n\r\n`);
-  if (request.body) socket.write(request.body);
-  const response = new Promise<WireResponse | null>((resolve, reject) => {
-    let received = Buffer.alloc(0);
-    let settled = false;
-    const settle = (ended: boolean) => {
-      if (settled) return;
-      const parsed = parseResponse(received, ended, request.method === "HEAD");
-      if (parsed) {
-        settled = true;
-        socket.destroy();
-        resolve(parsed);
-      } else if (ended && received.length === 0) {
-        settled = true;
-        resolve(null);
-      } else if (ended) {
-        settled = true;
-        reject(new Error(`connection closed inside a response head: ${JSON.stringify(received.toString("latin1").slice(0, 200))}`));
-      }
-    };
-    socket.on("data", (data: Buffer) => {
-      received = Buffer.concat([received, data]);
-      settle(false);
-    });
-    socket.on("end", () => settle(true));
-    socket.on("close", () => settle(true));
-    // A reset or our own destroy(): whatever arrived is judged by `close`.
-    socket.on("error", () => {});
-  });
-  return {
-    write: (bytes) => void socket.write(bytes),
-    halfClose: () => void socket.end(),
-    destroy: () => void socket.destroy(),
-    response,
-  };
-}
-
-/**
- * The response in `bytes` once its body is whole by its own framing (Content-Length or chunked), or at the end of
- * the connection (`ended`), when a short body is reported as incomplete; null while more is needed.
- */
-function parseResponse(bytes: Buffer, ended: boolean, toHead: boolean): WireResponse | null {
-  const headEnd = bytes.indexOf("\r\n\r\n");
-  if (headEnd === -1) return null;
-  const [statusLine = "", ...fieldLines] = bytes.subarray(0, headEnd).toString("latin1").split("\r\n");
-  const status = Number(statusLine.split(" ")[1]);
-  const headers: Record<string, string> = {};
-  for (const line of fieldLines) {
-    const colon = line.indexOf(":");
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  const rest = bytes.subarray(headEnd + 4);
-  // RFC 9110 section 6.3: these never carry a body, whatever their Content-Length says.
-  if (toHead || status === 204 || status === 304) return { status, headers, body: rest.subarray(0, 0), complete: true };
-  if (headers["transfer-encoding"]?.toLowerCase() === "chunked") {
-    const decoded = dechunk(rest);
-    if (decoded) return { status, headers, body: decoded, complete: true };
-    return ended ? { status, headers, body: rest, complete: false } : null;
-  }
-  const length = headers["content-length"] === undefined ? undefined : Number(headers["content-length"]);
-  if (length !== undefined && rest.length >= length) return { status, headers, body: rest.subarray(0, length), complete: true };
-  return ended ? { status, headers, body: rest, complete: length === undefined } : null;
-}
-
-/** The body of a whole chunked encoding, or null while its last chunk has not arrived. */
-function dechunk(bytes: Buffer): Buffer | null {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  for (;;) {
-    const lineEnd = bytes.indexOf("\r\n", offset);
-    if (lineEnd === -1) return null;
-    const size = parseInt(bytes.subarray(offset, lineEnd).toString("latin1"), 16);
-    if (size === 0) return Buffer.concat(parts);
-    const start = lineEnd + 2;
-    if (bytes.length < start + size + 2) return null;
-    parts.push(bytes.subarray(start, start + size));
-    offset = start + size + 2;
-  }
 }
