@@ -1,0 +1,26 @@
+import { createCipheriv, createHash } from "node:crypto";
+
+/** The piece size the generator yields: large enough that the client's per-piece overhead is negligible. */
+const PIECE_BYTES = 1024 * 1024;
+/** AES-128-CTR: 16-byte key and counter block. */
+const AES_BLOCK_BYTES = 16;
+
+/**
+ * Deterministic incompressible bytes (an AES-CTR keystream seeded by `seed`), generated piece by piece so an
+ * object of any size is streamed without ever being held whole, and regenerated identically for every pass.
+ */
+export function* payload(seed: string, size: number): Generator<Buffer> {
+  const material = createHash("sha256").update(seed).digest();
+  const cipher = createCipheriv("aes-128-ctr", material.subarray(0, AES_BLOCK_BYTES), material.subarray(AES_BLOCK_BYTES));
+  const zeros = Buffer.alloc(PIECE_BYTES);
+  for (let sent = 0; sent < size; sent += PIECE_BYTES) {
+    yield cipher.update(zeros.subarray(0, Math.min(PIECE_BYTES, size - sent)));
+  }
+}
+
+/** SHA-256 of `payload(seed, size)`, by one pass over the generator. */
+export function payloadSha256(seed: string, size: number): Buffer {
+  const hash = createHash("sha256");
+  for (const piece of payload(seed, size)) hash.update(piece);
+  return hash.digest();
+}

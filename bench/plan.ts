@@ -1,0 +1,54 @@
+import { MIB } from "./objects.ts";
+
+/** How much a run measures: object sizes, rounds per comparison, auth load duration. */
+export interface Plan {
+  small: number;
+  large: number;
+  smallRounds: number;
+  largeRounds: number;
+  memoryRounds: number;
+  uploadRounds: number;
+  ttfbPairs: number;
+  authRounds: number;
+  authMs: number;
+  concurrencies: readonly number[];
+  /** Rounds of the Lambda build's downloads; 0 leaves that size out. */
+  lambdaSmallRounds: number;
+  lambdaLargeRounds: number;
+}
+
+/**
+ * Sized to keep a full run near ten minutes on a 2-core machine. Auth runs many short slices rather than a few
+ * long ones: on a shared machine, load from other work comes in bursts of seconds, and a median over eight
+ * slices shrugs off a burst that would sink one of three.
+ */
+export const FULL_PLAN: Plan = {
+  small: 256 * MIB,
+  large: 1024 * MIB,
+  smallRounds: 7,
+  largeRounds: 3,
+  memoryRounds: 3,
+  uploadRounds: 5,
+  ttfbPairs: 30,
+  authRounds: 8,
+  authMs: 2000,
+  concurrencies: [1, 10],
+  lambdaSmallRounds: 5,
+  lambdaLargeRounds: 3,
+};
+
+/** Proves the harness end to end in under a minute; its figures are not comparable with a full run's. */
+export const QUICK_PLAN: Plan = {
+  small: 16 * MIB,
+  large: 64 * MIB,
+  smallRounds: 2,
+  largeRounds: 2,
+  memoryRounds: 1,
+  uploadRounds: 2,
+  ttfbPairs: 5,
+  authRounds: 1,
+  authMs: 1000,
+  concurrencies: [1, 10],
+  lambdaSmallRounds: 2,
+  lambdaLargeRounds: 1,
+};

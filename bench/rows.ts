@@ -1,0 +1,101 @@
+import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "./auth.ts";
+import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "./downloads.ts";
+import { type BenchObject, MIB } from "./objects.ts";
+import type { Report } from "./report.ts";
+import { summarize } from "./stats.ts";
+
+export function addRow(report: Report, section: string, label: string, unit: string, samples: number[]): number {
+  const summary = summarize(samples);
+  report.rows.push({ section, label, unit, summary });
+  return summary.median;
+}
+
+export interface DownloadMedians {
+  mibps: Partial<Record<DownloadVariant, number>>;
+  /** Throughput a single thread reaches when it must both pass the bytes through (raw) and hash them. */
+  boundMibps: number | undefined;
+  ttfbMs: Partial<Record<DownloadVariant, number>>;
+  growthMib: Partial<Record<DownloadVariant, number>>;
+}
+
+/**
+ * The single-thread read+hash bound of one round: the raw pass-through's time plus native hashing's time
+ * for the same number of bytes, as if one thread did both back to back.
+ */
+function boundSamples(object: BenchObject, runs: Map<DownloadVariant, DownloadRun[]>): number[] {
+  const raw = runs.get("raw") ?? [];
+  const hash = runs.get("hash-memory") ?? [];
+  return raw.flatMap((run, round) => {
+    const hashed = hash[round];
+    return hashed ? [object.size / MIB / ((run.totalMs + hashed.totalMs) / 1000)] : [];
+  });
+}
+
+/** Throughput, first-byte time, memory growth and Worker CPU of every variant that ran, for one object. */
+export function addDownloadSection(report: Report, section: string, object: BenchObject, runs: Map<DownloadVariant, DownloadRun[]>): DownloadMedians {
+  const medians: DownloadMedians = { mibps: {}, boundMibps: undefined, ttfbMs: {}, growthMib: {} };
+  const present = DOWNLOAD_VARIANTS.filter((variant) => (runs.get(variant.id)?.length ?? 0) > 0);
+  for (const variant of present) {
+    medians.mibps[variant.id] = addRow(report, section, variant.label, "MiB/s", (runs.get(variant.id) ?? []).map((run) => run.mibps));
+  }
+  const bound = boundSamples(object, runs);
+  if (bound.length > 0) medians.boundMibps = addRow(report, section, "bound: raw + native hash, one thread", "MiB/s", bound);
+  for (const variant of present.filter((entry) => entry.body)) {
+    medians.ttfbMs[variant.id] = addRow(report, section, `first byte, ${variant.label}`, "ms", (runs.get(variant.id) ?? []).map((run) => run.ttfbMs));
+  }
+  for (const variant of present) {
+    const variantRuns = runs.get(variant.id) ?? [];
+    medians.growthMib[variant.id] = addRow(report, section, `memory growth, ${variant.label}`, "MiB", variantRuns.map((run) => run.growthMib));
+  }
+  for (const variant of present) {
+    addRow(report, section, `gateway CPU, ${variant.label}`, "ms", (runs.get(variant.id) ?? []).map((run) => run.workerCpuMs));
+  }
+  for (const variant of present.filter((entry) => entry.body)) {
+    const variantRuns = runs.get(variant.id) ?? [];
+    addRow(report, section, `busiest gateway thread, ${variant.label}`, "% of wall", variantRuns.map((run) => (100 * run.workerBusiestThreadMs) / run.totalMs));
+  }
+  return medians;
+}
+
+/** Requests per second and latency percentiles of every auth variant and concurrency that ran; returns median req/s by key. */
+export function addAuthSection(report: Report, section: string, runs: AuthRuns, concurrencies: readonly number[]): Map<string, number> {
+  const rates = new Map<string, number>();
+  for (const concurrency of concurrencies) {
+    for (const variant of AUTH_VARIANTS) {
+      const key = authKey(variant, concurrency);
+      const results = runs.get(key);
+      if (!results) continue;
+      const label = `${AUTH_LABELS[variant]}, c${concurrency}`;
+      rates.set(key, addRow(report, section, label, "req/s", results.map((result) => result.requestsPerSecond)));
+      addRow(report, section, `${label}, p50`, "ms", results.map((result) => result.p50Ms));
+      addRow(report, section, `${label}, p99`, "ms", results.map((result) => result.p99Ms));
+    }
+  }
+  return rates;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number {
+  return a === undefined || b === undefined ? Number.NaN : a / b;
+}
+
+/** The named download ratios (medians over medians), `prefix` marking the runtime (`lambda_`). */
+export function downloadRatios(medians: Record<string, number>, prefix: string, small: DownloadMedians, large: DownloadMedians | undefined): void {
+  medians[`${prefix}download_verified_over_raw`] = ratio(small.mibps.verified, small.mibps.raw);
+  medians[`${prefix}download_verified_over_bound`] = ratio(small.mibps.verified, small.boundMibps);
+  if (large) {
+    medians[`${prefix}download_verified_over_raw_1gib`] = ratio(large.mibps.verified, large.mibps.raw);
+    medians[`${prefix}download_verified_over_bound_1gib`] = ratio(large.mibps.verified, large.boundMibps);
+  }
+  medians[`${prefix}download_verified_over_read_hash`] = ratio(small.mibps.verified, small.mibps["read-hash"]);
+  medians[`${prefix}download_bound_over_raw`] = ratio(small.boundMibps, small.mibps.raw);
+  medians[`${prefix}download_verified_mibps`] = small.mibps.verified ?? Number.NaN;
+  medians[`${prefix}download_raw_mibps`] = small.mibps.raw ?? Number.NaN;
+  medians[`${prefix}hash_native_mibps`] = small.mibps["hash-memory"] ?? Number.NaN;
+}
+
+/** The named auth ratios: signed over unsigned request rates at each concurrency, and the claim alone at 10. */
+export function authRatios(medians: Record<string, number>, prefix: string, rates: Map<string, number>): void {
+  medians[`${prefix}auth_signed_over_unsigned_c1`] = ratio(rates.get("signed/c1"), rates.get("unsigned/c1"));
+  medians[`${prefix}auth_signed_over_unsigned_c10`] = ratio(rates.get("signed/c10"), rates.get("unsigned/c10"));
+  if (rates.has("claim/c10")) medians[`${prefix}auth_claim_over_unsigned_c10`] = ratio(rates.get("claim/c10"), rates.get("unsigned/c10"));
+}

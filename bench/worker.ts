@@ -1,0 +1,69 @@
+/**
+ * The benchmark Worker: the real gateway (`createApp`, backends built as `functions/worker.ts` builds them)
+ * plus the `/bench/*` comparison routes on the same bindings. Local only (`npm run bench`).
+ */
+import { createApp } from "../functions/app.ts";
+import type { Backends } from "../functions/context.ts";
+import { workersConfig } from "../functions/worker.ts";
+import { toHex } from "../shared/crypto/encoding.ts";
+import { VerigateError } from "../shared/errors/index.ts";
+import { consoleLogger } from "../shared/log.ts";
+import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
+import { workerdStreams } from "../shared/objects/workerd-streams.ts";
+import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
+import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
+import { BENCH_PREFIX, addBenchRoutes, manifestOf, storedBody } from "./routes.ts";
+
+export { ReplayShard } from "../shared/replay/durable-object.ts";
+
+/** Where the raw put writes: outside the gateway's blob key space, so no manifest ever points at it. */
+const RAW_PUT_PREFIX = "bench-raw/";
+
+/** workerd hangs `DigestStream` off `crypto`, where the DOM typing of `crypto` does not know it. */
+const workerdCrypto = crypto as unknown as { DigestStream: typeof DigestStream };
+
+const backendsByEnv = new WeakMap<Env, Backends>();
+
+/** The same backends as `functions/worker.ts`, minus rate limiting: the bench declares no limiter bindings. */
+function backendsFor(env: Env): Backends {
+  let backends = backendsByEnv.get(env);
+  if (!backends) {
+    backends = {
+      config: workersConfig(env),
+      replay: new DurableObjectReplayStore(env.REPLAY),
+      metadata: new KvMetadataStore(env.META),
+      storage: new R2ObjectStorage(env.OBJECTS),
+      streams: workerdStreams,
+      clock: Date.now,
+      log: consoleLogger,
+      limits: undefined,
+      clientAddress: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
+    };
+    consoleLogger.log("warn", "rate_limit_disabled", { reason: "bench Worker declares no rate limiting bindings" });
+    backendsByEnv.set(env, backends);
+  }
+  return backends;
+}
+
+const app = addBenchRoutes(createApp((c) => backendsFor(c.env as Env)));
+
+/** Whole-object SHA-256 in native code over the stored body as it arrives (`crypto.DigestStream`). */
+app.get(`${BENCH_PREFIX}digest-stream/*`, async (c) => {
+  const manifest = await manifestOf(c, "digest-stream");
+  const digest = new workerdCrypto.DigestStream("SHA-256");
+  await (await storedBody(c, manifest)).pipeTo(digest);
+  if (toHex(new Uint8Array(await digest.digest)) !== manifest.sha256) throw new VerigateError("integrity_failure", "stream digest differs");
+  return c.json({ bytes: manifest.size });
+});
+
+/** The raw put: the request body straight into the bucket, no hashing, no manifest. */
+app.put(`${BENCH_PREFIX}raw/*`, async (c) => {
+  const key = new URL(c.req.url).pathname.slice(`${BENCH_PREFIX}raw/`.length);
+  const body = c.req.raw.body;
+  if (!body) throw new VerigateError("length_required");
+  // The binding itself, not `c.var.storage`: the storage port adds a FixedLengthStream the ceiling should not pay.
+  const object = await (c.env as Env).OBJECTS.put(`${RAW_PUT_PREFIX}${key}`, body);
+  return c.json({ size: object?.size ?? 0 }, 201);
+});
+
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

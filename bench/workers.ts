@@ -1,0 +1,115 @@
+import { join } from "node:path";
+import { authRounds, signingCostUs } from "./auth.ts";
+import { onInterrupt } from "./cleanup.ts";
+import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "./downloads.ts";
+import { type BenchGateway, bundleBenchWorker, startBenchGateway } from "./gateway.ts";
+import { memoryPhase } from "./memory-phase.ts";
+import { type BenchObject, MIB, putVerified } from "./objects.ts";
+import type { Plan } from "./plan.ts";
+import type { MemorySampler } from "./process-memory.ts";
+import type { Report } from "./report.ts";
+import { addAuthSection, addDownloadSection, addRow, authRatios, downloadRatios } from "./rows.ts";
+import { uploadRounds } from "./uploads.ts";
+
+/** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
+const CHUNK_BYTES = MIB;
+/** Enough signatures that the per-request figure is stable to a few microseconds. */
+const SIGNING_SAMPLES = 1000;
+
+export interface WorkersInput {
+  dir: string;
+  small: BenchObject;
+  large: BenchObject;
+  warmup: BenchObject;
+  plan: Plan;
+  sampler: MemorySampler;
+  progress: (message: string) => void;
+}
+
+async function startGateway(bundle: string, stateDir: string): Promise<BenchGateway> {
+  const gateway = await startBenchGateway(bundle, stateDir);
+  return { ...gateway, stop: onInterrupt(gateway.stop) };
+}
+
+/** Every Workers row: downloads, first byte, memory, upload and auth, measured against the bench Worker under wrangler dev. */
+export async function workersSection(report: Report, input: WorkersInput): Promise<void> {
+  const { small, large, warmup, plan, sampler, progress } = input;
+  const stateDir = join(input.dir, "state");
+  const bundle = await bundleBenchWorker(join(input.dir, "bundle"));
+
+  let gateway = await startGateway(bundle, stateDir);
+  let upload: Awaited<ReturnType<typeof uploadRounds>>;
+  try {
+    progress(`bench Worker up at ${gateway.origin} (workerd pid ${gateway.processes.gateway}, proxy pid ${gateway.processes.proxy ?? "none"})`);
+    const target = { ...gateway, benchOrigin: gateway.origin };
+    for (const object of [warmup, small, large]) {
+      progress(`uploading ${object.key} (${object.size / MIB} MiB) through the verified PUT`);
+      await putVerified(gateway, object);
+    }
+    for (const object of [small, large]) {
+      const check = await downloadOnce(target, sampler, "verified", object, true);
+      if (check.sha256 !== object.sha256.toString("hex")) throw new Error(`verified GET of ${object.key} returned other bytes`);
+    }
+    progress("correctness: both verified downloads hash, in the client, to the bytes uploaded");
+    progress(`upload: ${plan.uploadRounds} rounds of verified PUT vs raw put, ${small.size / MIB} MiB`);
+    upload = await uploadRounds(target, sampler, small, plan.uploadRounds);
+  } finally {
+    await gateway.stop();
+  }
+
+  // A fresh process for the memory phase: the uploads left heap room that downloads would reuse unseen.
+  gateway = await startGateway(bundle, stateDir);
+  const downloads = new Map<string, Map<DownloadVariant, DownloadRun[]>>();
+  let memory: Awaited<ReturnType<typeof memoryPhase>>;
+  let ttfb: Awaited<ReturnType<typeof firstBytePairs>>;
+  let signingUs: number;
+  let auth: Awaited<ReturnType<typeof authRounds>>;
+  try {
+    const target = { ...gateway, benchOrigin: gateway.origin };
+    progress(`memory: ${plan.memoryRounds} rounds of verified downloads in a fresh workerd (pid ${gateway.processes.gateway})`);
+    memory = await memoryPhase(target, sampler, [small, large], plan.memoryRounds, warmup);
+    const variants = DOWNLOAD_VARIANTS.map((variant) => variant.id);
+    for (const [object, rounds] of [
+      [small, plan.smallRounds],
+      [large, plan.largeRounds],
+    ] as const) {
+      const runs = await downloadRounds(target, sampler, object, rounds, variants, (round) => progress(`download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`));
+      downloads.set(object.label, runs);
+    }
+    progress(`first byte: ${plan.ttfbPairs} interleaved verified/raw pairs`);
+    ttfb = await firstBytePairs(target, small, plan.ttfbPairs);
+    signingUs = await signingCostUs(gateway, SIGNING_SAMPLES);
+    progress(`auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
+    auth = await authRounds({ ...gateway, claimUrl: `${gateway.origin}/bench/claim` }, plan.concurrencies, plan.authRounds, plan.authMs);
+  } finally {
+    await gateway.stop();
+  }
+
+  const m = report.medians;
+  const smallMedians = addDownloadSection(report, `Workers download, ${small.size / MIB} MiB (${plan.smallRounds} rounds)`, small, downloads.get(small.label) ?? new Map());
+  const largeMedians = addDownloadSection(report, `Workers download, ${large.size / MIB} MiB (${plan.largeRounds} rounds)`, large, downloads.get(large.label) ?? new Map());
+  downloadRatios(m, "", smallMedians, largeMedians);
+
+  const ttfbSection = `Workers first byte, ${small.size / MIB} MiB, connection dropped after it (${plan.ttfbPairs} pairs)`;
+  m.ttfb_verified_ms = addRow(report, ttfbSection, "verified GET /v1/objects", "ms", ttfb.verified);
+  m.ttfb_raw_ms = addRow(report, ttfbSection, "raw pass-through", "ms", ttfb.raw);
+  m.chunk_hash_ms = (CHUNK_BYTES / MIB / (smallMedians.mibps["hash-memory"] ?? Number.NaN)) * 1000;
+  m.ttfb_buffered_over_verified = (smallMedians.ttfbMs.buffered ?? Number.NaN) / m.ttfb_verified_ms;
+
+  const memorySection = `Workers memory, verified download in a fresh workerd (idle RSS ${memory.idleBaselineMib.toFixed(0)} MiB, ${plan.memoryRounds} rounds)`;
+  for (const object of [small, large]) {
+    m[`mem_growth_mib_${object.label}`] = addRow(report, memorySection, `peak over idle, ${object.size / MIB} MiB`, "MiB", memory.overIdleMib.get(object.label) ?? []);
+    addRow(report, memorySection, `peak over the RSS before the request, ${object.size / MIB} MiB`, "MiB", memory.perRequestMib.get(object.label) ?? []);
+  }
+
+  const uploadSection = `Workers upload, ${small.size / MIB} MiB (${plan.uploadRounds} rounds)`;
+  const verifiedPut = addRow(report, uploadSection, "verified PUT /v1/objects", "MiB/s", upload.verifiedMibps);
+  const rawPut = addRow(report, uploadSection, "raw R2 put", "MiB/s", upload.rawMibps);
+  addRow(report, uploadSection, "gateway CPU, verified PUT", "ms", upload.verifiedCpuMs);
+  addRow(report, uploadSection, "gateway CPU, raw put", "ms", upload.rawCpuMs);
+  m.upload_verified_over_raw = verifiedPut / rawPut;
+
+  const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; the client signs each request, ${signingUs.toFixed(0)} us, outside the latency)`;
+  authRatios(m, "", addAuthSection(report, authSection, auth, plan.concurrencies));
+  m.signing_cost_us = signingUs;
+}
