@@ -1,3 +1,4 @@
+import { streamingFetch } from "./stream-fetch.ts";
 import { readFile, stat } from "node:fs/promises";
 import { VerigateClient } from "../sdk/client.ts";
 import { VerigateUsageError } from "../sdk/errors.ts";
@@ -14,7 +15,7 @@ export async function openClient(options: OptionValues, env: NodeJS.ProcessEnv, 
   const keyPath = keyPathOf(options, env);
   if (!keyPath) throw new VerigateUsageError("no key: pass --key <file> or set VERIGATE_KEY");
   const clockOffsetSeconds = integerOption(options, "clock-offset", stringOption(options, "clock-offset") ?? env.VERIGATE_CLOCK_OFFSET) ?? 0;
-  return new VerigateClient({ endpoint, key: await readKeyFile(keyPath, warn), clockOffsetSeconds });
+  return new VerigateClient({ endpoint, key: await readKeyFile(keyPath, warn), clockOffsetSeconds, fetch: streamingFetch });
 }
 
 export function keyPathOf(options: OptionValues, env: NodeJS.ProcessEnv): string | undefined {

@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import { type FileHandle, open } from "node:fs/promises";
 import { transferProgress } from "./progress.ts";
+
+/** One read per pull: large enough for few syscalls, small next to the memory an upload may use. */
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** SHA-256 (hex) and size of a file, read once as a stream: the signature must cover the digest before the upload starts. */
 export async function digestFile(path: string): Promise<{ sha256: string; size: number }> {
@@ -26,5 +29,29 @@ export function fileBody(path: string, size: number): { body: ReadableStream<Uin
       controller.enqueue(chunk);
     },
   });
-  return { body: (Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>).pipeThrough(counted), done: () => progress.stop() };
+  return { body: fileStream(path).pipeThrough(counted), done: () => progress.stop() };
+}
+
+/** A file read one chunk per pull, so it is read only as fast as the upload sends it (see stream-fetch.ts). */
+function fileStream(path: string): ReadableStream<Uint8Array> {
+  let handle: FileHandle | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        handle ??= await open(path, "r");
+        const buffer = new Uint8Array(READ_CHUNK_BYTES);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) {
+          await handle.close();
+          controller.close();
+          return;
+        }
+        controller.enqueue(buffer.subarray(0, bytesRead));
+      },
+      async cancel() {
+        await handle?.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
