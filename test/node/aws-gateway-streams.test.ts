@@ -1,10 +1,6 @@
-import { randomFillSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { nodeStreams } from "../../shared/objects/node-streams.ts";
-
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return randomFillSync(new Uint8Array(size));
-}
+import { randomBytes } from "./support/bytes.ts";
 
 /** Writes `parts` into a pipe of `length` bytes and reads what comes out, or the error the readable ends with. */
 async function throughPipe(length: number, parts: Uint8Array[], end: "close" | "abort"): Promise<{ bytes: number; error: unknown }> {

@@ -1,9 +1,9 @@
-import { createHash, randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsGateway, startAwsGateway } from "./support/aws-gateway.ts";
 import { problemOf } from "./support/problem.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
+import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 
 const CHUNK = 64 * 1024;
 /** PROTOCOL section 7 asks for at least 32 bytes. */
@@ -23,18 +23,6 @@ interface PresignAnswer {
   mode: string;
   expires_at: string;
   integrity: { sha256: string; size: number; chunk_size: number };
-}
-
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return randomFillSync(new Uint8Array(size));
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-async function bytesOf(response: Response): Promise<Uint8Array> {
-  return new Uint8Array(await response.arrayBuffer());
 }
 
 async function putObject(gateway: GatewayHarness, key: string, body: Uint8Array<ArrayBuffer>): Promise<void> {

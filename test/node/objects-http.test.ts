@@ -1,22 +1,11 @@
-import { createHash, randomFillSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newEd25519Key } from "../support/keys.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer, WireResponse } from "./support/wire.ts";
+import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 
 const CHUNK = 64 * 1024;
-
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return randomFillSync(new Uint8Array(size));
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-async function bytesOf(response: Response): Promise<Uint8Array> {
-  return new Uint8Array(await response.arrayBuffer());
-}
 
 function problemCode(response: WireResponse | null): unknown {
   if (!response) throw new Error("no response");

@@ -1,7 +1,7 @@
-import { createHash, randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, LogEvent, WireResponse } from "./support/wire.ts";
+import { randomBytes, sha256Hex } from "./support/bytes.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;
@@ -113,14 +113,6 @@ const SIZES: [label: string, size: number][] = [
 
 /** The 64 MiB object runs a subset of the matrix to keep the suite's time down. */
 const LARGE_SUBSET = new Set(["first chunk altered (same size)", "middle chunk altered (same size)", "last chunk altered (same size)", "truncated by one byte"]);
-
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return randomFillSync(new Uint8Array(size));
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 /** Every byte received equals the original byte at that position, so no altered (or later, unverified) byte arrived. */
 function expectPrefixOf(received: Uint8Array, original: Uint8Array): void {

@@ -1,7 +1,7 @@
-import { createHash, randomFillSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, RawConnection, WireResponse } from "./support/wire.ts";
+import { randomBytes, sha256Hex } from "./support/bytes.ts";
 
 const CHUNK = 64 * 1024;
 /** Small enough that the boundary upload is cheap. */
@@ -22,14 +22,6 @@ interface PreviousVersion {
   key: string;
   bytes: Uint8Array;
   manifest: StoredManifest;
-}
-
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return randomFillSync(new Uint8Array(size));
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 describe.each(RUNTIMES)("on %s", (runtime, start) => {
