@@ -6,8 +6,7 @@ import { validateObjectKey } from "../shared/objects/key.ts";
 import { type Manifest, readCurrent, readVersion } from "../shared/objects/manifest.ts";
 import { parsePresignRequest } from "../shared/presign/request.ts";
 import { issueLinkToken, readLinkToken } from "../shared/presign/token.ts";
-import { replayClaimId } from "../shared/replay/claim-id.ts";
-import { describeError } from "../shared/log.ts";
+import { claimOrFailClosed, replayClaimId } from "../shared/replay/claim-id.ts";
 import type { AppEnv } from "./context.ts";
 import { authorize } from "./middleware/authorize.ts";
 import { jsonBodyLimit, readVerifiedJson } from "./middleware/body.ts";
@@ -83,11 +82,6 @@ async function pinnedManifest(metadata: AppEnv["Variables"]["metadata"], version
 }
 
 async function spendLink(vars: AppEnv["Variables"], nonce: string, exp: number, nowSeconds: number): Promise<void> {
-  let claimed: boolean;
-  try {
-    claimed = await vars.replay.claim(await replayClaimId(LINK_CLAIM_KEYID, nonce), { nowSeconds, expiresAtSeconds: exp });
-  } catch (error) {
-    throw new VerigateError("replay_store_unavailable", JSON.stringify(describeError(error)), { cause: error });
-  }
-  if (!claimed) throw new VerigateError("link_used");
+  const id = await replayClaimId(LINK_CLAIM_KEYID, nonce);
+  if (!(await claimOrFailClosed(vars.replay, id, { nowSeconds, expiresAtSeconds: exp }))) throw new VerigateError("link_used");
 }

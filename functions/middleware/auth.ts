@@ -3,8 +3,7 @@ import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { VerigateError, isVerigateError } from "../../shared/errors/index.ts";
 import { ACTIONS, type KeyRecord, type Principal } from "../../shared/keys/index.ts";
 import { KeyRegistry } from "../../shared/keys/registry.ts";
-import { describeError } from "../../shared/log.ts";
-import { replayClaimId } from "../../shared/replay/claim-id.ts";
+import { claimOrFailClosed, replayClaimId } from "../../shared/replay/claim-id.ts";
 import {
   buildSignatureBase,
   checkFreshness,
@@ -75,12 +74,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   }
 
   const claimId = await replayClaimId(record.keyid, signature.params.nonce);
-  let claimed: boolean;
-  try {
-    claimed = await replay.claim(claimId, { nowSeconds, expiresAtSeconds: replayWindowEnd(signature.params, config) });
-  } catch (error) {
-    throw new VerigateError("replay_store_unavailable", JSON.stringify(describeError(error)), { cause: error });
-  }
+  const claimed = await claimOrFailClosed(replay, claimId, { nowSeconds, expiresAtSeconds: replayWindowEnd(signature.params, config) });
   if (!claimed) throw new VerigateError("replayed_request", `nonce reused by ${record.keyid}`);
   return { keyid: record.keyid, alg: record.alg, scopes: record.scopes, admin: record.admin };
 }

@@ -1,4 +1,7 @@
 import { sha256Hex } from "../crypto/encoding.ts";
+import { VerigateError } from "../errors/index.ts";
+import { describeError } from "../log.ts";
+import type { ClaimWindow, ReplayStore } from "./index.ts";
 
 /**
  * The replay-store id of a signature's (keyid, nonce) pair (PROTOCOL section 1).
@@ -7,4 +10,16 @@ import { sha256Hex } from "../crypto/encoding.ts";
  */
 export function replayClaimId(keyid: string, nonce: string): Promise<string> {
   return sha256Hex(`${keyid}\n${nonce}`);
+}
+
+/**
+ * Claims `id` and fails closed: a store that cannot answer becomes 503 `replay_store_unavailable`, never a
+ * pass, with the store's error kept for the log. Signatures and single-use links both claim through here.
+ */
+export async function claimOrFailClosed(store: ReplayStore, id: string, window: ClaimWindow): Promise<boolean> {
+  try {
+    return await store.claim(id, window);
+  } catch (error) {
+    throw new VerigateError("replay_store_unavailable", JSON.stringify(describeError(error)), { cause: error });
+  }
 }
