@@ -3,15 +3,10 @@
  * plus the `/bench/*` comparison routes on the same bindings. Local only (`npm run bench`).
  */
 import { createApp } from "../functions/app.ts";
-import type { Backends } from "../functions/context.ts";
-import { workersConfig } from "../functions/worker.ts";
+// The bench config declares no rate limiting bindings, so these backends run unlimited and log `rate_limit_disabled`.
+import { backendsFor } from "../functions/worker.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
-import { consoleLogger } from "../shared/log.ts";
-import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
-import { workerdStreams } from "../shared/objects/workerd-streams.ts";
-import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
-import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
 import { BENCH_PREFIX, addBenchRoutes, manifestOf, storedBody } from "./routes.ts";
 
 export { ReplayShard } from "../shared/replay/durable-object.ts";
@@ -21,29 +16,6 @@ const RAW_PUT_PREFIX = "bench-raw/";
 
 /** workerd hangs `DigestStream` off `crypto`, where the DOM typing of `crypto` does not know it. */
 const workerdCrypto = crypto as unknown as { DigestStream: typeof DigestStream };
-
-const backendsByEnv = new WeakMap<Env, Backends>();
-
-/** The same backends as `functions/worker.ts`, minus rate limiting: the bench declares no limiter bindings. */
-function backendsFor(env: Env): Backends {
-  let backends = backendsByEnv.get(env);
-  if (!backends) {
-    backends = {
-      config: workersConfig(env),
-      replay: new DurableObjectReplayStore(env.REPLAY),
-      metadata: new KvMetadataStore(env.META),
-      storage: new R2ObjectStorage(env.OBJECTS),
-      streams: workerdStreams,
-      clock: Date.now,
-      log: consoleLogger,
-      limits: undefined,
-      clientAddress: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
-    };
-    consoleLogger.log("warn", "rate_limit_disabled", { reason: "bench Worker declares no rate limiting bindings" });
-    backendsByEnv.set(env, backends);
-  }
-  return backends;
-}
 
 const app = addBenchRoutes(createApp((c) => backendsFor(c.env as Env)));
 

@@ -47,7 +47,8 @@ function rateLimits(env: Env): RateLimits | undefined {
   return { perClient: new WorkersRateLimiter(env.RATE_LIMIT_CLIENT), perKey: new WorkersRateLimiter(env.RATE_LIMIT_KEY) };
 }
 
-function backendsFor(env: Env): Backends {
+/** The Workers backends of `env`, built once per environment object; the bench Worker serves through it too. */
+export function backendsFor(env: Env): Backends {
   let backends = backendsByEnv.get(env);
   if (!backends) {
     const config = workersConfig(env);
