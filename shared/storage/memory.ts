@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+import { piecewiseStream } from "./piecewise.ts";
 
 /**
  * Reads hand out pieces this size, smaller than any verification chunk and from a stream without BYOB
@@ -31,24 +32,10 @@ export class MemoryObjectStorage implements ObjectStorage {
     const bytes = this.#blobs.get(blobKey);
     if (!bytes) return null;
     const slice = range ? bytes.slice(range.offset, range.offset + range.length) : bytes.slice();
-    return { body: piecewise(slice), size: bytes.length };
+    return { body: piecewiseStream(slice, MEMORY_PIECE_BYTES), size: bytes.length };
   }
 
   async delete(blobKey: string): Promise<void> {
     this.#blobs.delete(blobKey);
   }
-}
-
-function piecewise(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= bytes.length) {
-        controller.close();
-        return;
-      }
-      controller.enqueue(bytes.slice(offset, offset + MEMORY_PIECE_BYTES));
-      offset += MEMORY_PIECE_BYTES;
-    },
-  });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sha256, toHex } from "../../shared/crypto/encoding.ts";
 import type { ObjectStorage, StorageBackendName } from "../../shared/storage/index.ts";
+import { piecewiseStream } from "../../shared/storage/piecewise.ts";
 
 /** What a backend declares about itself; a backend that does not check `sha256` says why. */
 export type ObjectStorageCapabilities = { backend: StorageBackendName } & (
@@ -26,19 +27,8 @@ function patternBytes(length: number, seed = 0): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** A stream handing out `bytes` in `pieceBytes` slices, one per pull. */
 function streamOf(bytes: Uint8Array, pieceBytes = LARGE_PIECE_BYTES): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= bytes.length) {
-        controller.close();
-        return;
-      }
-      controller.enqueue(bytes.slice(offset, offset + pieceBytes));
-      offset += pieceBytes;
-    },
-  });
+  return piecewiseStream(bytes, pieceBytes);
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {

@@ -8,6 +8,7 @@ import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { piecewiseStream } from "../../shared/storage/piecewise.ts";
 
 /** The smallest chunk size the configuration allows, so multi-chunk objects stay small. */
 export const CHUNK = 64 * 1024;
@@ -75,14 +76,7 @@ export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<
 
 /** A JS stream (no BYOB support) handing out `pieceBytes` at a time, like a network stream would. */
 export function piecewise(data: Uint8Array, pieceBytes = 10_000): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= data.length) return controller.close();
-      controller.enqueue(data.slice(offset, offset + pieceBytes));
-      offset += pieceBytes;
-    },
-  });
+  return piecewiseStream(data, pieceBytes);
 }
 
 /** The native byte stream of a request body, which supports BYOB reads like the gateway's real input. */
