@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { VerigateError, isVerigateError } from "../../shared/errors/index.ts";
-import { ACTIONS, type KeyRecord, type Principal } from "../../shared/keys/index.ts";
+import { ACTIONS, type Action, type KeyRecord, type Principal } from "../../shared/keys/index.ts";
 import { KeyRegistry } from "../../shared/keys/registry.ts";
 import { claimOrFailClosed, replayClaimId } from "../../shared/replay/claim-id.ts";
 import {
@@ -19,14 +19,27 @@ import { hasBody } from "./body.ts";
 import { enforceLimit } from "./rate-limit.ts";
 
 /**
- * Used when authentication is off (loopback only) or soft and failing: everything is allowed, which is
- * exactly what those modes mean; the log line says so on every such request.
+ * The caller of a request that passed without a verified signature. Neither is ever an admin, so no
+ * unauthenticated request manages keys (a key minted that way would outlive the mode that let it in).
+ * `AUTH_MODE=off` serves this machine only (the guard checks the peer), so it may do every object action.
  */
-const UNAUTHENTICATED_PRINCIPAL: Principal = Object.freeze({
+const UNAUTHENTICATED_LOCAL: Principal = Object.freeze({
   keyid: "unauthenticated",
   alg: "ed25519",
   scopes: Object.freeze([Object.freeze({ prefix: "", actions: [...ACTIONS] })]),
-  admin: true,
+  admin: false,
+});
+
+/**
+ * `AUTH_MODE=soft` is a migration aid for clients that read before they sign: a request whose authentication
+ * fails may read and list, the smallest set that keeps such clients working, and nothing that changes state,
+ * hands out links or touches keys.
+ */
+const UNAUTHENTICATED_SOFT: Principal = Object.freeze({
+  keyid: "unauthenticated",
+  alg: "ed25519",
+  scopes: Object.freeze([Object.freeze({ prefix: "", actions: ["read", "list"] as Action[] })]),
+  admin: false,
 });
 
 /** Authenticates `/v1/*` requests by their RFC 9421 signature, in the order PROTOCOL section 1 fixes. */
@@ -35,7 +48,7 @@ export function signedRequests(): MiddlewareHandler<AppEnv> {
     const { authMode } = c.var.config;
     if (authMode === "off") {
       c.var.log.log("warn", "auth_off", { request_id: c.var.requestId });
-      c.set("principal", UNAUTHENTICATED_PRINCIPAL);
+      c.set("principal", UNAUTHENTICATED_LOCAL);
       return next();
     }
     try {
@@ -45,8 +58,14 @@ export function signedRequests(): MiddlewareHandler<AppEnv> {
       await enforceLimit(c, c.var.limits?.perKey, `key:${principal.keyid}`);
     } catch (error) {
       if (authMode !== "soft" || !isVerigateError(error) || !isAuthFailure(error.code)) throw error;
-      c.var.log.log("warn", "auth_soft_failure", { request_id: c.var.requestId, code: error.code, detail: error.detail });
-      c.set("principal", UNAUTHENTICATED_PRINCIPAL);
+      c.var.log.log("warn", "auth_soft_failure", {
+        request_id: c.var.requestId,
+        code: error.code,
+        detail: error.detail,
+        method: c.req.method,
+        path: c.req.path,
+      });
+      c.set("principal", UNAUTHENTICATED_SOFT);
     }
     return next();
   };
