@@ -1,11 +1,12 @@
 import { Hono, type Context } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv, Backends } from "./context.ts";
 import { health } from "./health.ts";
 import { keys } from "./keys.ts";
 import { objects } from "./objects.ts";
-import { download, presign } from "./presign.ts";
+import { download, presign, redactLinkToken } from "./presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
 import { limitClients } from "./middleware/rate-limit.ts";
 import { onNotFound, onProblem } from "./middleware/problems.ts";
@@ -16,11 +17,24 @@ import { whoami } from "./whoami.ts";
 export type ResolveBackends = (c: Context<AppEnv>) => Backends;
 
 /**
+ * Routes match the raw request path, never a percent-decoded one: object keys are cut from the raw path
+ * (and signatures cover it), so `/v1/%6Fbjects/x` must not reach the object routes with its key shifted.
+ */
+function rawPath(request: Request): string {
+  return splitUrl(request.url).path;
+}
+
+/**
  * The whole gateway as one Hono app, the same on every runtime. Entry files differ only in `resolve`.
  * The request id is always the gateway's own, so a client cannot plant ids in the operator's logs.
+ *
+ * Which checks apply to a route is decided by registration order alone: Hono runs the handlers that match a
+ * request in the order they were added, and a route that answers ends the chain. So `/healthz` is added
+ * before the configuration guard and the rate limiter, and gateway links before the signature check; no
+ * middleware looks at how a path is spelled to decide whether it applies.
  */
 export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: rawPath });
   app.use(requestId({ headerName: "", generator: () => crypto.randomUUID() }));
   app.use(async function exposeRequestId(c, next) {
     await next();
@@ -32,18 +46,21 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
     for (const [name, value] of Object.entries(resolve(c))) c.set(name as keyof Backends, value);
     await next();
   });
+  // A link token is a bearer secret: from here on every log line names the link by a hash of it.
+  app.use("/v1/dl/:token", redactLinkToken);
+
+  // Open to monitors: a misconfigured or rate-limited gateway still says what is wrong with it.
+  app.route("/healthz", health);
   app.use(refuseUnsafeConfig());
   app.use(limitClients());
 
-  app.route("/healthz", health);
-  // Every /v1 route is signed except gateway download links, which carry their own MAC.
-  const authenticate = signedRequests();
-  app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/dl/") ? next() : authenticate(c, next)));
+  // Gateway links carry their own MAC and need no signature.
+  app.route("/v1/dl", download);
+  app.use("/v1/*", signedRequests());
   app.route("/v1/whoami", whoami);
   app.route("/v1/keys", keys);
   app.route("/v1/objects", objects);
   app.route("/v1/presign", presign);
-  app.route("/v1/dl", download);
 
   app.onError(onProblem);
   app.notFound(onNotFound);

@@ -31,6 +31,8 @@ export interface AppVariables extends Backends {
   requestId: string;
   /** Set by the auth middleware once the signature verified; undefined on unauthenticated routes. */
   principal: Principal | undefined;
+  /** The path as log lines show it, where the request path holds a secret (a link token); else the path itself. */
+  logPath: string | undefined;
 }
 
 export interface AppEnv {

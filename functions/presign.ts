@@ -1,12 +1,12 @@
-import { Hono } from "hono";
-import { toBase64Url } from "../shared/crypto/encoding.ts";
+import { Hono, type MiddlewareHandler } from "hono";
+import { sha256Hex, toBase64Url } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
 import { KeyRegistry } from "../shared/keys/registry.ts";
 import { validateObjectKey } from "../shared/objects/key.ts";
 import { type Manifest, readCurrent, readVersion } from "../shared/objects/manifest.ts";
 import { parsePresignRequest } from "../shared/presign/request.ts";
 import { issueLinkToken, readLinkToken } from "../shared/presign/token.ts";
-import { claimOrFailClosed, replayClaimId } from "../shared/replay/claim-id.ts";
+import { claimOrFailClosed, linkClaimId } from "../shared/replay/claim-id.ts";
 import type { AppEnv } from "./context.ts";
 import { authorize } from "./middleware/authorize.ts";
 import { jsonBodyLimit, readVerifiedJson } from "./middleware/body.ts";
@@ -15,8 +15,8 @@ import { storagePresign } from "./storage-presign.ts";
 
 /** 32 random bytes: a single-use link's claim id must be unguessable and never collide. */
 const LINK_NONCE_BYTES = 32;
-/** Namespaces link claims apart from signature nonces in the shared replay store. */
-const LINK_CLAIM_KEYID = "verigate-link";
+/** Enough of a token's SHA-256 to tell links apart in the logs, far too little to rebuild one. */
+const LOGGED_TOKEN_HASH_CHARS = 16;
 
 function presignSecret(config: AppEnv["Variables"]["config"]): string {
   if (!config.presignSecret) throw new VerigateError("misconfigured", "PRESIGN_SECRET is not set");
@@ -61,6 +61,16 @@ export const presign = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => 
   return c.json({ url, method: "GET", mode: request.mode, expires_at: new Date(exp * 1000).toISOString(), integrity });
 });
 
+/**
+ * A link token is a bearer secret, so log lines name the request's path with the token replaced by a prefix
+ * of its SHA-256 (`/v1/dl/sha256:<16 hex>`), enough to correlate a link's requests and nothing more.
+ */
+export const redactLinkToken: MiddlewareHandler<AppEnv> = async function redactLinkToken(c, next) {
+  const hash = await sha256Hex(c.req.param("token") ?? "");
+  c.set("logPath", `/v1/dl/sha256:${hash.slice(0, LOGGED_TOKEN_HASH_CHARS)}`);
+  return next();
+};
+
 /** `GET`/`HEAD /v1/dl/{token}` (no signature: the token's MAC is the authority). */
 export const download = new Hono<AppEnv>().on(["GET", "HEAD"], "/:token", async (c) => {
   const { config, clock, metadata } = c.var;
@@ -82,6 +92,6 @@ async function pinnedManifest(metadata: AppEnv["Variables"]["metadata"], version
 }
 
 async function spendLink(vars: AppEnv["Variables"], nonce: string, exp: number, nowSeconds: number): Promise<void> {
-  const id = await replayClaimId(LINK_CLAIM_KEYID, nonce);
+  const id = await linkClaimId(nonce);
   if (!(await claimOrFailClosed(vars.replay, id, { nowSeconds, expiresAtSeconds: exp }))) throw new VerigateError("link_used");
 }

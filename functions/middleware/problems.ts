@@ -21,7 +21,7 @@ export const onProblem: ErrorHandler<AppEnv> = (error, c) => {
   const serverSide = response.status >= 500;
   // A client error is expected traffic: its code and detail suffice, a stack would only bury the 5xx lines.
   const cause = serverSide || !isVerigateError(error) ? describeError(error) : { detail: error.detail };
-  const fields = { request_id: c.var.requestId, code, method: c.req.method, path: c.req.path, ...cause };
+  const fields = { request_id: c.var.requestId, code, method: c.req.method, path: c.var.logPath ?? c.req.path, ...cause };
   const logger = c.var.log;
   const level = serverSide ? "error" : "warn";
   if (logger) logger.log(level, "request_failed", fields);

@@ -26,10 +26,10 @@ export async function enforceLimit(c: Context<AppEnv>, limiter: RateLimiter | un
   }
 }
 
-/** Per client address, before any signature work, so junk floods are cut cheaply. /healthz stays open for monitors. */
+/** Per client address, before any signature work, so junk floods are cut cheaply; /healthz is mounted before it. */
 export function limitClients(): MiddlewareHandler<AppEnv> {
   return async function limitClients(c, next) {
-    if (c.req.path !== "/healthz") await enforceLimit(c, c.var.limits?.perClient, `client:${c.var.clientAddress(c)}`);
+    await enforceLimit(c, c.var.limits?.perClient, `client:${c.var.clientAddress(c)}`);
     return next();
   };
 }
