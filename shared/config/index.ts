@@ -1,4 +1,5 @@
 import { fromBase64 } from "../crypto/encoding.ts";
+import { isReservedKeyid, validKeyid } from "../keys/validate.ts";
 import type { ReplayBackendName } from "../replay/index.ts";
 import { isExampleName } from "./blocklist.ts";
 import {
@@ -150,7 +151,7 @@ export function parseAdminKeys(raw: string | undefined, problems: string[]): Adm
     const at = trimmed.indexOf("=");
     const keyid = trimmed.slice(0, at).trim();
     const publicKey = trimmed.slice(at + 1).trim();
-    if (at <= 0 || !isRawEd25519PublicKey(publicKey)) {
+    if (at <= 0 || !validKeyid(keyid) || isReservedKeyid(keyid) || !isRawEd25519PublicKey(publicKey)) {
       problems.push("invalid_admin_keys");
       continue;
     }

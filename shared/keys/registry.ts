@@ -4,7 +4,7 @@ import { VerigateError } from "../errors/index.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import { ACTIONS, type KeyRecord } from "./index.ts";
 import { ed25519Thumbprint } from "./jwk-thumbprint.ts";
-import { parseAlgorithm, parseEd25519PublicKey, parseExpiry, parseScopes, validKeyid } from "./validate.ts";
+import { parseAlgorithm, parseEd25519PublicKey, parseExpiry, parseScopes, isReservedKeyid, validKeyid } from "./validate.ts";
 
 /** Metadata prefix of key records (docs/STORAGE.md). */
 const KEY_PREFIX = "key:";
@@ -72,6 +72,7 @@ export class KeyRegistry {
     if (alg === "hmac-sha256" && input.public_key !== undefined) throw new VerigateError("bad_request", "hmac keys take no public_key");
     const keyid = input.keyid ?? (material.public_key ? await ed25519Thumbprint(material.public_key) : undefined);
     if (!validKeyid(keyid)) throw new VerigateError("bad_request", "keyid must be 1-128 characters of A-Z a-z 0-9 . _ : -");
+    if (isReservedKeyid(keyid)) throw new VerigateError("bad_request", `keyid ${keyid} is reserved for the gateway`);
     if (await this.find(keyid)) throw new VerigateError("already_exists", `keyid ${keyid} exists`);
     const record: KeyRecord = {
       keyid,

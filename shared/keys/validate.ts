@@ -9,8 +9,18 @@ const MAX_SCOPES = 64;
 const MAX_PREFIX_BYTES = 512;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 
+/**
+ * Names the gateway uses for itself (the `unauthenticated` caller of soft and off modes, and anything it may
+ * claim or log under a `verigate` name): no key may carry one, so no signer can pass for the gateway.
+ */
+const RESERVED_KEYID = /^(verigate|unauthenticated$)/i;
+
 export function validKeyid(keyid: unknown): keyid is string {
   return typeof keyid === "string" && KEYID_PATTERN.test(keyid);
+}
+
+export function isReservedKeyid(keyid: string): boolean {
+  return RESERVED_KEYID.test(keyid);
 }
 
 export function parseAlgorithm(alg: unknown): KeyAlgorithm {

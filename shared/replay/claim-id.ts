@@ -13,6 +13,15 @@ export function replayClaimId(keyid: string, nonce: string): Promise<string> {
 }
 
 /**
+ * The replay-store id of a single-use link's nonce. Its input holds no newline while every signature claim's
+ * does, so no (keyid, nonce) a signer chooses can hash to a link's id: a signer who reads a link's nonce in
+ * its token cannot spend the link.
+ */
+export function linkClaimId(nonce: string): Promise<string> {
+  return sha256Hex(`verigate link\u0000${nonce}`);
+}
+
+/**
  * Claims `id` and fails closed: a store that cannot answer becomes 503 `replay_store_unavailable`, never a
  * pass, with the store's error kept for the log. Signatures and single-use links both claim through here.
  */
