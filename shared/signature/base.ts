@@ -12,11 +12,23 @@ const DERIVED_COMPONENTS: ReadonlyMap<string, (message: SignedMessage) => string
 /** A lowercase RFC 9110 token: RFC 9421 section 2.1 names fields in lowercase, and anything else is no field name. */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
-/** The signature base of RFC 9421 section 2.5: one line per covered component, then `@signature-params`, no final newline. */
+/**
+ * Outside ASCII, a field value's bytes depend on how each runtime decodes them (workerd and Node hand header
+ * bytes over as Latin-1 code units, a signer may have encoded UTF-8), so a base holding any is refused rather
+ * than normalised, as jose's httpsig does.
+ */
+const NON_ASCII = /[^\x00-\x7e]/;
+
+/**
+ * The signature base of RFC 9421 section 2.5: one line per covered component, then `@signature-params`, no
+ * final newline. Throws `malformed_signature` for a base with a byte outside ASCII.
+ */
 export function buildSignatureBase(message: SignedMessage, components: readonly string[], signatureParams: string): string {
   const lines = components.map((name) => `${serializeString(name)}: ${componentValue(message, name)}`);
   lines.push(`"@signature-params": ${signatureParams}`);
-  return lines.join("\n");
+  const base = lines.join("\n");
+  if (NON_ASCII.test(base)) throw new VerigateError("malformed_signature", "signature base holds a byte outside ASCII");
+  return base;
 }
 
 function componentValue(message: SignedMessage, name: string): string {

@@ -20,6 +20,15 @@ export interface ParsedSignature {
 }
 
 const NUMBER_PARAMS = ["created", "expires"] as const;
+
+/**
+ * RFC 9421 section 2.3 makes `created` and `expires` Integers, but structured-headers parses Integers and
+ * Decimals alike into numbers, so `created=1796057756.0` would pass as 1796057756. A Decimal is told apart
+ * by its text: a time parameter whose value has a dot, looked for with quoted strings blanked out (only
+ * a String could hold `;created=1.` as text; byte sequences and tokens cannot).
+ */
+const DECIMAL_TIME_PARAM = /;\s*(?:created|expires)=-?\d+\./;
+const QUOTED_STRING = /"(?:[^"\\]|\\.)*"/g;
 const STRING_PARAMS = ["nonce", "keyid", "alg", "tag"] as const;
 
 /** Parses the one signature a Verigate request carries; whether it fits the profile is `checkProfile`'s job. */
@@ -27,6 +36,7 @@ export function parseSignatureHeaders(signatureInput: string | null, signature: 
   if (signatureInput === null && signature === null) throw new VerigateError("signature_missing");
   if (signatureInput === null || signature === null) throw malformed("only one of Signature-Input and Signature");
   const [label, input] = onlyMember(dictionary(signatureInput, "Signature-Input"), "Signature-Input");
+  if (DECIMAL_TIME_PARAM.test(signatureInput.replace(QUOTED_STRING, '""'))) throw malformed("created and expires must be Integers");
   const [signatureLabel, value] = onlyMember(dictionary(signature, "Signature"), "Signature");
   if (label !== signatureLabel) throw malformed(`labels differ: ${label} / ${signatureLabel}`);
   if (!isInnerList(input)) throw malformed("Signature-Input member is not an inner list");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { toBase64 } from "../../shared/crypto/encoding.ts";
 import { signRequest } from "../../shared/signature/index.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
@@ -40,6 +41,43 @@ describe("signed requests through the gateway", () => {
       components: ["@method", "@authority", "@path"],
     });
     expect(await problemOf(await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
+  });
+
+  // Regression (issue #10, finding 7): the gateway re-serialises the parameters it parsed, so a client that signed
+  // `created=N` but sent `created=N.0` was accepted.
+  it("answers 400 malformed_signature for a Decimal created, even when the signature covers its Integer form", async () => {
+    const gateway = await testGateway();
+    const url = `${ORIGIN}/v1/whoami`;
+    const { headers } = await signRequest({ method: "GET", url, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const decimal = { ...headers, "Signature-Input": headers["Signature-Input"]!.replace(/created=(\d+)/, "created=$1.0") };
+    expect(decimal["Signature-Input"]).toMatch(/created=\d+\.0;/);
+    expect(await problemOf(await gateway.fetch(new Request(url, { headers: decimal })))).toMatchObject({ status: 400, code: "malformed_signature" });
+    expect((await gateway.fetch(new Request(url, { headers }))).status).toBe(200);
+  });
+
+  // Decision (issue #10, finding 7): a signature base with a byte outside ASCII is refused, not normalised, since
+  // runtimes hand header bytes over as Latin-1 while a signer may have meant UTF-8.
+  it("answers 400 malformed_signature when a covered field holds a byte outside ASCII, even signed exactly over it", async () => {
+    const gateway = await testGateway();
+    const url = `${ORIGIN}/v1/whoami`;
+    const components = ["@method", "@authority", "@path", "@query", "x-note"];
+    const created = Math.floor(gateway.now / 1000);
+    const ascii = await signRequest({ method: "GET", url, key: gateway.admin.key, keyid: gateway.admin.keyid, created, components, headers: { "x-note": "cafe" } });
+    expect((await gateway.fetch(new Request(url, { headers: { ...ascii.headers, "x-note": "cafe" } }))).status).toBe(200);
+
+    const signatureInput = ascii.headers["Signature-Input"]!.replace(/nonce="[^"]+"/, `nonce="${FRESH_NONCE}"`);
+    const base = [
+      '"@method": GET',
+      '"@authority": gateway.test',
+      '"@path": /v1/whoami',
+      '"@query": ?',
+      '"x-note": caf\u00e9',
+      `"@signature-params": ${signatureInput.slice(signatureInput.indexOf("=") + 1)}`,
+    ].join("\n");
+    const privateKey = (gateway.admin.key as { privateKey: CryptoKey }).privateKey;
+    const signature = new Uint8Array(await crypto.subtle.sign("Ed25519", privateKey, new TextEncoder().encode(base)));
+    const headers = { "Signature-Input": signatureInput, Signature: `sig1=:${toBase64(signature)}:`, "x-note": "caf\u00e9" };
+    expect(await problemOf(await gateway.fetch(new Request(url, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
   });
 
   it("answers 401 signature_expired past max age plus skew, and accepts just inside it", async () => {

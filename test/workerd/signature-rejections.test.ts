@@ -86,6 +86,20 @@ describe("parseSignatureHeaders", () => {
     expect(parseCode(signatureInput(REQUIRED, `created="1763800000";keyid="k1";nonce="${NONCE_22}"`))).toBe("malformed_signature");
   });
 
+  // Regression (issue #10, finding 7): structured-headers reads a Decimal as a number, so `created=1763800000.0`
+  // passed as the Integer 1763800000. RFC 9421 section 2.3 makes both times Integers.
+  it.each([
+    ["created=1763800000.0", `created=1763800000.0;keyid="k1";nonce="${NONCE_22}"`],
+    ["created=1763800000.000 after a space", `keyid="k1";  created=1763800000.000;nonce="${NONCE_22}"`],
+    ["expires=1763800060.0", `created=1763800000;expires=1763800060.0;keyid="k1";nonce="${NONCE_22}"`],
+  ])("a Decimal time (%s): malformed_signature", (_name, params) => {
+    expect(parseCode(signatureInput(REQUIRED, params))).toBe("malformed_signature");
+  });
+
+  it("a dot inside a quoted parameter is no Decimal time", () => {
+    expect(parseCode(signatureInput(REQUIRED, `keyid="x;created=1.5";created=1763800000;nonce="${NONCE_22}"`))).toBeUndefined();
+  });
+
   it("keeps every parameter, unknown ones included, in @signature-params as serialised", () => {
     const parsed = parseSignatureHeaders(signatureInput(REQUIRED, `created=1763800000;keyid="k1";nonce="${NONCE_22}";x-ext="a\\"b"`), SIGNATURE);
     expect(parsed.signatureParams).toBe(`(${REQUIRED});created=1763800000;keyid="k1";nonce="${NONCE_22}";x-ext="a\\"b"`);
