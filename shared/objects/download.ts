@@ -125,8 +125,8 @@ async function pump(
   endChunk: number,
   onInterrupted: (error: unknown) => void,
 ): Promise<void> {
+  let writing = first ? writeFirst(writer, first) : Promise.resolve();
   try {
-    let writing = first ? handled(writer.write(first)) : Promise.resolve();
     for (let index = nextChunk; index < endChunk; index++) {
       const bytes = await chunks.read(index);
       await writing;
@@ -138,10 +138,25 @@ async function pump(
   } catch (error) {
     // An integrity failure was logged where it was found; anything else is a client gone or storage failing.
     if (!(isVerigateError(error) && error.code === "integrity_failure")) onInterrupted(error);
+    // The abort waits until the last write was taken (see `writeFirst`), so the status line is out before it.
+    await writing.catch(() => {});
     await writer.abort(error).catch(() => {});
   } finally {
     chunks.cancel();
   }
+}
+
+/**
+ * Writes the first verified bytes as two writes and returns the second. workerd sends the status line with
+ * the first body bytes and takes the next write only once that socket write finished, while an abort
+ * cancels a socket write in flight: aborting right after a lone first write was taken dropped the
+ * connection before the status line (issue #10, finding 9). Once the second write is taken, the status line
+ * and the first byte are on the wire, and a later failure can only end the body short.
+ */
+function writeFirst(writer: WritableStreamDefaultWriter<Uint8Array>, first: Uint8Array): Promise<void> {
+  if (first.length < 2) return handled(writer.write(first));
+  handled(writer.write(first.subarray(0, 1)));
+  return handled(writer.write(first.subarray(1)));
 }
 
 /** Marks a promise handled now, so its rejection is not reported before it is awaited; awaiting it still throws. */
