@@ -1,12 +1,13 @@
 import type { AddressInfo } from "node:net";
-import type { Server, ServerResponse } from "node:http";
-import { type HttpBindings, serve } from "@hono/node-server";
+import { createServer } from "node:http";
+import { type HttpBindings, getRequestListener } from "@hono/node-server";
 import type { Vars } from "../shared/config/index.ts";
 import type { Logger } from "../shared/log.ts";
 import { createApp } from "./app.ts";
 import { awsBackends } from "./aws-backends.ts";
 import { awsConfig } from "./aws-config.ts";
 import type { Backends } from "./context.ts";
+import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-adapter.ts";
 
 export interface NodeServerOptions {
   port: number;
@@ -32,16 +33,16 @@ export async function serveNode(vars: Vars, options: NodeServerOptions): Promise
   });
   const app = createApp(() => backends);
   const hostname = options.hostname ?? "127.0.0.1";
-  const { server, address } = await new Promise<{ server: Server; address: AddressInfo }>((resolve, reject) => {
-    const server = serve(
-      {
-        hostname,
-        port: options.port,
-        fetch: async (request, env) => cutOnBodyFailure(await app.fetch(withoutPhantomBody(request), env), (env as HttpBindings).outgoing),
-      },
-      (address) => resolve({ server, address }),
-    ) as Server;
+  const { log } = backends;
+  const listener = getRequestListener(
+    async (request, env) => cutOnBodyFailure(await app.fetch(withoutPhantomBody(request), env), (env as HttpBindings).outgoing),
+    { hostname, errorHandler: unparsableRequest(log) },
+  );
+  const server = createServer(listener);
+  server.on("clientError", answerClientError(log));
+  const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once("error", reject);
+    server.listen(options.port, hostname, () => resolve(server.address() as AddressInfo));
   });
   return {
     origin: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${address.port}`,
@@ -53,45 +54,4 @@ export async function serveNode(vars: Vars, options: NodeServerOptions): Promise
         server.closeIdleConnections();
       }),
   };
-}
-
-/**
- * A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 section 6.3), but
- * `@hono/node-server` gives every request other than GET and HEAD a body stream, which would make the
- * gateway demand a Content-Digest from, say, a DELETE that fetch sent without one.
- */
-function withoutPhantomBody(request: Request): Request {
-  if (request.body === null || request.headers.has("content-length") || request.headers.has("transfer-encoding")) return request;
-  return new Request(request.url, { method: request.method, headers: request.headers, signal: request.signal });
-}
-
-/**
- * A body that fails part way (a chunk failed verification) must end the response short of its
- * Content-Length. `@hono/node-server` does that once headers are out, but for the gateway's responses it
- * first reads a few pieces of the body before sending headers, and a failure among those became a 500 whose
- * text body was the error message, naming the blob (5 of 6 runs of a second-chunk mismatch, measured). So a
- * failure here closes the connection itself and the error never reaches the adapter; the gateway logged it.
- */
-function cutOnBodyFailure(response: Response, outgoing: ServerResponse): Response {
-  if (!response.body) return response;
-  const reader = response.body.getReader();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch {
-          // The pending read is settled when the adapter sees the connection close and cancels.
-          outgoing.destroy();
-          return;
-        }
-        if (result.done) controller.close();
-        else controller.enqueue(result.value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

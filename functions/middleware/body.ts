@@ -10,11 +10,15 @@ export const MAX_JSON_BODY_BYTES = 64 * 1024;
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 /**
- * Whether the request carries a body its signature must cover. `wrangler dev` hands a bodiless DELETE to the
- * Worker with `content-length: 0` and a non-null (empty) body stream, which is no body at all.
+ * Whether the request carries a body its signature must cover: a body method, or framing headers that
+ * announce one (RFC 9112 section 6.3). The headers decide before the stream does, because runtimes differ
+ * there: Node hands a GET no body stream even when it came with one, while `wrangler dev` hands a bodiless
+ * DELETE `content-length: 0` and an empty, non-null stream, which is no body at all.
  */
 export function hasBody(request: Request): boolean {
-  return BODY_METHODS.has(request.method) || (request.body !== null && request.headers.get("content-length") !== "0");
+  if (BODY_METHODS.has(request.method) || request.headers.has("transfer-encoding")) return true;
+  const length = request.headers.get("content-length");
+  return length === null ? request.body !== null : length.trim() !== "0";
 }
 
 /**

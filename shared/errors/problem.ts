@@ -47,6 +47,8 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
       return [410, "The link was already used"];
     case "link_revoked":
       return [410, "The link was revoked"];
+    case "request_timeout":
+      return [408, "The request took too long to arrive"];
     case "length_required":
       return [411, "Content-Length is required"];
     case "precondition_failed":
@@ -55,6 +57,8 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
       return [413, "The body is too large"];
     case "range_not_satisfiable":
       return [416, "The range cannot be satisfied"];
+    case "headers_too_large":
+      return [431, "The request headers are too large"];
     case "rate_limited":
       return [429, "Too many requests"];
     case "internal":
