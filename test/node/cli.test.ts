@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { ed25519Thumbprint } from "../../shared/keys/jwk-thumbprint.ts";
 import { VERSION } from "../../shared/version.ts";
 import { importJwk } from "../../client/sdk/keys.ts";
 import { VerigateClient } from "../../client/sdk/client.ts";
-import { EXIT_API_ERROR, EXIT_INTEGRITY, EXIT_NETWORK_IO, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
+import { EXIT_API_ERROR, EXIT_CODE_MEANINGS, EXIT_INTEGRITY, EXIT_NETWORK_IO, EXIT_OK, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
 import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-dev.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -244,5 +244,25 @@ describe("the verigate CLI", () => {
     const unreachable = await verigate(["whoami"], { env: { VERIGATE_ENDPOINT: `http://127.0.0.1:${await freePort()}` } });
     expect(unreachable.code).toBe(EXIT_NETWORK_IO);
     expect(unreachable.stderr).toContain("ECONNREFUSED");
+  });
+
+  it("--help lists every exit code client/README.md documents, and --version", async () => {
+    const help = await verigate(["--help"]);
+    expect(help.code).toBe(EXIT_OK);
+    expect(help.stdout).toContain("verigate --version");
+    const readme = await readFile(join(REPO, "client/README.md"), "utf8");
+    const documented = [...readme.slice(readme.indexOf("### Exit codes")).matchAll(/^\| (\d+) \|/gm)].map((match) => Number(match[1]));
+    const listed = [...help.stdout.slice(help.stdout.indexOf("exit codes:")).matchAll(/^ +(\d+) {2}/gm)].map((match) => Number(match[1]));
+    expect(listed).toEqual(documented);
+    expect(listed).toEqual(EXIT_CODE_MEANINGS.map(([code]) => code));
+    expect((await verigate(["--version"])).stdout.trim()).toBe(VERSION);
+  });
+
+  it("stops quietly, exit 0, when its reader closes the pipe (regression: `verigate ls | head -1` died on EPIPE with a stack trace)", async () => {
+    const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
+    // `true` exits without reading, so every line `ls` writes meets a closed pipe.
+    const piped = spawnSync("bash", ["-c", 'set -o pipefail; "$0" "$1" ls team-a/ | true', process.execPath, BIN], { cwd: dir, env, encoding: "utf8" });
+    expect(piped.stderr).toBe("");
+    expect(piped.status).toBe(EXIT_OK);
   });
 });
