@@ -265,4 +265,26 @@ describe("the verigate CLI", () => {
     expect(piped.stderr).toBe("");
     expect(piped.status).toBe(EXIT_OK);
   });
+
+  it("keygen without a file writes to ~/.config/verigate (XDG_CONFIG_HOME), never the working directory", async () => {
+    const config = join(dir, "xdg");
+    const { VERIGATE_KEY: _unset, ...env } = process.env;
+    const result = await run(process.execPath, [BIN, "keygen", "--json"], { cwd: dir, env: { ...env, XDG_CONFIG_HOME: config } });
+    const printed = JSON.parse(result.stdout) as { keyid: string; file: string };
+    expect(printed.file).toBe(join(config, "verigate", `${printed.keyid}.jwk`));
+    expect((await stat(printed.file)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(config, "verigate"))).mode & 0o777).toBe(0o700);
+  });
+
+  it("keygen warns when git would commit the key it wrote, and not when the path is ignored", async () => {
+    const repo = join(dir, "a-repo");
+    await mkdir(repo);
+    await run("git", ["init", "-q"], { cwd: repo });
+    await writeFile(join(repo, ".gitignore"), ".verigate/\n");
+    const exposed = await verigate(["keygen", join(repo, "me.jwk")]);
+    expect(exposed.code).toBe(EXIT_OK);
+    expect(exposed.stderr).toContain(`warning: ${join(repo, "me.jwk")} is in a git work tree and not ignored`);
+    const ignored = await verigate(["keygen", join(repo, ".verigate/me.jwk")]);
+    expect(ignored).toMatchObject({ code: EXIT_OK, stderr: "" });
+  });
 });

@@ -51,6 +51,25 @@ describe("local runs in a fresh clone", () => {
     expect(Buffer.from(await response.arrayBuffer()).equals(content)).toBe(true);
   }
 
+  /**
+   * Runs client/README.md's "first session" as written (against `origin`), then asks git what a `git add .` would
+   * take: no key file may be among it (regression: the session wrote me.jwk into the repository root).
+   */
+  async function firstSession(origin: string): Promise<void> {
+    const readme = await readFile(join(clone, "client/README.md"), "utf8");
+    const session = /A first session against `npm start`:\n\n```sh\n([^]*?)\n```/.exec(readme)?.[1];
+    expect(session).toBeDefined();
+    const report = randomBytes(3000);
+    await writeFile(join(clone, "report.pdf"), report);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VERIGATE_")));
+    await run("sh", ["-e", "-c", (session ?? "").replaceAll("http://127.0.0.1:8787", origin)], { cwd: clone, env });
+    expect((await readFile(join(clone, "copy.pdf"))).equals(report)).toBe(true);
+    await run("git", ["init", "-q"], { cwd: clone });
+    const { stdout: addable } = await run("git", ["ls-files", "--others", "--exclude-standard"], { cwd: clone });
+    expect(addable.split("\n").filter((file) => file.endsWith(".jwk"))).toEqual([]);
+    expect((await stat(join(clone, ".verigate/me.jwk"))).mode & 0o777).toBe(0o600);
+  }
+
   beforeAll(async () => {
     clone = await cloneRepository();
   });
@@ -59,7 +78,7 @@ describe("local runs in a fresh clone", () => {
     await rm(clone, { recursive: true, force: true });
   });
 
-  it("npm start -- --port N serves on N, says so in its banner, and creates the dev key and .dev.vars", async () => {
+  it("npm start -- --port N serves on N, says so in its banner, creates the dev key and .dev.vars; the README's first session commits no key", async () => {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const inspectorPort = await freePort();
@@ -76,6 +95,7 @@ describe("local runs in a fresh clone", () => {
       expect(health).not.toHaveProperty("warnings");
       expect(JSON.parse(await verigate(origin, ["whoami", "--json"]))).toMatchObject({ keyid: "dev-admin", admin: true });
       await presignRoundTrip(origin);
+      await firstSession(origin);
     } finally {
       await server.stop();
     }
