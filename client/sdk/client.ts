@@ -7,6 +7,7 @@ import { signatureHeaders } from "./signing.ts";
 import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
 import type {
   CreateKeyInput,
+  Health,
   KeyRecord,
   ListedObject,
   ObjectList,
@@ -104,6 +105,13 @@ export class VerigateClient {
 
   async whoami(): Promise<Whoami> {
     return this.#json<Whoami>({ method: "GET", path: "/v1/whoami" });
+  }
+
+  /** `GET /healthz`, unsigned. A misconfigured gateway (503) still describes itself; an answer that is not its JSON throws. */
+  async health(): Promise<Health> {
+    const response = await this.#fetch(`${this.endpoint}/healthz`);
+    if (!response.headers.get("content-type")?.startsWith("application/json")) throw await apiErrorFrom(response);
+    return (await response.json()) as Health;
   }
 
   async putObject(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<PutResult> {

@@ -17,7 +17,11 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const BIN = join(REPO, "client/cli/bin.mjs");
 const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
 const MIB = 1024 * 1024;
+/** The gateway's MAX_OBJECT_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
+const MAX_OBJECT_BYTES = 8 * MIB;
 const run = promisify(execFile);
+/** `script` (util-linux) runs a command on a pseudo-terminal, where the CLI shows progress bars. */
+const HAS_SCRIPT = spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
 
 interface Result {
   code: number;
@@ -76,7 +80,11 @@ describe("the verigate CLI", () => {
       (await run(process.execPath, [BIN, "keygen", adminKey(), "--kid", "cli-admin", "--json"], { cwd: dir })).stdout,
     ) as { keyid: string; public_key: string };
     server = await startWranglerDev(
-      ["--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`, "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`],
+      [
+        "--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`,
+        "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
+        "--var", `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
+      ],
       state,
     );
   });
@@ -286,5 +294,31 @@ describe("the verigate CLI", () => {
     expect(exposed.stderr).toContain(`warning: ${join(repo, "me.jwk")} is in a git work tree and not ignored`);
     const ignored = await verigate(["keygen", join(repo, ".verigate/me.jwk")]);
     expect(ignored).toMatchObject({ code: EXIT_OK, stderr: "" });
+  });
+
+  it("put refuses a file above the gateway's limit before hashing or sending it (regression: 150 MiB went up whole, then 413)", async () => {
+    await writeFile(join(dir, "too-big.bin"), Buffer.alloc(MAX_OBJECT_BYTES + 1));
+    const before = server.output().length;
+    const result = await verigate(["put", "too-big.bin", "team-a/too-big.bin"]);
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toBe(
+      `verigate: too_large (413): too-big.bin is ${MAX_OBJECT_BYTES + 1} bytes, above the gateway's limit of ${MAX_OBJECT_BYTES} (MAX_OBJECT_BYTES); nothing was sent\n`,
+    );
+    // wrangler dev logs each request it serves: the CLI asked /healthz, and no PUT reached the gateway.
+    const served = server.output().slice(before);
+    expect(served).toContain("GET /healthz 200");
+    expect(served).not.toContain("PUT /v1/objects/team-a/too-big.bin");
+    expect((await verigate(["head", "team-a/too-big.bin"])).stderr).toContain("not_found");
+  });
+
+  const onTerminal = HAS_SCRIPT ? it : it.skip;
+  onTerminal(`on a terminal, put shows progress while hashing and while sending${HAS_SCRIPT ? "" : " (skipped: no \`script\` command to make a terminal)"}`, async () => {
+    const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
+    const command = `"${process.execPath}" "${BIN}" put big.bin team-a/tty.bin`;
+    const terminal = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, env, encoding: "utf8" });
+    expect(terminal.status).toBe(EXIT_OK);
+    expect(terminal.stdout).toContain("hash [");
+    expect(terminal.stdout).toContain("put [");
+    expect(terminal.stdout.indexOf("hash [")).toBeLessThan(terminal.stdout.indexOf("put ["));
   });
 });
