@@ -7,6 +7,7 @@ import { keygen } from "./commands/keygen.ts";
 import { keysAdd, keysGet, keysList, keysRevoke } from "./commands/keys.ts";
 import { get, head, ls, put, rm } from "./commands/objects.ts";
 import { presign } from "./commands/presign.ts";
+import { sign } from "./commands/sign.ts";
 import { whoami } from "./commands/whoami.ts";
 import { describeFailure, EXIT_CODE_MEANINGS, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit-codes.ts";
 import { openClient } from "./session.ts";
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["ls", ls],
   ["rm", rm],
   ["presign", presign],
+  ["sign", sign],
   ["keys add", keysAdd],
   ["keys list", keysList],
   ["keys get", keysGet],

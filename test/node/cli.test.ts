@@ -321,4 +321,39 @@ describe("the verigate CLI", () => {
     expect(terminal.stdout).toContain("put [");
     expect(terminal.stdout.indexOf("hash [")).toBeLessThan(terminal.stdout.indexOf("put ["));
   });
+
+  it("sign prints headers that curl sends as they are: whoami 200 with `curl -H @file`", async () => {
+    const signed = await verigate(["sign", "GET", `${server.origin}/v1/whoami`]);
+    expect(signed).toMatchObject({ code: EXIT_OK, stderr: "" });
+    expect(signed.stdout).toMatch(/^Signature-Input: sig1=\("@method" "@authority" "@path" "@query"\);created=\d+;nonce="[\w-]{43}";keyid="[^"]+"\nSignature: sig1=:[\w+/]+=*:\n$/);
+    await writeFile(join(dir, "headers.txt"), signed.stdout);
+    const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", "-H", "@headers.txt", `${server.origin}/v1/whoami`], { cwd: dir });
+    const [body = "", status] = stdout.split("\n");
+    expect(status).toBe("200");
+    expect(JSON.parse(body)).toMatchObject({ alg: "ed25519", admin: false });
+  });
+
+  it("sign --curl prints a command that uploads a --body-file (201) and one that reads it back, for a path on the endpoint", async () => {
+    const content = randomBytes(50_000);
+    await writeFile(join(dir, "from-curl.bin"), content);
+    const put = await verigate(["sign", "PUT", "/v1/objects/team-a/from-curl.bin", "--body-file", "from-curl.bin", "--curl"]);
+    expect(put.stdout).toMatch(/^curl -sS -X PUT -H 'Content-Digest: sha-256=:[\w+/]+=*:' -H 'Signature-Input: sig1=\("@method" "@authority" "@path" "@query" "content-digest"\)/);
+    const uploaded = await run("sh", ["-c", `${put.stdout.trim()} -w '\n%{http_code}'`], { cwd: dir });
+    expect(uploaded.stdout.split("\n").at(-1)).toBe("201");
+    expect(JSON.parse(uploaded.stdout.split("\n")[0] ?? "")).toMatchObject({ key: "team-a/from-curl.bin", size: content.length, sha256: await sha256Hex(new Uint8Array(content)) });
+
+    const get = await verigate(["sign", "get", "/v1/objects/team-a/from-curl.bin", "--curl"]);
+    const downloaded = await run("sh", ["-c", `${get.stdout.trim()} -o from-curl.out`], { cwd: dir });
+    expect(downloaded.stderr).toBe("");
+    expect((await readFile(join(dir, "from-curl.out"))).equals(content)).toBe(true);
+    // The same command again is a replay: each signature is good for one request.
+    const replayed = await run("sh", ["-c", get.stdout.trim()], { cwd: dir });
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ code: "replayed_request" });
+  });
+
+  it("sign refuses a URL that is neither absolute nor a path: exit 1", async () => {
+    const result = await verigate(["sign", "GET", "v1/whoami"]);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain("must be absolute");
+  });
 });
