@@ -70,6 +70,15 @@ describe("local runs in a fresh clone", () => {
     expect((await stat(join(clone, ".verigate/me.jwk"))).mode & 0o777).toBe(0o600);
   }
 
+  /** `vitest run --project workerd args...` in the clone, as npm test runs it; its exit code and uncoloured output. */
+  async function workerdTests(args: string[]): Promise<{ code: number | undefined; output: string }> {
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VITEST"))), NO_COLOR: "1" };
+    return run(process.execPath, [join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--project", "workerd", ...args], { cwd: clone, env }).then(
+      ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
+    );
+  }
+
   beforeAll(async () => {
     clone = await cloneRepository();
   });
@@ -130,14 +139,15 @@ describe("local runs in a fresh clone", () => {
       await server.stop();
     }
     // The workerd project: its Worker-entry /healthz test expects wrangler.toml's `AUTH_MODE = "enforce"`.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VITEST")));
-    const vitest = await run(process.execPath, [join(REPO, "node_modules/vitest/vitest.mjs"), "run", "--project", "workerd", "test/workerd/config.test.ts"], {
-      cwd: clone,
-      env,
-    }).then(
-      () => ({ code: 0, output: "" }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
-    );
+    const vitest = await workerdTests(["test/workerd/config.test.ts"]);
     expect(vitest.code, vitest.output).toBe(0);
   }, 150_000);
+
+  it("a passing workerd run prints no runtime stack traces (regression: aborted uploads over local R2 printed 14 uncaught exceptions)", async () => {
+    const vitest = await workerdTests(["test/workerd/objects-core.test.ts", "-t", "failed uploads"]);
+    expect(vitest.code, vitest.output).toBe(0);
+    expect(vitest.output).toMatch(/Tests +\d+ passed/);
+    expect(vitest.output).not.toContain("uncaught exception");
+    expect(vitest.output).not.toMatch(/^ +at /m);
+  }, 120_000);
 });
