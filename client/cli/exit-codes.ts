@@ -30,9 +30,21 @@ export function exitCodeOf(error: unknown): number {
   return EXIT_NETWORK_IO;
 }
 
+/**
+ * What to try next for the refusals the gateway answers without a detail on purpose: `signature_invalid` is one
+ * answer for an unknown key, a revoked one and a bad signature, so that key existence is not revealed.
+ */
+const NEXT_STEP: Readonly<Partial<Record<string, string>>> = {
+  signature_invalid:
+    "check that the gateway knows this key: `verigate whoami` with it; an admin registers a key with `verigate keys add` (a revoked keyid is never reused)",
+  signature_expired: "check this machine's clock, or pass --clock-offset",
+  signature_not_yet_valid: "check this machine's clock, or pass --clock-offset",
+};
+
 /** One line for stderr; a network error names its cause, which `fetch` hides behind "fetch failed". */
 export function describeFailure(error: unknown): string {
   if (error instanceof VerigateApiError && error.code === "integrity_failure") return `${error.message}; nothing was written`;
+  if (error instanceof VerigateApiError && NEXT_STEP[error.code]) return `${error.message}\nverigate: hint: ${NEXT_STEP[error.code]}`;
   if (error instanceof VerigateIntegrityError) return `integrity failure (${error.reason}): ${error.message}; nothing was written`;
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";

@@ -21,12 +21,15 @@ export class VerigateApiError extends Error {
   readonly status: number;
   readonly code: ApiErrorCode;
   readonly requestId: string | null;
+  /** The gateway's RFC 9457 `detail`: what to fix, where the gateway can say it safely. */
+  readonly detail: string | undefined;
 
-  constructor(status: number, code: ApiErrorCode, requestId: string | null, title: string) {
-    super(`${code} (${status}): ${title}${requestId ? ` [request id ${requestId}]` : ""}`);
+  constructor(status: number, code: ApiErrorCode, requestId: string | null, title: string, detail?: string) {
+    super(`${code} (${status}): ${title}${detail ? `: ${detail}` : ""}${requestId ? ` [request id ${requestId}]` : ""}`);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
+    this.detail = detail;
   }
 }
 
@@ -63,11 +66,12 @@ export async function apiErrorFrom(response: Response): Promise<VerigateApiError
     typeof problem.code === "string" ? (problem.code as ErrorCode) : fallback,
     typeof problem.request_id === "string" ? problem.request_id : requestId,
     typeof problem.title === "string" ? problem.title : title,
+    typeof problem.detail === "string" ? problem.detail : undefined,
   );
 }
 
 /** The problem object, or an empty one for a HEAD answer (no body) or a body that is not JSON. */
-function parseProblem(text: string): { code?: unknown; title?: unknown; request_id?: unknown } {
+function parseProblem(text: string): { code?: unknown; title?: unknown; request_id?: unknown; detail?: unknown } {
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null ? value : {};

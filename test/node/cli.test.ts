@@ -186,6 +186,20 @@ describe("the verigate CLI", () => {
     const result = await verigate(["whoami"], { key: join(dir, "stranger.jwk") });
     expect(result.code).toBe(EXIT_API_ERROR);
     expect(result.stderr).toMatch(/signature_invalid \(401\)/);
+    // The gateway says nothing more (key existence is not revealed); the CLI says what to check (issue #16, item 4).
+    expect(result.stderr).toContain("hint: check that the gateway knows this key: `verigate whoami`");
+    expect(result.stderr).toContain("`verigate keys add`");
+  });
+
+  it("prints the gateway's detail of a refusal: a read-only key may not write", async () => {
+    const keygen = await verigate(["keygen", join(dir, "reader.jwk"), "--kid", "cli-reader"]);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    const added = await verigate(["keys", "add", "--jwk", join(dir, "reader.jwk"), "--scope", "ro/=read"], { key: adminKey() });
+    expect(added.code, added.stderr).toBe(0);
+    await writeFile(join(dir, "ro.txt"), "x");
+    const result = await verigate(["put", join(dir, "ro.txt"), "ro/x.txt"], { key: join(dir, "reader.jwk") });
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toContain("forbidden (403): The key has no scope that allows this: key cli-reader may not write ro/x.txt");
   });
 
   it("a clock an hour behind is refused: exit 2, signature_expired, by flag or environment", async () => {
