@@ -1,4 +1,3 @@
-import { dereference } from "@readme/openapi-parser";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { OPENAPI_DOCUMENT } from "../../../functions/openapi-document.ts";
@@ -10,24 +9,23 @@ import type { WireResponse } from "./wire.ts";
  * response lists, a JSON body valid against its schema (which allows no undocumented member), a bodiless
  * response empty, and a problem's `status`, `type` and `request_id` the response's own. A request to a path or
  * method the document does not name may only be answered by a problem.
+ *
+ * ajv holds the whole document under one id and compiles each schema by its JSON pointer, so `$ref`s resolve
+ * where they are written and errors name the schema's place in the document.
  */
+
+/** Any absolute URI: ajv resolves the document's `#/components/...` references against it. */
+const DOCUMENT_ID = "https://verigate.invalid/openapi.json";
+/** The document's own members: ajv in strict mode refuses unknown keywords, and none of these is a schema to compile. */
+const DOCUMENT_KEYWORDS = ["openapi", "info", "tags", "security", "paths", "components"];
 
 interface HeaderSpec {
   required?: boolean;
   schema: { type?: string };
 }
 interface ResponseSpec {
-  headers?: Record<string, HeaderSpec>;
-  content?: Record<string, { schema: object }>;
-}
-interface OperationSpec {
-  operationId: string;
-  responses: Record<string, ResponseSpec>;
-}
-type PathItem = Partial<Record<string, OperationSpec>>;
-interface Document {
-  paths: Record<string, PathItem>;
-  components: { schemas: { Problem: object } };
+  headers?: Record<string, unknown>;
+  content?: Record<string, unknown>;
 }
 
 /** What a check needs of a response; `body` undefined means not read (a byte stream the document does not type). */
@@ -37,50 +35,67 @@ export interface ObservedResponse {
   body: Uint8Array | undefined;
 }
 
+/** A part of the document and the JSON pointer (URI fragment) where it is written. */
+interface Located<T> {
+  at: string;
+  value: T;
+}
+
 interface Route {
   template: string;
   pattern: RegExp;
-  item: PathItem;
+  item: Record<string, unknown>;
 }
 
-interface Checker {
-  /** The response the document gives `method` on `path` for `status`: an operation's, or null for an unknown route. */
-  lookup(method: string, path: string, status: number): { label: string; spec: ResponseSpec | undefined } | null;
-  validator(schema: object): ValidateFunction;
-  problem: object;
+let loaded: { ajv: Ajv2020; routes: Route[]; validators: Map<string, ValidateFunction> } | undefined;
+
+function load(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addVocabulary(DOCUMENT_KEYWORDS);
+  ajv.addSchema({ ...OPENAPI_DOCUMENT, $id: DOCUMENT_ID });
+  const routes = Object.entries(OPENAPI_DOCUMENT.paths)
+    .map(([template, item]) => ({ template, item: item as Record<string, unknown>, pattern: templatePattern(template) }))
+    // A literal path wins over a template that could also match it (OpenAPI's own rule).
+    .sort((a, b) => Number(a.template.includes("{")) - Number(b.template.includes("{")));
+  return (loaded = { ajv, routes, validators: new Map() });
 }
 
-let loading: Promise<Checker> | undefined;
+/** One JSON pointer segment, escaped for a URI fragment. */
+function segment(name: string): string {
+  return encodeURIComponent(name.replace(/~/g, "~0").replace(/\//g, "~1"));
+}
 
-function checker(): Promise<Checker> {
-  loading ??= (async () => {
-    const document = (await dereference(structuredClone(OPENAPI_DOCUMENT) as never)) as unknown as Document;
-    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
-    addFormats(ajv);
-    const compiled = new WeakMap<object, ValidateFunction>();
-    const routes = Object.entries(document.paths)
-      .map(([template, item]) => ({ template, item, pattern: templatePattern(template) }))
-      // A literal path wins over a template that could also match it (OpenAPI's own rule).
-      .sort((a, b) => Number(a.template.includes("{")) - Number(b.template.includes("{")));
-    return {
-      lookup(method, path, status) {
-        const route = routes.find((candidate: Route) => candidate.pattern.test(path));
-        const verb = method.toLowerCase();
-        // Hono answers HEAD with a GET route's headers when the route has no HEAD of its own.
-        const operation = route?.item[verb] ?? (verb === "head" ? route?.item.get : undefined);
-        if (!route || !operation) return null;
-        const spec = operation.responses[String(status)] ?? operation.responses[`${String(status)[0]}XX`] ?? operation.responses.default;
-        return { label: `${operation.operationId} (${method} ${route.template})`, spec };
-      },
-      validator(schema) {
-        let validate = compiled.get(schema);
-        if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
-        return validate;
-      },
-      problem: document.components.schemas.Problem,
-    };
-  })();
-  return loading;
+/** The value at `at`, or what it refers to when it is a `$ref` (the document's references are one level deep). */
+function follow<T>(at: string): Located<T> {
+  const value = valueAt(at) as { $ref?: unknown };
+  return typeof value.$ref === "string" ? { at: value.$ref, value: valueAt(value.$ref) as T } : { at, value: value as T };
+}
+
+function valueAt(at: string): unknown {
+  const parts = at.replace(/^#\//, "").split("/").map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"));
+  return parts.reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], OPENAPI_DOCUMENT);
+}
+
+function validator(at: string): ValidateFunction {
+  const { ajv, validators } = load();
+  let validate = validators.get(at);
+  if (!validate) validators.set(at, (validate = ajv.compile({ $ref: `${DOCUMENT_ID}${at}` })));
+  return validate;
+}
+
+/** The response the document gives `method` on `path` for `status`: an operation's (undefined if not listed), or null for an unknown route. */
+function lookup(method: string, path: string, status: number): { label: string; response: Located<ResponseSpec> | undefined } | null {
+  const route = load().routes.find((candidate) => candidate.pattern.test(path));
+  const verb = method.toLowerCase();
+  // Hono answers HEAD with a GET route's headers when the route has no HEAD of its own.
+  const operationVerb = route && (verb in route.item ? verb : verb === "head" && "get" in route.item ? "get" : undefined);
+  if (!route || !operationVerb) return null;
+  const at = `#/paths/${segment(route.template)}/${operationVerb}`;
+  const { operationId, responses } = valueAt(at) as { operationId: string; responses: Record<string, unknown> };
+  const key = [String(status), `${String(status)[0]}XX`, "default"].find((candidate) => candidate in responses);
+  return { label: `${operationId} (${method} ${route.template})`, response: key === undefined ? undefined : follow(`${at}/responses/${key}`) };
 }
 
 /**
@@ -96,8 +111,7 @@ function templatePattern(template: string): RegExp {
 }
 
 /** Every way `observed` departs from the document, for `method` on `target` (a path, with any query). */
-export async function conformanceErrors(method: string, target: string, observed: ObservedResponse): Promise<string[]> {
-  const { lookup, validator, problem } = await checker();
+export function conformanceErrors(method: string, target: string, observed: ObservedResponse): string[] {
   const path = target.split("?")[0] ?? target;
   const found = lookup(method, path, observed.status);
   const errors: string[] = [];
@@ -107,38 +121,40 @@ export async function conformanceErrors(method: string, target: string, observed
   const media = contentType?.split(";")[0]?.trim().toLowerCase();
   if (!found) {
     if (media !== "application/problem+json") fail(`only a problem may answer a route the document does not name, got ${contentType}`);
-    else checkJson(observed, problem, validator, fail);
+    else checkJson(observed, "#/components/schemas/Problem", fail);
     return errors;
   }
-  const { spec } = found;
-  if (!spec) {
+  const { response } = found;
+  if (!response) {
     fail("status not documented for this operation");
     return errors;
   }
-  for (const [name, header] of Object.entries(spec.headers ?? {})) {
+  for (const name of Object.keys(response.value.headers ?? {})) {
+    const header = follow<HeaderSpec>(`${response.at}/headers/${segment(name)}`);
     const value = observed.headers.get(name);
     if (value === null) {
-      if (header.required) fail(`missing required header ${name}`);
+      if (header.value.required) fail(`missing required header ${name}`);
       continue;
     }
-    const typed = header.schema.type === "integer" && /^\d+$/.test(value) ? Number(value) : value;
-    const validate = validator(header.schema);
+    const typed = header.value.schema.type === "integer" && /^\d+$/.test(value) ? Number(value) : value;
+    const validate = validator(`${header.at}/schema`);
     if (!validate(typed)) fail(`header ${name}: ${JSON.stringify(value)} ${describe(validate)}`);
   }
-  if (!spec.content) {
+  const content = Object.keys(response.value.content ?? {});
+  if (content.length === 0) {
     if (contentType !== null && method !== "HEAD") fail(`documented without a body, but has Content-Type ${contentType}`);
     if (observed.body !== undefined && observed.body.length > 0) fail(`documented without a body, but has ${observed.body.length} bytes`);
     return errors;
   }
-  const key = media === undefined ? undefined : mediaKey(Object.keys(spec.content), media);
+  const key = media === undefined ? undefined : mediaKey(content, media);
   if (key === undefined) {
-    fail(`Content-Type ${contentType} is none of ${Object.keys(spec.content).join(", ")}`);
+    fail(`Content-Type ${contentType} is none of ${content.join(", ")}`);
     return errors;
   }
   if (method === "HEAD") {
     if (observed.body !== undefined && observed.body.length > 0) fail("a HEAD response has a body");
   } else if (isJson(key)) {
-    checkJson(observed, spec.content[key]!.schema, validator, fail);
+    checkJson(observed, `${response.at}/content/${segment(key)}/schema`, fail);
   }
   return errors;
 }
@@ -149,7 +165,7 @@ export async function checkResponse(method: string, target: string, response: Re
   // Read only what the document types (JSON) or says is absent: a download's bytes are left to the caller.
   const read = method !== "HEAD" && (media === undefined || isJson(media));
   const body = read ? new Uint8Array(await response.clone().arrayBuffer()) : undefined;
-  throwIfAny(await conformanceErrors(method, target, { status: response.status, headers: response.headers, body }));
+  throwIfAny(conformanceErrors(method, target, { status: response.status, headers: response.headers, body }));
 }
 
 /** `checkResponse` for a response read off the socket; a body that ended short is judged by its headers only. */
@@ -157,14 +173,15 @@ export async function checkWireResponse(method: string, target: string, response
   const headers = new Headers(response.headers);
   const media = headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
   const body = response.complete && (media === undefined || isJson(media)) ? response.body : undefined;
-  throwIfAny(await conformanceErrors(method, target, { status: response.status, headers, body }));
+  throwIfAny(conformanceErrors(method, target, { status: response.status, headers, body }));
 }
 
 function throwIfAny(errors: string[]): void {
   if (errors.length > 0) throw new Error(`response does not match the OpenAPI document:\n  ${errors.join("\n  ")}`);
 }
 
-function checkJson(observed: ObservedResponse, schema: object, validator: Checker["validator"], fail: (message: string) => void): void {
+/** Checks a JSON body against the schema at `schemaAt`, and a problem against its response. */
+function checkJson(observed: ObservedResponse, schemaAt: string, fail: (message: string) => void): void {
   if (observed.body === undefined) return;
   let body: unknown;
   try {
@@ -173,7 +190,7 @@ function checkJson(observed: ObservedResponse, schema: object, validator: Checke
     fail(`body is not JSON: ${JSON.stringify(new TextDecoder().decode(observed.body.subarray(0, 200)))}`);
     return;
   }
-  const validate = validator(schema);
+  const validate = validator(schemaAt);
   if (!validate(body)) fail(`body ${JSON.stringify(body)} ${describe(validate)}`);
   if (observed.headers.get("content-type")?.startsWith("application/problem+json")) {
     const { status, type, code, request_id: requestId } = body as Record<string, unknown>;
