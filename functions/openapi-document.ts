@@ -1,5 +1,6 @@
-import type { ErrorCode } from "../shared/errors/index.ts";
+import { ERROR_CODES, type ErrorCode } from "../shared/errors/index.ts";
 import { statusAndTitle } from "../shared/errors/problem.ts";
+import { ACTIONS } from "../shared/keys/index.ts";
 import { VERSION } from "../shared/version.ts";
 
 /**
@@ -9,7 +10,8 @@ import { VERSION } from "../shared/version.ts";
  * real responses of both builds against it, so it cannot drift from what the gateway answers.
  *
  * Each operation lists the problem codes it can answer with; they are grouped into responses by the status
- * `shared/errors/problem.ts` maps them to, so a code's status is stated in one place only.
+ * `shared/errors/problem.ts` maps them to, so a code's status is stated in one place only. The Problem schema
+ * lists `ERROR_CODES` itself, and the test fails until a new code is answered by some operation.
  */
 
 /** A JSON Schema or a `$ref`; the validator in `npm test` judges the shape, the type only keeps it JSON. */
@@ -24,42 +26,6 @@ const SHA256_HEX = { type: "string", pattern: "^[0-9a-f]{64}$", description: "SH
 const ENTITY_TAG = { type: "string", pattern: '^"[0-9a-f]{64}"$', description: "The object's SHA-256 in quotes: a strong entity tag." } as const;
 const TIMESTAMP = { type: "string", format: "date-time" } as const;
 const BYTE_COUNT = { type: "integer", minimum: 0 } as const;
-const ACTIONS = ["read", "write", "delete", "list", "presign"];
-
-/**
- * Every problem code, written out so the document reads on its own. `test/node/openapi.test.ts` checks this
- * list against `ERROR_CODES` and that every code is answered by at least one operation.
- */
-const PROBLEM_CODES: ErrorCode[] = [
-  "malformed_signature",
-  "invalid_key_name",
-  "digest_missing",
-  "digest_mismatch",
-  "bad_request",
-  "signature_missing",
-  "signature_expired",
-  "signature_not_yet_valid",
-  "signature_invalid",
-  "replayed_request",
-  "forbidden",
-  "presign_storage_disabled",
-  "not_found",
-  "already_exists",
-  "request_timeout",
-  "link_expired",
-  "link_used",
-  "link_revoked",
-  "length_required",
-  "precondition_failed",
-  "too_large",
-  "range_not_satisfiable",
-  "rate_limited",
-  "headers_too_large",
-  "internal",
-  "integrity_failure",
-  "replay_store_unavailable",
-  "misconfigured",
-];
 
 /**
  * Any request: an unexpected failure, and on the Node server (Lambda's local stand-in and `npm run
@@ -530,7 +496,7 @@ export const OPENAPI_DOCUMENT = {
           type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$", description: "`urn:verigate:error:<code>`." },
           title: { type: "string" },
           status: { type: "integer", minimum: 400, maximum: 599, description: "The response's status." },
-          code: { type: "string", enum: PROBLEM_CODES },
+          code: { type: "string", enum: ERROR_CODES },
           request_id: { type: "string", format: "uuid", description: "The response's `X-Request-Id`." },
           detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
         },

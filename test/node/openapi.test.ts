@@ -50,7 +50,7 @@ describe("the OpenAPI document", () => {
     expect([...listed].sort()).toEqual([...ERROR_CODES].sort());
   });
 
-  it("has some operation answer each problem code", () => {
+  it("has some operation answer each problem code, so a new code must be placed on the routes that answer it", () => {
     expect([...answeredCodes()].sort()).toEqual([...ERROR_CODES].sort());
   });
 });
