@@ -14,10 +14,24 @@ const REPLAY_ATOMIC: Record<ReplayBackendName, boolean> = {
 
 const STORAGE_BACKEND: Record<Config["runtime"], string> = { workers: "r2", lambda: "s3", node: "s3" };
 
-/** `GET /healthz`: no auth and no secrets; problem codes name variables, never their values. */
+/**
+ * Settings only some routes need: without them those routes answer 503 `misconfigured` while the rest serve,
+ * so they are warnings here (names, never values) and `status` stays ok.
+ */
+function warningsOf(config: Readonly<Config>): string[] {
+  // A secret that is too short is already a problem, not a missing one.
+  const presignSecretMissing = config.presignSecret === undefined && !config.problems.includes("presign_secret_too_short");
+  return presignSecretMissing ? ["presign_secret_missing"] : [];
+}
+
+/**
+ * `GET /healthz`: no auth and no secrets; problem and warning codes name variables, never their values.
+ * `max_object_bytes` lets a client refuse an upload the gateway would refuse before sending its body.
+ */
 export const health = new Hono<AppEnv>().get("/", (c) => {
   const { config } = c.var;
   const healthy = config.problems.length === 0;
+  const warnings = warningsOf(config);
   return c.json(
     {
       status: healthy ? "ok" : "misconfigured",
@@ -27,7 +41,9 @@ export const health = new Hono<AppEnv>().get("/", (c) => {
       replay_store: { backend: config.replayStore, atomic: REPLAY_ATOMIC[config.replayStore] },
       storage: { backend: STORAGE_BACKEND[config.runtime] },
       presign_storage: config.presignStorage,
+      max_object_bytes: config.maxObjectBytes,
       ...(healthy ? {} : { problems: config.problems }),
+      ...(warnings.length === 0 ? {} : { warnings }),
     },
     healthy ? 200 : 503,
   );

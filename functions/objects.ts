@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { VerigateError } from "../shared/errors/index.ts";
+import { SHARE, VerigateError } from "../shared/errors/index.ts";
 import { type Principal, allows } from "../shared/keys/index.ts";
 import { deleteObject } from "../shared/objects/delete.ts";
 import { parseObjectKey } from "../shared/objects/key.ts";
@@ -26,7 +26,7 @@ export const objects = new Hono<AppEnv>()
     const principal = requirePrincipal(c);
     const prefix = listablePrefix(principal, c.req.query("prefix") ?? "");
     const limit = c.req.query("limit");
-    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new VerigateError("bad_request", `limit ${limit}`);
+    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new VerigateError("bad_request", "limit must be a whole number from 1 to 1000", SHARE);
     const page = await listObjects(c.var.metadata, {
       prefix,
       limit: limit === undefined ? undefined : Number(limit),
@@ -39,7 +39,7 @@ export const objects = new Hono<AppEnv>()
     const key = objectKey(c);
     const principal = authorize(c, "write", key);
     const ifNoneMatch = c.req.header("if-none-match");
-    if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") throw new VerigateError("bad_request", "PUT takes only If-None-Match: *");
+    if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") throw new VerigateError("bad_request", "PUT takes only If-None-Match: *", SHARE);
     const { config } = c.var;
     const manifest = await putObject(c.var, {
       key,
@@ -84,7 +84,7 @@ function listablePrefix(principal: Principal, requested: string): string {
   if (listScopes.some((prefix) => requested.startsWith(prefix))) return requested;
   const under = listScopes.filter((prefix) => prefix.startsWith(requested));
   const outermost = [...new Set(under)].filter((prefix) => !under.some((other) => other !== prefix && prefix.startsWith(other)));
-  if (outermost.length === 0) throw new VerigateError("forbidden", `${principal.keyid} may not list ${requested}`);
-  if (outermost.length > 1) throw new VerigateError("bad_request", `prefix ${requested} spans several list scopes; list each scope's prefix`);
+  if (outermost.length === 0) throw new VerigateError("forbidden", `key ${principal.keyid} may not list ${requested}`, SHARE);
+  if (outermost.length > 1) throw new VerigateError("bad_request", `prefix ${requested} spans several list scopes; list each scope's prefix`, SHARE);
   return outermost[0] as string;
 }

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { VerigateError, isVerigateError } from "../shared/errors/index.ts";
+import { SHARE, VerigateError, isVerigateError } from "../shared/errors/index.ts";
 import { openVerified } from "../shared/objects/download.ts";
 import { ifRangeHolds, isNotModified, notModifiedHeaders, objectHeaders, rangeNotSatisfiableHeaders } from "../shared/objects/headers.ts";
 import type { Manifest } from "../shared/objects/manifest.ts";
@@ -38,6 +38,6 @@ function requestedRange(c: Context<AppEnv>, size: number): ByteRange | null {
 export function declaredLength(c: Context<AppEnv>): number {
   const header = c.req.header("content-length");
   if (header === undefined) throw new VerigateError("length_required");
-  if (!/^\d{1,16}$/.test(header.trim())) throw new VerigateError("bad_request", `Content-Length ${header}`);
+  if (!/^\d{1,16}$/.test(header.trim())) throw new VerigateError("bad_request", "Content-Length must be a decimal number of bytes", SHARE);
   return Number(header.trim());
 }

@@ -2,11 +2,12 @@
  * `npm run start:aws-local`: the gateway on Node with the AWS backends, against s3rver and dynalite on
  * loopback, state persisted under .aws-local/. The Lambda function's code path, runnable without AWS.
  * Configured by the PROTOCOL section 7 variables in the environment plus `PORT`; the storage and table
- * settings always point at the local servers. Like `npm start`, it creates the dev admin key on first use.
+ * settings always point at the local servers. It shares `npm start`'s dev configuration: the dev admin key
+ * and `.dev.vars` (created on first use), whose variables apply unless the environment sets them.
  */
 import { serveNode } from "../functions/node-server.ts";
 import { sweepGarbage } from "../shared/objects/garbage.ts";
-import { DEV_KEY_PATH, ensureDevKey } from "./dev-key.ts";
+import { devConfig } from "./dev-key.ts";
 import { startLocalAws } from "./local-aws.ts";
 
 const STATE_DIR = ".aws-local";
@@ -18,11 +19,10 @@ const DEFAULT_PORT = 8788;
 const SWEEP_EVERY_MS = 15 * 60 * 1000;
 
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
-const { jwk, created } = await ensureDevKey();
-if (created) console.log(`Created the dev admin key ${jwk.kid} in ${DEV_KEY_PATH} (keep it private).`);
+const { vars: devVars } = await devConfig(console.log);
 
 const local = await startLocalAws({ bucket: BUCKET, table: TABLE, s3Directory: `${STATE_DIR}/s3`, dynamodbPath: `${STATE_DIR}/dynamodb` });
-const gateway = await serveNode({ ...process.env, ADMIN_KEYS: process.env.ADMIN_KEYS ?? `${jwk.kid}=${jwk.x}`, ...local.vars }, { port });
+const gateway = await serveNode({ ...devVars, ...process.env, ...local.vars }, { port });
 const { backends } = gateway;
 const sweeping = setInterval(() => {
   sweepGarbage(backends, backends.clock()).then(

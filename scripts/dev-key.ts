@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
+import { parseEnv } from "node:util";
 
 export const DEV_KEYID = "dev-admin";
 export const DEV_KEY_PATH = ".verigate/dev-admin.jwk";
@@ -36,4 +37,17 @@ export async function ensureDevVars(jwk: Ed25519Jwk, path = DEV_VARS_PATH): Prom
   const lines = ["# Local development only; created by npm start.", `ADMIN_KEYS="${jwk.kid}=${jwk.x}"`, `PRESIGN_SECRET="${presignSecret}"`];
   await writeFile(path, `${lines.join("\n")}\n`, { mode: 0o600 });
   return true;
+}
+
+/**
+ * The local configuration `npm start` and `npm run start:aws-local` share: the dev admin key and `.dev.vars`,
+ * each created on first use (`say` tells what was created), and the variables `.dev.vars` sets, read as
+ * wrangler reads them.
+ */
+export async function devConfig(say: (line: string) => void): Promise<{ jwk: Ed25519Jwk; vars: Record<string, string | undefined> }> {
+  const { jwk, created } = await ensureDevKey();
+  const wroteVars = await ensureDevVars(jwk);
+  if (created) say(`Created the dev admin key ${jwk.kid} in ${DEV_KEY_PATH} (keep it private).`);
+  if (wroteVars) say(`Wrote ${DEV_VARS_PATH} with ADMIN_KEYS=${jwk.kid}=${jwk.x} and a random PRESIGN_SECRET`);
+  return { jwk, vars: parseEnv(await readFile(DEV_VARS_PATH, "utf8")) };
 }

@@ -6,6 +6,14 @@ import { fileURLToPath } from "node:url";
 
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 if (process.features.typescript) {
+  // A reader that closed the pipe (`verigate ls | head -1`) wants no more output: that is no failure, and no
+  // stack trace. Anything else stays an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error) => {
+      if (error.code !== "EPIPE") throw error;
+      process.exit(0);
+    });
+  }
   const { main } = await import("./main.ts");
   process.exitCode = await main(process.argv.slice(2), {
     out: (text) => process.stdout.write(`${text}\n`),

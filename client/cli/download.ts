@@ -4,12 +4,11 @@ import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { VerigateIntegrityError } from "../sdk/errors.ts";
 import type { ExpectedContent } from "../sdk/integrity.ts";
+import { EXIT_INTERRUPTED } from "./exit-codes.ts";
 import { transferProgress } from "./progress.ts";
 
 /** Enough randomness that two downloads to the same target never share a temporary file. */
 const TEMP_SUFFIX_BYTES = 6;
-/** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
-const EXIT_INTERRUPTED = 130;
 
 /**
  * Streams `body` to a temporary file beside `target` while hashing it, and renames it over `target` only

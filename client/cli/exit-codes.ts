@@ -10,6 +10,18 @@ export const EXIT_API_ERROR = 2;
 export const EXIT_INTEGRITY = 3;
 /** The gateway could not be reached, or a local file could not be read or written. */
 export const EXIT_NETWORK_IO = 4;
+/** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+/** Every exit code and its meaning in one line, for `--help`; client/README.md's table says the same at length. */
+export const EXIT_CODE_MEANINGS: readonly [code: number, meaning: string][] = [
+  [EXIT_OK, "success"],
+  [EXIT_USAGE, "usage: bad arguments, no endpoint or key, an unusable key file; nothing was sent"],
+  [EXIT_API_ERROR, "the gateway refused the request (its code and request id are printed), or would have: put checks the size limit first"],
+  [EXIT_INTEGRITY, "integrity failure: the bytes did not match their digest or length; nothing was written"],
+  [EXIT_NETWORK_IO, "network or file error"],
+  [EXIT_INTERRUPTED, "interrupted (Ctrl-C) during a download; the temporary file was removed"],
+];
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof VerigateUsageError || isParseArgsError(error)) return EXIT_USAGE;

@@ -7,8 +7,9 @@ import { keygen } from "./commands/keygen.ts";
 import { keysAdd, keysGet, keysList, keysRevoke } from "./commands/keys.ts";
 import { get, head, ls, put, rm } from "./commands/objects.ts";
 import { presign } from "./commands/presign.ts";
+import { sign } from "./commands/sign.ts";
 import { whoami } from "./commands/whoami.ts";
-import { describeFailure, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit-codes.ts";
+import { describeFailure, EXIT_CODE_MEANINGS, EXIT_OK, EXIT_USAGE, exitCodeOf } from "./exit-codes.ts";
 import { openClient } from "./session.ts";
 
 const COMMANDS: ReadonlyMap<string, Command> = new Map([
@@ -20,6 +21,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["ls", ls],
   ["rm", rm],
   ["presign", presign],
+  ["sign", sign],
   ["keys add", keysAdd],
   ["keys list", keysList],
   ["keys get", keysGet],
@@ -41,8 +43,8 @@ const GLOBAL_HELP = `options of every command:
   --json                  print results as JSON
   -h, --help
 
-exit codes: 0 ok, 1 usage, 2 API error (code and request id printed),
-            3 integrity failure (nothing written), 4 network or file error`;
+exit codes:
+${EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join("\n")}`;
 
 export interface Io {
   out(text: string): void;
@@ -115,6 +117,7 @@ function joinNegativeValues(args: string[]): string[] {
 function usage(): string {
   const lines = [...COMMANDS].map(([name, command]) => `  ${name} ${command.usage}\n      ${command.summary}`);
   return `usage: verigate <command> [arguments] [options]
+       verigate --version
 
 commands:
 ${lines.join("\n")}

@@ -6,13 +6,23 @@ import { transferProgress } from "./progress.ts";
 /** One read per pull: large enough for few syscalls, small next to the memory an upload may use. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** SHA-256 (hex) and size of a file, read once as a stream: the signature must cover the digest before the upload starts. */
-export async function digestFile(path: string): Promise<{ sha256: string; size: number }> {
+/**
+ * SHA-256 (hex) and size of a file, read once as a stream: the signature must cover the digest before the upload
+ * starts. `expectedSize` sizes the progress bar (stderr, on a terminal, for large files), as hashing a large file
+ * takes a while before the first byte leaves.
+ */
+export async function digestFile(path: string, expectedSize: number): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
+  const progress = transferProgress("hash", expectedSize);
   let size = 0;
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+      progress.advance(chunk.length);
+    }
+  } finally {
+    progress.stop();
   }
   return { sha256: hash.digest("hex"), size };
 }

@@ -7,6 +7,7 @@ import { signatureHeaders } from "./signing.ts";
 import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
 import type {
   CreateKeyInput,
+  Health,
   KeyRecord,
   ListedObject,
   ObjectList,
@@ -104,6 +105,13 @@ export class VerigateClient {
 
   async whoami(): Promise<Whoami> {
     return this.#json<Whoami>({ method: "GET", path: "/v1/whoami" });
+  }
+
+  /** `GET /healthz`, unsigned. A misconfigured gateway (503) still describes itself; an answer that is not its JSON throws. */
+  async health(): Promise<Health> {
+    const response = await this.#fetch(`${this.endpoint}/healthz`);
+    if (!response.headers.get("content-type")?.startsWith("application/json")) throw await apiErrorFrom(response);
+    return (await response.json()) as Health;
   }
 
   async putObject(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<PutResult> {
@@ -205,7 +213,7 @@ export class VerigateClient {
   /** Signs a request without sending it: `path` includes any query, `body` is sent as is. */
   async prepare(method: string, path: string, body?: Uint8Array<ArrayBuffer>): Promise<PreparedRequest> {
     const url = new URL(`${this.endpoint}${path}`).href;
-    const headers = await this.#sign(method, url, body === undefined ? undefined : await sha256(body));
+    const headers = await this.sign(method, url, body === undefined ? undefined : await sha256(body));
     return { url, method, headers, ...(body === undefined ? {} : { body }) };
   }
 
@@ -214,14 +222,19 @@ export class VerigateClient {
     return this.#fetch(request.url, { method: request.method, headers: request.headers, ...(request.body ? { body: request.body } : {}) });
   }
 
-  async #sign(method: string, url: string, bodySha256?: Uint8Array): Promise<Record<string, string>> {
+  /**
+   * The headers that sign one request (Signature-Input, Signature, and Content-Digest when `bodySha256` is given),
+   * with a fresh nonce and this client's clock, for a caller that sends the request itself (`verigate sign`, curl).
+   * `url` is absolute and signed in its WHATWG form, the form it must be sent in.
+   */
+  async sign(method: string, url: string, bodySha256?: Uint8Array): Promise<Record<string, string>> {
     const nowSeconds = Math.floor(Date.now() / 1000) + this.#clockOffsetSeconds;
     return signatureHeaders({ method, url, key: this.#key, nowSeconds, ...(bodySha256 ? { bodySha256 } : {}) });
   }
 
   async #ok(outgoing: Outgoing): Promise<Response> {
     const url = new URL(`${this.endpoint}${outgoing.path}`).href;
-    const signature = await this.#sign(outgoing.method, url, outgoing.body?.sha256);
+    const signature = await this.sign(outgoing.method, url, outgoing.body?.sha256);
     const headers = { ...outgoing.headers, ...signature };
     const init: RequestInit & { duplex?: "half" } = { method: outgoing.method, headers };
     if (outgoing.signal) init.signal = outgoing.signal;

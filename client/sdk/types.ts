@@ -38,3 +38,20 @@ export interface CreateKeyInput {
   /** RFC 3339. */
   expires_at?: string;
 }
+
+/** `GET /healthz`: what a gateway says of itself without authentication (PROTOCOL section 6). */
+export interface Health {
+  status: "ok" | "misconfigured";
+  version: string;
+  runtime: string;
+  auth_mode: string;
+  replay_store: { backend: string; atomic: boolean };
+  storage: { backend: string };
+  presign_storage: boolean;
+  /** The largest PUT body accepted; absent from gateways older than this field. */
+  max_object_bytes?: number;
+  /** Problem codes that make the gateway refuse every signed route (status `misconfigured`). */
+  problems?: string[];
+  /** Settings some routes need, missing (e.g. `presign_secret_missing`); the rest serve. */
+  warnings?: string[];
+}

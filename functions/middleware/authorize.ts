@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { VerigateError } from "../../shared/errors/index.ts";
+import { SHARE, VerigateError } from "../../shared/errors/index.ts";
 import { type Action, type Principal, allows } from "../../shared/keys/index.ts";
 import type { AppEnv } from "../context.ts";
 
@@ -13,14 +13,14 @@ export function requirePrincipal(c: Context<AppEnv>): Principal {
 /** Authorization runs after authentication and the nonce claim, as PROTOCOL section 1 orders. */
 export function authorize(c: Context<AppEnv>, action: Action, key: string): Principal {
   const principal = requirePrincipal(c);
-  if (!allows(principal, action, key)) throw new VerigateError("forbidden", `${principal.keyid} may not ${action} ${key}`);
+  if (!allows(principal, action, key)) throw new VerigateError("forbidden", `key ${principal.keyid} may not ${action} ${key}`, SHARE);
   return principal;
 }
 
 export function adminOnly(): MiddlewareHandler<AppEnv> {
   return async function adminOnly(c, next) {
     const principal = requirePrincipal(c);
-    if (!principal.admin) throw new VerigateError("forbidden", `${principal.keyid} is not an admin key`);
+    if (!principal.admin) throw new VerigateError("forbidden", `key ${principal.keyid} is not an admin key`, SHARE);
     return next();
   };
 }

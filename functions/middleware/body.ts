@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { VerigateError } from "../../shared/errors/index.ts";
+import { SHARE, VerigateError } from "../../shared/errors/index.ts";
 import { timingSafeEqual, sha256 } from "../../shared/crypto/encoding.ts";
 import { parseContentDigest } from "../../shared/signature/index.ts";
 
@@ -37,7 +37,7 @@ export function signedDigest(request: Request): Uint8Array {
 export const jsonBodyLimit = bodyLimit({
   maxSize: MAX_JSON_BODY_BYTES,
   onError: () => {
-    throw new VerigateError("too_large", "JSON body above limit");
+    throw new VerigateError("too_large", `a JSON body may hold at most ${MAX_JSON_BODY_BYTES} bytes`, SHARE);
   },
 });
 
@@ -50,8 +50,8 @@ export async function readVerifiedJson(request: Request): Promise<Record<string,
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new VerigateError("bad_request", "body is not JSON");
+    throw new VerigateError("bad_request", "the body is not JSON", SHARE);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new VerigateError("bad_request", "body must be a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new VerigateError("bad_request", "the body must be a JSON object", SHARE);
   return value as Record<string, unknown>;
 }

@@ -5,19 +5,20 @@ import { PROBLEM_CONTENT_TYPE, problemBody } from "../../shared/errors/problem.t
 import { describeError } from "../../shared/log.ts";
 import type { AppEnv } from "../context.ts";
 
-/** A problem+json response (RFC 9457) carrying only the code, title and request id. */
-export function problem(c: Context<AppEnv>, code: ErrorCode): Response {
-  const body = problemBody(code, c.var.requestId ?? "");
+/** A problem+json response (RFC 9457): the code, title and request id, and a `detail` only where it is safe. */
+export function problem(c: Context<AppEnv>, code: ErrorCode, detail?: string): Response {
+  const body = problemBody(code, c.var.requestId ?? "", detail);
   return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, { "Content-Type": PROBLEM_CONTENT_TYPE });
 }
 
 /**
  * The one place a thrown failure becomes a response. The detail and stack go to the log under the request
- * id; the client sees the wire code only, and anything unexpected becomes 500 `internal`.
+ * id; the client sees the wire code, plus the detail where the thrower marked it safe, and anything
+ * unexpected becomes 500 `internal`.
  */
 export const onProblem: ErrorHandler<AppEnv> = (error, c) => {
   const code: ErrorCode = isVerigateError(error) ? error.code : "internal";
-  const response = problem(c, code);
+  const response = problem(c, code, isVerigateError(error) ? error.publicDetail : undefined);
   const serverSide = response.status >= 500;
   // A client error is expected traffic: its code and detail suffice, a stack would only bury the 5xx lines.
   const cause = serverSide || !isVerigateError(error) ? describeError(error) : { detail: error.detail };

@@ -37,21 +37,37 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+export interface VerigateErrorOptions {
+  cause?: unknown;
+  /**
+   * The detail is safe to show the client (RFC 9457 `detail`): it says what to fix in terms of the client's
+   * own request (a field and its allowed range, the declared size and the limit, the action and key asked
+   * for), never storage, SDK or configuration text. Off by default: a detail stays in the log.
+   */
+  shareDetail?: boolean;
+}
+
 /**
- * A failure with a wire code. `detail` is for the log only and never reaches a client:
- * it may name keys, storage errors or configuration.
+ * A failure with a wire code. `detail` goes to the log, and to the client only when `shareDetail` says it
+ * is safe: a detail may otherwise name keys, storage errors or configuration.
  */
 export class VerigateError extends Error {
   override readonly name = "VerigateError";
   readonly code: ErrorCode;
   readonly detail: string | undefined;
+  /** The detail the client may see, or undefined. */
+  readonly publicDetail: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(detail ? `${code}: ${detail}` : code, options);
+  constructor(code: ErrorCode, detail?: string, options?: VerigateErrorOptions) {
+    super(detail ? `${code}: ${detail}` : code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = detail;
+    this.publicDetail = options?.shareDetail ? detail : undefined;
   }
 }
+
+/** Shorthand for the options of a failure whose detail the client may see. */
+export const SHARE: VerigateErrorOptions = Object.freeze({ shareDetail: true });
 
 export function isVerigateError(error: unknown): error is VerigateError {
   return error instanceof VerigateError;

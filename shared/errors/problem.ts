@@ -6,6 +6,8 @@ export interface ProblemBody {
   status: number;
   code: ErrorCode;
   request_id: string;
+  /** RFC 9457: what to fix, present only where it is safe to say (`VerigateError.publicDetail`). */
+  detail?: string;
 }
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
@@ -40,7 +42,7 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
     case "not_found":
       return [404, "Not found"];
     case "already_exists":
-      return [409, "The object already exists"];
+      return [409, "It already exists"];
     case "link_expired":
       return [410, "The link has expired"];
     case "link_used":
@@ -72,7 +74,7 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
   }
 }
 
-export function problemBody(code: ErrorCode, requestId: string): ProblemBody {
+export function problemBody(code: ErrorCode, requestId: string, detail?: string): ProblemBody {
   const [status, title] = statusAndTitle(code);
-  return { type: `urn:verigate:error:${code}`, title, status, code, request_id: requestId };
+  return { type: `urn:verigate:error:${code}`, title, status, code, request_id: requestId, ...(detail === undefined ? {} : { detail }) };
 }

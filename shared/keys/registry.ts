@@ -1,6 +1,6 @@
 import type { AdminKey } from "../config/index.ts";
 import { toBase64Url } from "../crypto/encoding.ts";
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import { ACTIONS, type KeyRecord } from "./index.ts";
 import { ed25519Thumbprint } from "./jwk-thumbprint.ts";
@@ -67,13 +67,13 @@ export class KeyRegistry {
     const alg = parseAlgorithm(input.alg);
     const scopes = parseScopes(input.scopes);
     const expiresAt = parseExpiry(input.expires_at, nowMs);
-    if (input.admin !== undefined && typeof input.admin !== "boolean") throw new VerigateError("bad_request", "admin must be a boolean");
+    if (input.admin !== undefined && typeof input.admin !== "boolean") throw new VerigateError("bad_request", "admin must be a boolean", SHARE);
     const material = alg === "ed25519" ? { public_key: toBase64Url(parseEd25519PublicKey(input.public_key)) } : { secret: newSecret() };
-    if (alg === "hmac-sha256" && input.public_key !== undefined) throw new VerigateError("bad_request", "hmac keys take no public_key");
+    if (alg === "hmac-sha256" && input.public_key !== undefined) throw new VerigateError("bad_request", "hmac keys take no public_key", SHARE);
     const keyid = input.keyid ?? (material.public_key ? await ed25519Thumbprint(material.public_key) : undefined);
-    if (!validKeyid(keyid)) throw new VerigateError("bad_request", "keyid must be 1-128 characters of A-Z a-z 0-9 . _ : -");
-    if (isReservedKeyid(keyid)) throw new VerigateError("bad_request", `keyid ${keyid} is reserved for the gateway`);
-    if (await this.find(keyid)) throw new VerigateError("already_exists", `keyid ${keyid} exists`);
+    if (!validKeyid(keyid)) throw new VerigateError("bad_request", "keyid must be 1-128 characters of A-Z a-z 0-9 . _ : -", SHARE);
+    if (isReservedKeyid(keyid)) throw new VerigateError("bad_request", `keyid ${keyid} is reserved for the gateway`, SHARE);
+    if (await this.find(keyid)) throw new VerigateError("already_exists", `a key record with keyid ${keyid} exists (keyids are never reused, even revoked ones)`, SHARE);
     const record: KeyRecord = {
       keyid,
       alg,

@@ -1,5 +1,5 @@
 import { fromBase64 } from "../crypto/encoding.ts";
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 import { ACTIONS, type Action, type KeyAlgorithm, type Scope } from "./index.ts";
 
 /** Keyids travel in signature parameters and metadata keys; a narrow alphabet keeps both unambiguous. */
@@ -25,31 +25,31 @@ export function isReservedKeyid(keyid: string): boolean {
 
 export function parseAlgorithm(alg: unknown): KeyAlgorithm {
   if (alg === "ed25519" || alg === "hmac-sha256") return alg;
-  throw new VerigateError("bad_request", "alg must be ed25519 or hmac-sha256");
+  throw new VerigateError("bad_request", "alg must be ed25519 or hmac-sha256", SHARE);
 }
 
 /** Decodes a raw ed25519 public key given as base64url (or base64) text; exactly 32 bytes. */
 export function parseEd25519PublicKey(text: unknown): Uint8Array<ArrayBuffer> {
   if (typeof text !== "string" || !/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
-    throw new VerigateError("bad_request", "public_key must be a raw 32-byte ed25519 key in base64url");
+    throw new VerigateError("bad_request", "public_key must be a raw 32-byte ed25519 key in base64url", SHARE);
   }
   const bytes = fromBase64(text);
-  if (bytes.length !== ED25519_PUBLIC_KEY_BYTES) throw new VerigateError("bad_request", "public_key must be 32 bytes");
+  if (bytes.length !== ED25519_PUBLIC_KEY_BYTES) throw new VerigateError("bad_request", "public_key must be 32 bytes", SHARE);
   return bytes;
 }
 
 export function parseScopes(raw: unknown): Scope[] {
   if (!Array.isArray(raw) || raw.length > MAX_SCOPES) {
-    throw new VerigateError("bad_request", `scopes must be an array of at most ${MAX_SCOPES}`);
+    throw new VerigateError("bad_request", `scopes must be an array of at most ${MAX_SCOPES}`, SHARE);
   }
   return raw.map((entry: unknown) => {
-    if (typeof entry !== "object" || entry === null) throw new VerigateError("bad_request", "scope must be an object");
+    if (typeof entry !== "object" || entry === null) throw new VerigateError("bad_request", "scope must be an object", SHARE);
     const { prefix, actions } = entry as { prefix?: unknown; actions?: unknown };
     if (typeof prefix !== "string" || new TextEncoder().encode(prefix).length > MAX_PREFIX_BYTES) {
-      throw new VerigateError("bad_request", "scope prefix must be a string of at most 512 bytes");
+      throw new VerigateError("bad_request", "scope prefix must be a string of at most 512 bytes", SHARE);
     }
     if (!Array.isArray(actions) || actions.some((action) => !ACTIONS.includes(action as Action))) {
-      throw new VerigateError("bad_request", `scope actions must be among ${ACTIONS.join(", ")}`);
+      throw new VerigateError("bad_request", `scope actions must be among ${ACTIONS.join(", ")}`, SHARE);
     }
     return { prefix, actions: [...new Set(actions as Action[])] };
   });
@@ -59,7 +59,7 @@ export function parseScopes(raw: unknown): Scope[] {
 export function parseExpiry(raw: unknown, nowMs: number): string | undefined {
   if (raw === undefined || raw === null) return undefined;
   const ms = typeof raw === "string" ? Date.parse(raw) : Number.NaN;
-  if (Number.isNaN(ms)) throw new VerigateError("bad_request", "expires_at must be an RFC 3339 timestamp");
-  if (ms <= nowMs) throw new VerigateError("bad_request", "expires_at must be in the future");
+  if (Number.isNaN(ms)) throw new VerigateError("bad_request", "expires_at must be an RFC 3339 timestamp", SHARE);
+  if (ms <= nowMs) throw new VerigateError("bad_request", "expires_at must be in the future", SHARE);
   return new Date(ms).toISOString();
 }

@@ -1,4 +1,4 @@
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 
 /** PROTOCOL section 3: an object key is 1 to 512 bytes of UTF-8. */
 export const MAX_OBJECT_KEY_BYTES = 512;
@@ -15,7 +15,7 @@ export function parseObjectKey(rawPathAfterPrefix: string): string {
   try {
     key = decodeURIComponent(rawPathAfterPrefix);
   } catch (error) {
-    throw new VerigateError("invalid_key_name", "malformed percent-encoding", { cause: error });
+    throw new VerigateError("invalid_key_name", "the key's percent-encoding is malformed", { ...SHARE, cause: error });
   }
   return validateObjectKey(key);
 }
@@ -23,11 +23,11 @@ export function parseObjectKey(rawPathAfterPrefix: string): string {
 /** Checks an already-decoded key (for example one named in a JSON body); throws `invalid_key_name`. */
 export function validateObjectKey(key: string): string {
   const bytes = new TextEncoder().encode(key).length;
-  if (bytes < 1 || bytes > MAX_OBJECT_KEY_BYTES) throw new VerigateError("invalid_key_name", `key is ${bytes} bytes`);
-  if (FORBIDDEN_CHARACTER.test(key)) throw new VerigateError("invalid_key_name", "control character, backslash or lone surrogate");
+  if (bytes < 1 || bytes > MAX_OBJECT_KEY_BYTES) throw new VerigateError("invalid_key_name", `a key is 1 to ${MAX_OBJECT_KEY_BYTES} bytes of UTF-8; this one is ${bytes}`, SHARE);
+  if (FORBIDDEN_CHARACTER.test(key)) throw new VerigateError("invalid_key_name", "a key holds no control character, backslash or lone surrogate", SHARE);
   for (const segment of key.split("/")) {
     if (segment === "" || segment === "." || segment === "..") {
-      throw new VerigateError("invalid_key_name", `segment ${JSON.stringify(segment)} is empty or a dot segment`);
+      throw new VerigateError("invalid_key_name", `segment ${JSON.stringify(segment)}: no segment of a key may be empty, . or ..`, SHARE);
     }
   }
   return key;

@@ -1,4 +1,4 @@
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 import type { ByteRange } from "../storage/index.ts";
 
 const RANGES_SPECIFIER = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=(.*)$/s;
@@ -16,7 +16,7 @@ type RangeSpec = { first: number; last: number | undefined } | { suffix: number 
 export function parseRange(header: string | null | undefined, size: number): ByteRange | null {
   if (header === null || header === undefined) return null;
   const specifier = RANGES_SPECIFIER.exec(header);
-  if (!specifier) throw new VerigateError("bad_request", "Range header syntax");
+  if (!specifier) throw new VerigateError("bad_request", "Range must look like bytes=first-last, bytes=first- or bytes=-suffix", SHARE);
   if (specifier[1]?.toLowerCase() !== "bytes") return null;
   const specs = (specifier[2] ?? "")
     .split(",")
@@ -24,28 +24,28 @@ export function parseRange(header: string | null | undefined, size: number): Byt
     .filter((spec) => spec !== "")
     .map(parseSpec);
   const [only] = specs;
-  if (!only) throw new VerigateError("bad_request", "Range header names no range");
+  if (!only) throw new VerigateError("bad_request", "Range names no range", SHARE);
   return specs.length === 1 ? resolve(only, size) : null;
 }
 
 function parseSpec(text: string): RangeSpec {
   const match = RANGE_SPEC.exec(text);
   const [, first = "", last = ""] = match ?? [];
-  if (!match || (first === "" && last === "")) throw new VerigateError("bad_request", `range spec ${JSON.stringify(text)}`);
+  if (!match || (first === "" && last === "")) throw new VerigateError("bad_request", `range ${JSON.stringify(text)} is not first-last, first- or -suffix`, SHARE);
   if (first === "") return { suffix: Number(last) };
   const spec = { first: Number(first), last: last === "" ? undefined : Number(last) };
-  if (spec.last !== undefined && spec.last < spec.first) throw new VerigateError("bad_request", "range ends before it starts");
+  if (spec.last !== undefined && spec.last < spec.first) throw new VerigateError("bad_request", "the range ends before it starts", SHARE);
   return spec;
 }
 
 function resolve(spec: RangeSpec, size: number): ByteRange | null {
   if ("suffix" in spec) {
-    if (spec.suffix === 0) throw new VerigateError("range_not_satisfiable", "suffix range of zero bytes");
+    if (spec.suffix === 0) throw new VerigateError("range_not_satisfiable", "a suffix range of zero bytes selects nothing", SHARE);
     if (size === 0) return null;
     const length = Math.min(spec.suffix, size);
     return { offset: size - length, length };
   }
-  if (spec.first >= size) throw new VerigateError("range_not_satisfiable", `range starts at ${spec.first} of ${size} bytes`);
+  if (spec.first >= size) throw new VerigateError("range_not_satisfiable", `the range starts at byte ${spec.first}; the object has ${size} bytes`, SHARE);
   const end = Math.min(spec.last ?? size - 1, size - 1);
   return { offset: spec.first, length: end - spec.first + 1 };
 }

@@ -1,4 +1,4 @@
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 
 /** PROTOCOL section 4: links live 300 s unless asked otherwise. */
 export const DEFAULT_PRESIGN_EXPIRES_SECONDS = 300;
@@ -15,12 +15,12 @@ export interface PresignRequest {
 /** Validates the JSON body of `POST /v1/presign`; `bad_request` for anything outside the contract. */
 export function parsePresignRequest(body: Record<string, unknown>, maxSeconds: number): PresignRequest {
   const { key, expires_in: expiresIn = Math.min(DEFAULT_PRESIGN_EXPIRES_SECONDS, maxSeconds), single_use: singleUse = false, mode = "gateway" } = body;
-  if (typeof key !== "string") throw new VerigateError("bad_request", "key must be a string");
+  if (typeof key !== "string") throw new VerigateError("bad_request", "key must be a string", SHARE);
   if (!Number.isSafeInteger(expiresIn) || (expiresIn as number) < 1 || (expiresIn as number) > maxSeconds) {
-    throw new VerigateError("bad_request", `expires_in must be an integer from 1 to ${maxSeconds}`);
+    throw new VerigateError("bad_request", `expires_in must be an integer from 1 to ${maxSeconds}`, SHARE);
   }
-  if (typeof singleUse !== "boolean") throw new VerigateError("bad_request", "single_use must be a boolean");
-  if (mode !== "gateway" && mode !== "storage") throw new VerigateError("bad_request", "mode must be gateway or storage");
-  if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use");
+  if (typeof singleUse !== "boolean") throw new VerigateError("bad_request", "single_use must be a boolean", SHARE);
+  if (mode !== "gateway" && mode !== "storage") throw new VerigateError("bad_request", "mode must be gateway or storage", SHARE);
+  if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use", SHARE);
   return { key, expiresIn: expiresIn as number, singleUse, mode };
 }

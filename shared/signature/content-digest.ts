@@ -1,5 +1,5 @@
 import { parseDictionary, serializeDictionary } from "structured-headers";
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 
 const SHA256_MEMBER = "sha-256";
 const SHA256_BYTES = 32;
@@ -19,13 +19,13 @@ export function parseContentDigest(header: string): Uint8Array | null {
   try {
     members = parseDictionary(header);
   } catch (error) {
-    throw new VerigateError("bad_request", "Content-Digest unparsable", { cause: error });
+    throw new VerigateError("bad_request", "Content-Digest unparsable", { ...SHARE, cause: error });
   }
   const member = members.get(SHA256_MEMBER);
   if (member === undefined) return null;
   const [value] = member;
   if (!(value instanceof ArrayBuffer) || value.byteLength !== SHA256_BYTES) {
-    throw new VerigateError("bad_request", "Content-Digest sha-256 member is not a 32-byte sequence");
+    throw new VerigateError("bad_request", "Content-Digest sha-256 member is not a 32-byte sequence", SHARE);
   }
   return new Uint8Array(value);
 }

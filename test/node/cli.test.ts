@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,14 +10,18 @@ import { ed25519Thumbprint } from "../../shared/keys/jwk-thumbprint.ts";
 import { VERSION } from "../../shared/version.ts";
 import { importJwk } from "../../client/sdk/keys.ts";
 import { VerigateClient } from "../../client/sdk/client.ts";
-import { EXIT_API_ERROR, EXIT_INTEGRITY, EXIT_NETWORK_IO, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
+import { EXIT_API_ERROR, EXIT_CODE_MEANINGS, EXIT_INTEGRITY, EXIT_NETWORK_IO, EXIT_OK, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
 import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-dev.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const BIN = join(REPO, "client/cli/bin.mjs");
 const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
 const MIB = 1024 * 1024;
+/** The gateway's MAX_OBJECT_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
+const MAX_OBJECT_BYTES = 8 * MIB;
 const run = promisify(execFile);
+/** `script` (util-linux) runs a command on a pseudo-terminal, where the CLI shows progress bars. */
+const HAS_SCRIPT = spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
 
 interface Result {
   code: number;
@@ -76,7 +80,11 @@ describe("the verigate CLI", () => {
       (await run(process.execPath, [BIN, "keygen", adminKey(), "--kid", "cli-admin", "--json"], { cwd: dir })).stdout,
     ) as { keyid: string; public_key: string };
     server = await startWranglerDev(
-      ["--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`, "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`],
+      [
+        "--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`,
+        "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
+        "--var", `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
+      ],
       state,
     );
   });
@@ -244,5 +252,108 @@ describe("the verigate CLI", () => {
     const unreachable = await verigate(["whoami"], { env: { VERIGATE_ENDPOINT: `http://127.0.0.1:${await freePort()}` } });
     expect(unreachable.code).toBe(EXIT_NETWORK_IO);
     expect(unreachable.stderr).toContain("ECONNREFUSED");
+  });
+
+  it("--help lists every exit code client/README.md documents, and --version", async () => {
+    const help = await verigate(["--help"]);
+    expect(help.code).toBe(EXIT_OK);
+    expect(help.stdout).toContain("verigate --version");
+    const readme = await readFile(join(REPO, "client/README.md"), "utf8");
+    const documented = [...readme.slice(readme.indexOf("### Exit codes")).matchAll(/^\| (\d+) \|/gm)].map((match) => Number(match[1]));
+    const listed = [...help.stdout.slice(help.stdout.indexOf("exit codes:")).matchAll(/^ +(\d+) {2}/gm)].map((match) => Number(match[1]));
+    expect(listed).toEqual(documented);
+    expect(listed).toEqual(EXIT_CODE_MEANINGS.map(([code]) => code));
+    expect((await verigate(["--version"])).stdout.trim()).toBe(VERSION);
+  });
+
+  it("stops quietly, exit 0, when its reader closes the pipe (regression: `verigate ls | head -1` died on EPIPE with a stack trace)", async () => {
+    const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
+    // `true` exits without reading, so every line `ls` writes meets a closed pipe.
+    const piped = spawnSync("bash", ["-c", 'set -o pipefail; "$0" "$1" ls team-a/ | true', process.execPath, BIN], { cwd: dir, env, encoding: "utf8" });
+    expect(piped.stderr).toBe("");
+    expect(piped.status).toBe(EXIT_OK);
+  });
+
+  it("keygen without a file writes to ~/.config/verigate (XDG_CONFIG_HOME), never the working directory", async () => {
+    const config = join(dir, "xdg");
+    const { VERIGATE_KEY: _unset, ...env } = process.env;
+    const result = await run(process.execPath, [BIN, "keygen", "--json"], { cwd: dir, env: { ...env, XDG_CONFIG_HOME: config } });
+    const printed = JSON.parse(result.stdout) as { keyid: string; file: string };
+    expect(printed.file).toBe(join(config, "verigate", `${printed.keyid}.jwk`));
+    expect((await stat(printed.file)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(config, "verigate"))).mode & 0o777).toBe(0o700);
+  });
+
+  it("keygen warns when git would commit the key it wrote, and not when the path is ignored", async () => {
+    const repo = join(dir, "a-repo");
+    await mkdir(repo);
+    await run("git", ["init", "-q"], { cwd: repo });
+    await writeFile(join(repo, ".gitignore"), ".verigate/\n");
+    const exposed = await verigate(["keygen", join(repo, "me.jwk")]);
+    expect(exposed.code).toBe(EXIT_OK);
+    expect(exposed.stderr).toContain(`warning: ${join(repo, "me.jwk")} is in a git work tree and not ignored`);
+    const ignored = await verigate(["keygen", join(repo, ".verigate/me.jwk")]);
+    expect(ignored).toMatchObject({ code: EXIT_OK, stderr: "" });
+  });
+
+  it("put refuses a file above the gateway's limit before hashing or sending it (regression: 150 MiB went up whole, then 413)", async () => {
+    await writeFile(join(dir, "too-big.bin"), Buffer.alloc(MAX_OBJECT_BYTES + 1));
+    const before = server.output().length;
+    const result = await verigate(["put", "too-big.bin", "team-a/too-big.bin"]);
+    expect(result.code).toBe(EXIT_API_ERROR);
+    expect(result.stderr).toBe(
+      `verigate: too_large (413): too-big.bin is ${MAX_OBJECT_BYTES + 1} bytes, above the gateway's limit of ${MAX_OBJECT_BYTES} (MAX_OBJECT_BYTES); nothing was sent\n`,
+    );
+    // wrangler dev logs each request it serves: the CLI asked /healthz, and no PUT reached the gateway.
+    const served = server.output().slice(before);
+    expect(served).toContain("GET /healthz 200");
+    expect(served).not.toContain("PUT /v1/objects/team-a/too-big.bin");
+    expect((await verigate(["head", "team-a/too-big.bin"])).stderr).toContain("not_found");
+  });
+
+  const onTerminal = HAS_SCRIPT ? it : it.skip;
+  onTerminal(`on a terminal, put shows progress while hashing and while sending${HAS_SCRIPT ? "" : " (skipped: no \`script\` command to make a terminal)"}`, async () => {
+    const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
+    const command = `"${process.execPath}" "${BIN}" put big.bin team-a/tty.bin`;
+    const terminal = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, env, encoding: "utf8" });
+    expect(terminal.status).toBe(EXIT_OK);
+    expect(terminal.stdout).toContain("hash [");
+    expect(terminal.stdout).toContain("put [");
+    expect(terminal.stdout.indexOf("hash [")).toBeLessThan(terminal.stdout.indexOf("put ["));
+  });
+
+  it("sign prints headers that curl sends as they are: whoami 200 with `curl -H @file`", async () => {
+    const signed = await verigate(["sign", "GET", `${server.origin}/v1/whoami`]);
+    expect(signed).toMatchObject({ code: EXIT_OK, stderr: "" });
+    expect(signed.stdout).toMatch(/^Signature-Input: sig1=\("@method" "@authority" "@path" "@query"\);created=\d+;nonce="[\w-]{43}";keyid="[^"]+"\nSignature: sig1=:[\w+/]+=*:\n$/);
+    await writeFile(join(dir, "headers.txt"), signed.stdout);
+    const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", "-H", "@headers.txt", `${server.origin}/v1/whoami`], { cwd: dir });
+    const [body = "", status] = stdout.split("\n");
+    expect(status).toBe("200");
+    expect(JSON.parse(body)).toMatchObject({ alg: "ed25519", admin: false });
+  });
+
+  it("sign --curl prints a command that uploads a --body-file (201) and one that reads it back, for a path on the endpoint", async () => {
+    const content = randomBytes(50_000);
+    await writeFile(join(dir, "from-curl.bin"), content);
+    const put = await verigate(["sign", "PUT", "/v1/objects/team-a/from-curl.bin", "--body-file", "from-curl.bin", "--curl"]);
+    expect(put.stdout).toMatch(/^curl -sS -X PUT -H 'Content-Digest: sha-256=:[\w+/]+=*:' -H 'Signature-Input: sig1=\("@method" "@authority" "@path" "@query" "content-digest"\)/);
+    const uploaded = await run("sh", ["-c", `${put.stdout.trim()} -w '\n%{http_code}'`], { cwd: dir });
+    expect(uploaded.stdout.split("\n").at(-1)).toBe("201");
+    expect(JSON.parse(uploaded.stdout.split("\n")[0] ?? "")).toMatchObject({ key: "team-a/from-curl.bin", size: content.length, sha256: await sha256Hex(new Uint8Array(content)) });
+
+    const get = await verigate(["sign", "get", "/v1/objects/team-a/from-curl.bin", "--curl"]);
+    const downloaded = await run("sh", ["-c", `${get.stdout.trim()} -o from-curl.out`], { cwd: dir });
+    expect(downloaded.stderr).toBe("");
+    expect((await readFile(join(dir, "from-curl.out"))).equals(content)).toBe(true);
+    // The same command again is a replay: each signature is good for one request.
+    const replayed = await run("sh", ["-c", get.stdout.trim()], { cwd: dir });
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ code: "replayed_request" });
+  });
+
+  it("sign refuses a URL that is neither absolute nor a path: exit 1", async () => {
+    const result = await verigate(["sign", "GET", "v1/whoami"]);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain("must be absolute");
   });
 });

@@ -80,7 +80,7 @@ function problemCode(body: Buffer): string {
 }
 
 describe("the Lambda handler behind a Function URL (RESPONSE_STREAM), on S3 and DynamoDB", () => {
-  it("answers GET /healthz with the Lambda runtime and the AWS backends", async () => {
+  it("answers GET /healthz with the Lambda runtime, the AWS backends and the upload limit Lambda allows", async () => {
     const response = await invoke(handler, functionUrlEvent({ method: "GET", target: "/healthz" }));
     expect(response.statusCode).toBe(200);
     expect(response.ended).toBe(true);
@@ -89,6 +89,8 @@ describe("the Lambda handler behind a Function URL (RESPONSE_STREAM), on S3 and 
       runtime: "lambda",
       replay_store: { backend: "dynamodb", atomic: true },
       storage: { backend: "s3" },
+      // What `verigate put` checks before sending: the payload cap, not the 100 MiB default.
+      max_object_bytes: LAMBDA_MAX_PUT_BYTES,
     });
   });
 

@@ -60,6 +60,25 @@ describe("refusing to serve when misconfigured", () => {
     expect(JSON.parse(body)).toMatchObject({ status: "misconfigured", problems: ["presign_secret_too_short", "s3_bucket_example_name"] });
     expect(body).not.toContain("hunter2");
     expect(body).not.toContain("example-bucket");
+    expect(JSON.parse(body)).not.toHaveProperty("warnings");
+  });
+
+  it("/healthz warns of a missing PRESIGN_SECRET while status stays ok, as presign answers 503 and other routes serve", async () => {
+    const gateway = await testGateway();
+    const health = await gateway.fetch(new Request("http://gateway.test/healthz"));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", warnings: ["presign_secret_missing"] });
+    expect((await gateway.signed("GET", "/v1/whoami")).status).toBe(200);
+    const presign = await gateway.signed("POST", "/v1/presign", { body: JSON.stringify({ key: "any/key" }) });
+    expect(await problemOf(presign)).toMatchObject({ status: 503, code: "misconfigured" });
+
+    const configured = await testGateway({ PRESIGN_SECRET: "s".repeat(32) });
+    expect(await (await configured.fetch(new Request("http://gateway.test/healthz"))).json()).not.toHaveProperty("warnings");
+  });
+
+  it("/healthz states the upload limit, MAX_OBJECT_BYTES, for clients to check before sending a body", async () => {
+    const gateway = await testGateway({ MAX_OBJECT_BYTES: "1234" });
+    expect(await (await gateway.fetch(new Request("http://gateway.test/healthz"))).json()).toMatchObject({ max_object_bytes: 1234 });
   });
 
   it("serves REPLAY_STORE=memory only to loopback hosts", async () => {
@@ -79,6 +98,9 @@ describe("/healthz through the Worker entry", () => {
       replay_store: { backend: "durable-object", atomic: true },
       storage: { backend: "r2" },
       presign_storage: false,
+      max_object_bytes: 100 * 1024 * 1024,
+      // wrangler.toml sets no PRESIGN_SECRET: it is a secret.
+      warnings: ["presign_secret_missing"],
     });
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
   });

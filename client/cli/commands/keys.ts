@@ -1,11 +1,9 @@
-import { chmod, writeFile } from "node:fs/promises";
 import { VerigateUsageError } from "../../sdk/errors.ts";
 import { publicKeyOf } from "../../sdk/keys.ts";
 import type { Action, CreateKeyInput, PublicKeyRecord, Scope } from "../../sdk/types.ts";
 import { type Command, type Invocation, printFields, stringOption, stringsOption } from "../command.ts";
+import { writeKeyFile } from "../key-file.ts";
 import { readJsonFile } from "../session.ts";
-
-const KEY_FILE_MODE = 0o600;
 
 export const keysAdd: Command = {
   usage:
@@ -26,11 +24,7 @@ export const keysAdd: Command = {
     const record = await (await invocation.client()).keys.create(input);
     const secretFile = stringOption(invocation.options, "output");
     if (record.secret !== undefined && secretFile !== undefined) {
-      await writeFile(secretFile, `${JSON.stringify({ kty: "oct", k: record.secret, kid: record.keyid }, null, 2)}\n`, {
-        mode: KEY_FILE_MODE,
-        flag: "wx",
-      });
-      await chmod(secretFile, KEY_FILE_MODE);
+      await writeKeyFile(secretFile, { kty: "oct", k: record.secret, kid: record.keyid }, invocation.warn);
     }
     printFields(invocation, record, [
       ...describeKey(record),

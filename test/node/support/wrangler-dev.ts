@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { appendFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** A port the OS just handed out, so parallel runs do not collide. */
 export function freePort(): Promise<number> {
@@ -22,28 +25,49 @@ export interface DevServer {
 /** How long `wrangler dev` may take to bundle and boot workerd on a loaded 2-core machine. */
 const STARTUP_TIMEOUT_MS = 90_000;
 
-/** Starts the real `wrangler dev` (workerd, local R2/KV/DO) on loopback and waits until /healthz answers. */
-export async function startWranglerDev(args: string[], persistTo: string): Promise<DevServer> {
+/**
+ * Given to `--env-file`: wrangler then reads this empty file instead of the `.dev.vars` (or `.env`) beside
+ * wrangler.toml, so a developer's local settings (`AUTH_MODE=soft`, their own `ADMIN_KEYS`) never reach a test.
+ */
+const NO_DEV_VARS = join(tmpdir(), "verigate-no-dev-vars.env");
+
+/**
+ * Starts the real `wrangler dev` (workerd, local R2/KV/DO) on loopback and waits until /healthz answers.
+ * It is configured by wrangler.toml and `args` alone; `cwd` is the project it runs (the repository by default).
+ */
+export async function startWranglerDev(args: string[], persistTo: string, options: { cwd?: string } = {}): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
-  const child: ChildProcess = spawn(
-    "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, ...args],
-    { env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
+  // Appending nothing creates the file if needed and never changes it under a concurrent start.
+  await appendFile(NO_DEV_VARS, "");
+  const listen = ["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+  return startServer("npx", ["wrangler", "dev", ...listen, "--persist-to", persistTo, "--env-file", NO_DEV_VARS, ...args], `http://127.0.0.1:${port}`, options);
+}
+
+/**
+ * Runs a server command (in its own process group, so `stop` ends it and every child it started) and waits
+ * until `origin`/healthz answers, whatever the status.
+ */
+export async function startServer(command: string, args: string[], origin: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DevServer> {
+  const child: ChildProcess = spawn(command, args, {
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   let output = "";
   child.stdout?.on("data", (data: Buffer) => (output += data.toString()));
   child.stderr?.on("data", (data: Buffer) => (output += data.toString()));
-  const origin = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     process.kill(-child.pid, "SIGTERM");
     await exited;
   };
+  const name = [command, ...args.slice(0, 2)].join(" ");
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${output}`);
     try {
       if ((await fetch(`${origin}/healthz`)).status > 0) return { origin, output: () => output, stop };
     } catch {
@@ -51,5 +75,5 @@ export async function startWranglerDev(args: string[], persistTo: string): Promi
     }
   }
   await stop();
-  throw new Error(`wrangler dev did not answer within ${STARTUP_TIMEOUT_MS} ms:\n${output}`);
+  throw new Error(`${name} did not answer within ${STARTUP_TIMEOUT_MS} ms:\n${output}`);
 }
