@@ -603,7 +603,7 @@ export const OPENAPI_DOCUMENT = {
       },
       Health: {
         type: "object",
-        required: ["status", "version", "runtime", "auth_mode", "replay_store", "storage", "presign_storage"],
+        required: ["status", "version", "runtime", "auth_mode", "replay_store", "storage", "presign_storage", "max_object_bytes"],
         additionalProperties: false,
         properties: {
           status: { type: "string", enum: ["ok", "misconfigured"] },
@@ -626,7 +626,14 @@ export const OPENAPI_DOCUMENT = {
             properties: { backend: { type: "string", enum: ["r2", "s3"] } },
           },
           presign_storage: { type: "boolean" },
+          max_object_bytes: { ...BYTE_COUNT, description: "The PUT size limit in force, so a client can refuse an upload before sending it." },
           problems: { type: "array", items: { type: "string", pattern: "^[a-z0-9_]+$" }, minItems: 1, description: "Configuration problem codes, e.g. `invalid_auth_mode`." },
+          warnings: {
+            type: "array",
+            items: { type: "string", pattern: "^[a-z0-9_]+$" },
+            minItems: 1,
+            description: "Settings only some routes need, e.g. `presign_secret_missing`: those routes answer 503 `misconfigured` while `status` stays ok.",
+          },
         },
       },
     },
