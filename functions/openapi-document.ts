@@ -435,7 +435,18 @@ export const OPENAPI_DOCUMENT = {
         schema: { type: "string", format: "uuid" },
       },
       "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
-      "Content-Length": { required: true, description: "The size of the object or of the range, from the manifest.", schema: BYTE_COUNT },
+      "Content-Length": {
+        required: true,
+        description: "The size of the object or of the range, from the manifest; absent only when the platform content-coded the body (see Content-Encoding).",
+        schema: BYTE_COUNT,
+      },
+      "Content-Encoding": {
+        description:
+          "Never set by the gateway. Cloudflare's edge (and Miniflare, which models it) gzip- or br-encodes text and JSON " +
+          "content types for a client that accepts it, and drops Content-Length. Send `Accept-Encoding: identity` to get " +
+          "the stored bytes as they are, with their Content-Length.",
+        schema: { type: "string" },
+      },
       ETag: { required: true, schema: ENTITY_TAG },
       "Repr-Digest": {
         required: true,
@@ -457,6 +468,7 @@ export const OPENAPI_DOCUMENT = {
         headers: {
           "X-Request-Id": ref("headers", "X-Request-Id"),
           "Content-Length": ref("headers", "Content-Length"),
+          "Content-Encoding": ref("headers", "Content-Encoding"),
           ETag: ref("headers", "ETag"),
           "Repr-Digest": ref("headers", "Repr-Digest"),
           "Accept-Ranges": ref("headers", "Accept-Ranges"),
@@ -469,6 +481,7 @@ export const OPENAPI_DOCUMENT = {
         headers: {
           "X-Request-Id": ref("headers", "X-Request-Id"),
           "Content-Length": ref("headers", "Content-Length"),
+          "Content-Encoding": ref("headers", "Content-Encoding"),
           "Content-Range": ref("headers", "Content-Range"),
           ETag: ref("headers", "ETag"),
           "Repr-Digest": ref("headers", "Repr-Digest"),
