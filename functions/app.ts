@@ -5,6 +5,7 @@ import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv, Backends } from "./context.ts";
 import { health } from "./health.ts";
 import { keys } from "./keys.ts";
+import { openapi } from "./openapi.ts";
 import { objects } from "./objects.ts";
 import { download, presign, redactLinkToken } from "./presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
@@ -51,6 +52,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
 
   // Open to monitors: a misconfigured or rate-limited gateway still says what is wrong with it.
   app.route("/healthz", health);
+  app.route("/openapi.json", openapi);
   app.use(refuseUnsafeConfig());
   app.use(limitClients());
 

@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
+import { checkResponse, checkWireResponse } from "./openapi.ts";
 
 /**
  * The client side both gateway harnesses share (the Worker in workerd, the AWS code path on Node), so a suite
@@ -71,13 +72,16 @@ export interface WireClient {
    * line trailing its response is not missed and an earlier request's line is not taken for it.
    */
   waitForEvent(event: string, matches: (line: LogEvent) => boolean, after?: number): Promise<LogEvent>;
-  /** Signs with the admin key (or `init.as`) over the URL exactly as fetch sends it, then fetches. */
+  /**
+   * Signs with the admin key (or `init.as`) over the URL exactly as fetch sends it, then fetches. The answer is
+   * checked against the OpenAPI document first (`./openapi.ts`), so every suite keeps the document honest.
+   */
   signedFetch(method: string, path: string, init?: SignedInit): Promise<Response>;
   /** Signature headers (and Content-Digest when given a body) for a raw request target sent as is. */
   signedHeaders(method: string, target: string, init?: Omit<SignedInit, "body">): Promise<Record<string, string>>;
   /**
    * A signed GET through `node:http`, keeping every byte that arrived even when the body ends short; null when
-   * the connection closed before a status line arrived.
+   * the connection closed before a status line arrived. Checked against the OpenAPI document like `signedFetch`.
    */
   wireGet(path: string, headers?: Record<string, string>): Promise<WireResponse | null>;
   /** Opens a fresh TCP connection and writes the request head (and `body`, if given) on it. */
@@ -143,11 +147,15 @@ export function wireClient(origin: string, admin: WireClient["admin"], logged: r
       const href = new URL(path, origin).href;
       const signedBody = init.signedBody ?? init.body;
       const headers = await signedHeaders(method, href.slice(origin.length), { ...init, ...(signedBody ? { signedBody } : {}) });
-      return fetch(href, { method, headers, ...(init.body ? { body: init.body } : {}) });
+      const response = await fetch(href, { method, headers, ...(init.body ? { body: init.body } : {}) });
+      await checkResponse(method, href.slice(origin.length), response);
+      return response;
     },
     signedHeaders,
     async wireGet(path, headers = {}) {
-      return wireGet(url, path, await signedHeaders("GET", path, { headers }));
+      const response = await wireGet(url, path, await signedHeaders("GET", path, { headers }));
+      if (response) await checkWireResponse("GET", path, response);
+      return response;
     },
     connect: (request) => rawConnection(url, request),
   };

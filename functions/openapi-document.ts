@@ -1,0 +1,654 @@
+import { ERROR_CODES, type ErrorCode } from "../shared/errors/index.ts";
+import { statusAndTitle } from "../shared/errors/problem.ts";
+import { ACTIONS } from "../shared/keys/index.ts";
+import { VERSION } from "../shared/version.ts";
+
+/**
+ * The OpenAPI 3.1 description of every route, header, status and problem code, served at `GET /openapi.json`.
+ * Written by hand, beside the routes it describes, because it is the HTTP contract (docs/PROTOCOL.md) made
+ * machine-readable rather than a by-product of the routes: `test/node/openapi.test.ts` validates it and checks
+ * real responses of both builds against it, so it cannot drift from what the gateway answers.
+ *
+ * Each operation lists the problem codes it can answer with; they are grouped into responses by the status
+ * `shared/errors/problem.ts` maps them to, so a code's status is stated in one place only. The Problem schema
+ * lists `ERROR_CODES` itself, and the test fails until a new code is answered by some operation.
+ */
+
+/** A JSON Schema or a `$ref`; the validator in `npm test` judges the shape, the type only keeps it JSON. */
+type Schema = { readonly [keyword: string]: unknown };
+type Ref = { $ref: string };
+type Response = { description: string; headers?: Record<string, Ref>; content?: Record<string, { schema: Schema }> };
+type Responses = Record<string, Response | Ref>;
+
+const ref = (section: "schemas" | "parameters" | "headers" | "responses", name: string): Ref => ({ $ref: `#/components/${section}/${name}` });
+
+const SHA256_HEX = { type: "string", pattern: "^[0-9a-f]{64}$", description: "SHA-256, lowercase hex." } as const;
+const ENTITY_TAG = { type: "string", pattern: '^"[0-9a-f]{64}"$', description: "The object's SHA-256 in quotes: a strong entity tag." } as const;
+const TIMESTAMP = { type: "string", format: "date-time" } as const;
+const BYTE_COUNT = { type: "integer", minimum: 0 } as const;
+
+/**
+ * Any request: an unexpected failure, and on the Node server (Lambda's local stand-in and `npm run
+ * start:aws-local`) the refusals of Node's HTTP parser, sent before any route runs.
+ */
+const ANY_ROUTE: ErrorCode[] = ["internal", "bad_request", "request_timeout", "headers_too_large"];
+/** Routes mounted after the configuration guard and the per-client rate limit (all but /healthz and /openapi.json). */
+const GUARDED: ErrorCode[] = [...ANY_ROUTE, "misconfigured", "rate_limited"];
+/** Signed routes: the checks of PROTOCOL section 1 in order, the replay claim, and the per-key rate limit. */
+const SIGNED: ErrorCode[] = [
+  ...GUARDED,
+  "malformed_signature",
+  "digest_missing",
+  "signature_missing",
+  "signature_expired",
+  "signature_not_yet_valid",
+  "signature_invalid",
+  "replayed_request",
+  "replay_store_unavailable",
+];
+/** Signed routes with a JSON body: hashed against the signed digest before parsing, capped at 64 KiB. */
+const SIGNED_JSON: ErrorCode[] = [...SIGNED, "digest_mismatch", "too_large"];
+
+/** Headers some problem statuses carry besides X-Request-Id. */
+const PROBLEM_HEADERS: Partial<Record<number, Record<string, Ref>>> = {
+  416: { "Content-Range": ref("headers", "Content-Range-Unsatisfied") },
+  429: { "Retry-After": ref("headers", "Retry-After") },
+};
+
+/** The problem responses of an operation, one per status, each naming exactly the codes it may carry. */
+function problems(codes: readonly ErrorCode[]): Responses {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const [status] = statusAndTitle(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Responses = {};
+  for (const [status, members] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[String(status)] = {
+      description: members.map((code) => `\`${code}\`: ${statusAndTitle(code)[1]}`).join("; "),
+      headers: { "X-Request-Id": ref("headers", "X-Request-Id"), ...PROBLEM_HEADERS[status] },
+      content: {
+        "application/problem+json": {
+          schema: {
+            type: "object",
+            allOf: [ref("schemas", "Problem")],
+            properties: {
+              status: { const: status },
+              code: { enum: members },
+            },
+          },
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+function json(description: string, schema: Schema): Response {
+  return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { "application/json": { schema } } };
+}
+
+function empty(description: string): Response {
+  return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") } };
+}
+
+function jsonBody(schema: Schema) {
+  return {
+    required: true,
+    description: "At most 64 KiB. Its Content-Digest is signed and checked before the JSON is parsed.",
+    content: { "application/json": { schema } },
+  };
+}
+
+const SIGNED_PARAMETERS = [ref("parameters", "Signature-Input")];
+const SIGNED_BODY_PARAMETERS = [...SIGNED_PARAMETERS, ref("parameters", "Content-Digest")];
+/** An operation's empty security list lifts the document-wide signature requirement. */
+const UNSIGNED: [] = [];
+
+/** The conditional and range headers of a GET or HEAD of one object version (objects and links alike). */
+const READ_PARAMETERS = [ref("parameters", "If-None-Match"), ref("parameters", "Range"), ref("parameters", "If-Range")];
+
+/** What a GET of an object version answers; a HEAD answers the same statuses and headers with no body. */
+const READ_RESPONSES: Responses = {
+  "200": ref("responses", "Object"),
+  "206": ref("responses", "ObjectRange"),
+  "304": ref("responses", "NotModified"),
+};
+
+const KEY_RECORD_PROPERTIES: Record<string, Schema> = {
+  keyid: ref("schemas", "Keyid"),
+  alg: ref("schemas", "Algorithm"),
+  public_key: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "ed25519 only: the raw 32-byte public key, base64url." },
+  scopes: { type: "array", items: ref("schemas", "Scope") },
+  admin: { type: "boolean" },
+  status: { type: "string", enum: ["active", "revoked"] },
+  created_at: { ...TIMESTAMP, description: "`1970-01-01T00:00:00.000Z` for a bootstrap key from `ADMIN_KEYS`." },
+  expires_at: TIMESTAMP,
+};
+const KEY_RECORD_REQUIRED = ["keyid", "alg", "scopes", "admin", "status", "created_at"];
+
+export const OPENAPI_DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "Verigate",
+    version: VERSION,
+    summary: "Serves and accepts files without trusting the storage behind it.",
+    description:
+      "Every `/v1/` request but a gateway link is signed (RFC 9421, see the `httpMessageSignature` scheme). Every " +
+      "error is `application/problem+json` (RFC 9457, the `Problem` schema) and every response carries `X-Request-Id`. " +
+      "408 `request_timeout` and 431 `headers_too_large` come only from the Node server, before any route runs. The full " +
+      "contract, with the order of checks and the configuration, is docs/PROTOCOL.md in the repository.",
+    license: { name: "Apache-2.0", identifier: "Apache-2.0" },
+  },
+  tags: [
+    { name: "health", description: "Unauthenticated status and this document." },
+    { name: "keys", description: "The key registry (admin keys only), PROTOCOL section 5." },
+    { name: "objects", description: "Verified uploads and downloads, PROTOCOL section 3." },
+    { name: "links", description: "Presigned downloads, PROTOCOL section 4." },
+  ],
+  security: [{ httpMessageSignature: [] }],
+  paths: {
+    "/healthz": {
+      get: {
+        operationId: "health",
+        tags: ["health"],
+        summary: "Status, version, runtime and backends; no secrets",
+        description: "Open to monitors: answered before the configuration guard and the rate limit.",
+        security: UNSIGNED,
+        responses: {
+          "200": json("Configured and serving.", { type: "object", allOf: [ref("schemas", "Health")], properties: { status: { const: "ok" }, problems: false } }),
+          "503": json("Misconfigured: every other route answers 503 `misconfigured`. `problems` names the variables at fault, never their values.", {
+            type: "object",
+            allOf: [ref("schemas", "Health")],
+            properties: { status: { const: "misconfigured" }, problems: true },
+            required: ["problems"],
+          }),
+          ...problems(ANY_ROUTE),
+        },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "openapi",
+        tags: ["health"],
+        summary: "This document",
+        description: "Answered before the configuration guard and the rate limit, like /healthz.",
+        security: UNSIGNED,
+        responses: {
+          "200": json("The OpenAPI 3.1 document.", {
+            type: "object",
+            required: ["openapi", "info", "paths"],
+            properties: { openapi: { type: "string", pattern: "^3\\.1\\." }, info: { type: "object" }, paths: { type: "object" } },
+          }),
+          ...problems(ANY_ROUTE),
+        },
+      },
+    },
+    "/v1/whoami": {
+      get: {
+        operationId: "whoami",
+        tags: ["keys"],
+        summary: "The caller's key: checks a client's clock, key and signing code at once",
+        description: "Any valid signature. In `AUTH_MODE=soft` a request whose authentication failed answers as `unauthenticated`.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("The signing key.", ref("schemas", "Whoami")), ...problems(SIGNED) },
+      },
+    },
+    "/v1/keys": {
+      post: {
+        operationId: "createKey",
+        tags: ["keys"],
+        summary: "Create a key (admin)",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "NewKey")),
+        responses: {
+          "201": json("The new record; for `hmac-sha256` it holds the generated `secret`, which is never returned again.", ref("schemas", "CreatedKey")),
+          ...problems([...SIGNED_JSON, "forbidden", "already_exists"]),
+        },
+      },
+      get: {
+        operationId: "listKeys",
+        tags: ["keys"],
+        summary: "Every key record, bootstrap keys included (admin)",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("Key records sorted by keyid, never a secret.", ref("schemas", "KeyList")), ...problems([...SIGNED, "forbidden"]) },
+      },
+    },
+    "/v1/keys/{keyid}": {
+      parameters: [ref("parameters", "keyid")],
+      get: {
+        operationId: "getKey",
+        tags: ["keys"],
+        summary: "One key record, active or revoked (admin)",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("The record, never a secret.", ref("schemas", "KeyRecord")), ...problems([...SIGNED, "forbidden", "not_found"]) },
+      },
+      delete: {
+        operationId: "revokeKey",
+        tags: ["keys"],
+        summary: "Revoke a key (admin)",
+        description: "The record stays, revoked, so the keyid is never reused; the key's gateway links answer 410 `link_revoked`.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Revoked."), ...problems([...SIGNED, "forbidden", "not_found"]) },
+      },
+    },
+    "/v1/objects": {
+      get: {
+        operationId: "listObjects",
+        tags: ["objects"],
+        summary: "Current objects under a prefix, in key order (list)",
+        description:
+          "Only keys the caller may list. A prefix broader than the caller's one list scope under it narrows to that scope; " +
+          "one spanning several list scopes is 400 `bad_request`.",
+        parameters: [...SIGNED_PARAMETERS, ref("parameters", "prefix"), ref("parameters", "limit"), ref("parameters", "cursor")],
+        responses: { "200": json("One page.", ref("schemas", "ObjectList")), ...problems([...SIGNED, "forbidden"]) },
+      },
+    },
+    "/v1/objects/{key}": {
+      parameters: [ref("parameters", "key")],
+      put: {
+        operationId: "putObject",
+        tags: ["objects"],
+        summary: "Upload a new version (write)",
+        description:
+          "Streamed to storage while hashed per chunk and whole; the version becomes visible only once the whole body " +
+          "matched the signed Content-Digest and the preconditions still hold. A failed upload leaves the previous version readable.",
+        parameters: [
+          ...SIGNED_BODY_PARAMETERS,
+          ref("parameters", "Content-Length"),
+          ref("parameters", "If-None-Match-Create"),
+          ref("parameters", "If-Match"),
+        ],
+        requestBody: {
+          required: true,
+          description: "The object's bytes. Its Content-Type (default `application/octet-stream`) is stored and served back.",
+          content: { "*/*": { schema: {} } },
+        },
+        responses: {
+          "201": json("Stored and current.", ref("schemas", "PutResult")),
+          ...problems([...SIGNED, "invalid_key_name", "forbidden", "digest_mismatch", "already_exists", "precondition_failed", "length_required", "too_large"]),
+        },
+      },
+      get: {
+        operationId: "getObject",
+        tags: ["objects"],
+        summary: "Download, every chunk verified against the manifest before any of its bytes is sent (read)",
+        description:
+          "A mismatch found before the first byte is 502 `integrity_failure`; one found later ends the body short of its " +
+          "Content-Length, so no unverified byte reaches the client.",
+        parameters: [...SIGNED_PARAMETERS, ...READ_PARAMETERS],
+        responses: { ...READ_RESPONSES, ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable", "integrity_failure"]) },
+      },
+      head: {
+        operationId: "headObject",
+        tags: ["objects"],
+        summary: "The headers a GET would answer, with no body (read)",
+        parameters: [...SIGNED_PARAMETERS, ...READ_PARAMETERS],
+        responses: { ...READ_RESPONSES, ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable"]) },
+      },
+      delete: {
+        operationId: "deleteObject",
+        tags: ["objects"],
+        summary: "Delete (delete)",
+        description: "The bytes stay for a grace period of an hour so readers holding the old manifest finish.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Deleted."), ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found"]) },
+      },
+    },
+    "/v1/presign": {
+      post: {
+        operationId: "presign",
+        tags: ["links"],
+        summary: "A download link for the current version of a key (presign and read)",
+        description:
+          "`gateway` links serve through `/v1/dl/{token}`, verified. `storage` URLs point at the bucket and bypass the " +
+          "gateway's verification: the recipient must check the bytes against `integrity`. They are off unless the operator " +
+          "set `PRESIGN_STORAGE=on` (else 403 `presign_storage_disabled`). Without `PRESIGN_SECRET` the answer is 503 `misconfigured`.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "PresignRequest")),
+        responses: {
+          "200": json("The link and what its bytes must hash to.", ref("schemas", "PresignResult")),
+          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "presign_storage_disabled", "not_found"]),
+        },
+      },
+    },
+    "/v1/dl/{token}": {
+      parameters: [ref("parameters", "token")],
+      get: {
+        operationId: "download",
+        tags: ["links"],
+        summary: "Download through a gateway link: the pinned version, verified as GET /v1/objects/{key}",
+        description:
+          "No signature: the token's MAC is the authority. A damaged or unknown token, or a pinned version that is gone, is 404. " +
+          "A single-use link is spent by its first GET.",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: {
+          ...READ_RESPONSES,
+          ...problems([...GUARDED, "not_found", "link_expired", "link_used", "link_revoked", "range_not_satisfiable", "integrity_failure", "replay_store_unavailable"]),
+        },
+      },
+      head: {
+        operationId: "headDownload",
+        tags: ["links"],
+        summary: "The headers a GET of the link would answer; does not spend a single-use link",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: { ...READ_RESPONSES, ...problems([...GUARDED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable"]) },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      httpMessageSignature: {
+        type: "apiKey",
+        in: "header",
+        name: "Signature",
+        description:
+          "An HTTP Message Signature (RFC 9421); OpenAPI has no scheme for it, so it is described here and in docs/PROTOCOL.md " +
+          "section 1. `Signature` carries exactly one member and `Signature-Input` its parameters, e.g. " +
+          '`sig1=("@method" "@authority" "@path" "@query" "content-digest");created=1763800000;nonce="…";keyid="ops";alg="ed25519"`. ' +
+          "The covered components must include `@method`, `@authority`, `@path`, `@query`, and `content-digest` when the request " +
+          "has a body; `created`, `keyid` and a nonce of at least 128 bits are required, and each (keyid, nonce) is accepted " +
+          "once. Algorithms: `ed25519` and `hmac-sha256`, as the key record says.",
+      },
+    },
+    parameters: {
+      "Signature-Input": {
+        name: "Signature-Input",
+        in: "header",
+        required: true,
+        description: "The parameters of the one signature in `Signature` (see the `httpMessageSignature` scheme).",
+        schema: { type: "string" },
+      },
+      "Content-Digest": {
+        name: "Content-Digest",
+        in: "header",
+        required: true,
+        description: "RFC 9530 digest of the body with a `sha-256` member, covered by the signature. Any request with a body needs it.",
+        schema: { type: "string", examples: ["sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"] },
+      },
+      "Content-Length": {
+        name: "Content-Length",
+        in: "header",
+        required: true,
+        description: "Checked against the size limit before any byte is read (411 `length_required` without it).",
+        schema: BYTE_COUNT,
+      },
+      "If-None-Match-Create": {
+        name: "If-None-Match",
+        in: "header",
+        description: "`*`: create only; 409 `already_exists` when the key has a current version.",
+        schema: { type: "string", const: "*" },
+      },
+      "If-Match": {
+        name: "If-Match",
+        in: "header",
+        description: 'Replace only the version with this entity tag (`"<sha256>"`, strong comparison) or, with `*`, any current version; else 412 `precondition_failed`.',
+        schema: { type: "string" },
+      },
+      "If-None-Match": {
+        name: "If-None-Match",
+        in: "header",
+        description: "Entity tags (weak comparison) or `*`: 304 when one matches the version served.",
+        schema: { type: "string" },
+      },
+      Range: {
+        name: "Range",
+        in: "header",
+        description:
+          "One range, `bytes=a-b`, `bytes=a-` or `bytes=-n`, gives a verified 206. Several ranges or another unit are ignored (200). " +
+          "A range starting past the end is 416 `range_not_satisfiable`; a syntax error is 400 `bad_request`.",
+        schema: { type: "string" },
+      },
+      "If-Range": {
+        name: "If-Range",
+        in: "header",
+        description: "Serve the Range only while the version's entity tag is this one; otherwise (and for a date) the whole object.",
+        schema: { type: "string" },
+      },
+      keyid: { name: "keyid", in: "path", required: true, schema: ref("schemas", "Keyid") },
+      key: {
+        name: "key",
+        in: "path",
+        required: true,
+        description:
+          "The object key: the rest of the raw path, percent-decoded exactly once. 1 to 512 bytes of UTF-8 in `/`-separated " +
+          "segments (sent as `/`), none empty, `.` or `..`, no control character or backslash; else 400 `invalid_key_name`.",
+        schema: { type: "string" },
+      },
+      token: {
+        name: "token",
+        in: "path",
+        required: true,
+        description: "A link token from `POST /v1/presign`: a bearer secret, logged only as a hash.",
+        schema: { type: "string", pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$" },
+      },
+      prefix: { name: "prefix", in: "query", description: "List keys starting with this.", schema: { type: "string", default: "" } },
+      limit: { name: "limit", in: "query", description: "Page size.", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+      cursor: { name: "cursor", in: "query", description: "The `cursor` of the previous page.", schema: { type: "string" } },
+    },
+    headers: {
+      "X-Request-Id": {
+        required: true,
+        description: "The gateway's own id for this request (one sent by the client is ignored); every log line about it carries it.",
+        schema: { type: "string", format: "uuid" },
+      },
+      "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
+      "Content-Length": {
+        required: true,
+        description: "The size of the object or of the range, from the manifest; absent only when the platform content-coded the body (see Content-Encoding).",
+        schema: BYTE_COUNT,
+      },
+      "Content-Encoding": {
+        description:
+          "Never set by the gateway. Cloudflare's edge (and Miniflare, which models it) gzip- or br-encodes text and JSON " +
+          "content types for a client that accepts it, and drops Content-Length. Send `Accept-Encoding: identity` to get " +
+          "the stored bytes as they are, with their Content-Length.",
+        schema: { type: "string" },
+      },
+      ETag: { required: true, schema: ENTITY_TAG },
+      "Repr-Digest": {
+        required: true,
+        description: "RFC 9530 digest of the whole object, also on a 206, so a client can check a download assembled from ranges.",
+        schema: { type: "string", pattern: "^sha-256=:[A-Za-z0-9+/]{43}=:$" },
+      },
+      "Accept-Ranges": { required: true, schema: { type: "string", const: "bytes" } },
+      "Last-Modified": {
+        required: true,
+        description: "When this version was uploaded (IMF-fixdate).",
+        schema: { type: "string", pattern: "^[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$" },
+      },
+      "Content-Range": { required: true, schema: { type: "string", pattern: "^bytes \\d+-\\d+/\\d+$" } },
+      "Content-Range-Unsatisfied": { required: true, description: "The object's size, so the client can ask again.", schema: { type: "string", pattern: "^bytes \\*/\\d+$" } },
+    },
+    responses: {
+      Object: {
+        description: "The whole object, each chunk verified before it is written; its Content-Type is the one it was uploaded with.",
+        headers: {
+          "X-Request-Id": ref("headers", "X-Request-Id"),
+          "Content-Length": ref("headers", "Content-Length"),
+          "Content-Encoding": ref("headers", "Content-Encoding"),
+          ETag: ref("headers", "ETag"),
+          "Repr-Digest": ref("headers", "Repr-Digest"),
+          "Accept-Ranges": ref("headers", "Accept-Ranges"),
+          "Last-Modified": ref("headers", "Last-Modified"),
+        },
+        content: { "*/*": { schema: {} } },
+      },
+      ObjectRange: {
+        description: "The one requested range, verified chunk by chunk like a whole object.",
+        headers: {
+          "X-Request-Id": ref("headers", "X-Request-Id"),
+          "Content-Length": ref("headers", "Content-Length"),
+          "Content-Encoding": ref("headers", "Content-Encoding"),
+          "Content-Range": ref("headers", "Content-Range"),
+          ETag: ref("headers", "ETag"),
+          "Repr-Digest": ref("headers", "Repr-Digest"),
+          "Accept-Ranges": ref("headers", "Accept-Ranges"),
+          "Last-Modified": ref("headers", "Last-Modified"),
+        },
+        content: { "*/*": { schema: {} } },
+      },
+      NotModified: {
+        description: "`If-None-Match` matched: the validators only, no body.",
+        headers: {
+          "X-Request-Id": ref("headers", "X-Request-Id"),
+          ETag: ref("headers", "ETag"),
+          "Last-Modified": ref("headers", "Last-Modified"),
+        },
+      },
+    },
+    schemas: {
+      Problem: {
+        type: "object",
+        description: "An error (RFC 9457). No storage error text, stack or configuration value is ever in it; the log line with the same request id has those.",
+        required: ["type", "title", "status", "code", "request_id"],
+        additionalProperties: false,
+        properties: {
+          type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$", description: "`urn:verigate:error:<code>`." },
+          title: { type: "string" },
+          status: { type: "integer", minimum: 400, maximum: 599, description: "The response's status." },
+          code: { type: "string", enum: ERROR_CODES },
+          request_id: { type: "string", format: "uuid", description: "The response's `X-Request-Id`." },
+          detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
+        },
+      },
+      Keyid: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+      Algorithm: { type: "string", enum: ["ed25519", "hmac-sha256"] },
+      Action: { type: "string", enum: ACTIONS },
+      Scope: {
+        type: "object",
+        description: "Allows `actions` on every object key that starts with `prefix`.",
+        required: ["prefix", "actions"],
+        additionalProperties: false,
+        properties: { prefix: { type: "string" }, actions: { type: "array", items: ref("schemas", "Action"), uniqueItems: true } },
+      },
+      Whoami: {
+        type: "object",
+        required: ["keyid", "alg", "scopes", "admin"],
+        additionalProperties: false,
+        properties: { keyid: { type: "string" }, alg: ref("schemas", "Algorithm"), scopes: { type: "array", items: ref("schemas", "Scope") }, admin: { type: "boolean" } },
+      },
+      NewKey: {
+        type: "object",
+        required: ["alg", "scopes"],
+        properties: {
+          keyid: { ...ref("schemas", "Keyid"), description: "Default for ed25519: the RFC 7638 JWK thumbprint. Names starting with `verigate`, and `unauthenticated`, are reserved." },
+          alg: ref("schemas", "Algorithm"),
+          public_key: { type: "string", description: "ed25519 only, and required: the raw 32-byte public key, base64url." },
+          scopes: { type: "array", items: ref("schemas", "Scope"), maxItems: 64 },
+          expires_at: TIMESTAMP,
+          admin: { type: "boolean", default: false },
+        },
+      },
+      KeyRecord: { type: "object", required: KEY_RECORD_REQUIRED, additionalProperties: false, properties: KEY_RECORD_PROPERTIES },
+      CreatedKey: {
+        type: "object",
+        required: KEY_RECORD_REQUIRED,
+        additionalProperties: false,
+        properties: { ...KEY_RECORD_PROPERTIES, secret: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "hmac-sha256 only: the 32-byte secret, base64url, returned this once." } },
+      },
+      KeyList: {
+        type: "object",
+        required: ["keys"],
+        additionalProperties: false,
+        properties: { keys: { type: "array", items: ref("schemas", "KeyRecord") } },
+      },
+      Version: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$", description: "A version id (ULID layout): never reused, sorts by upload time." },
+      PutResult: {
+        type: "object",
+        required: ["key", "version", "size", "sha256", "chunk_size", "etag"],
+        additionalProperties: false,
+        properties: {
+          key: { type: "string" },
+          version: ref("schemas", "Version"),
+          size: BYTE_COUNT,
+          sha256: SHA256_HEX,
+          chunk_size: { type: "integer", minimum: 1, description: "The verification chunk of this version." },
+          etag: { ...ENTITY_TAG, description: "The ETag header value, quotes included, ready for If-Match." },
+        },
+      },
+      ObjectList: {
+        type: "object",
+        required: ["objects", "cursor"],
+        additionalProperties: false,
+        properties: {
+          objects: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["key", "size", "sha256", "version", "uploaded_at"],
+              additionalProperties: false,
+              properties: { key: { type: "string" }, size: BYTE_COUNT, sha256: SHA256_HEX, version: ref("schemas", "Version"), uploaded_at: TIMESTAMP },
+            },
+          },
+          cursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last. A page may be short while it is not null." },
+        },
+      },
+      PresignRequest: {
+        type: "object",
+        required: ["key"],
+        properties: {
+          key: { type: "string" },
+          expires_in: { type: "integer", minimum: 1, default: 300, description: "Seconds, at most `PRESIGN_MAX_SECONDS` (3600 by default)." },
+          single_use: { type: "boolean", default: false, description: "Gateway links only: the first GET spends it (410 `link_used` after)." },
+          mode: { type: "string", enum: ["gateway", "storage"], default: "gateway" },
+        },
+      },
+      PresignResult: {
+        type: "object",
+        required: ["url", "method", "mode", "expires_at", "integrity"],
+        additionalProperties: false,
+        properties: {
+          url: { type: "string", format: "uri" },
+          method: { const: "GET" },
+          mode: { type: "string", enum: ["gateway", "storage"] },
+          expires_at: TIMESTAMP,
+          integrity: {
+            type: "object",
+            description: "What the bytes behind `url` must hash to; a `storage` URL's recipient must check it.",
+            required: ["sha256", "size", "chunk_size"],
+            additionalProperties: false,
+            properties: { sha256: SHA256_HEX, size: BYTE_COUNT, chunk_size: { type: "integer", minimum: 1 } },
+          },
+        },
+      },
+      Health: {
+        type: "object",
+        required: ["status", "version", "runtime", "auth_mode", "replay_store", "storage", "presign_storage", "max_object_bytes"],
+        additionalProperties: false,
+        properties: {
+          status: { type: "string", enum: ["ok", "misconfigured"] },
+          version: { type: "string" },
+          runtime: { type: "string", enum: ["workers", "lambda", "node"] },
+          auth_mode: { type: "string", enum: ["enforce", "soft", "off"] },
+          replay_store: {
+            type: "object",
+            required: ["backend", "atomic"],
+            additionalProperties: false,
+            properties: {
+              backend: { type: "string", enum: ["durable-object", "dynamodb", "kv", "memory"] },
+              atomic: { type: "boolean", description: "Whether the store claims with compare-and-set (`kv` does not)." },
+            },
+          },
+          storage: {
+            type: "object",
+            required: ["backend"],
+            additionalProperties: false,
+            properties: { backend: { type: "string", enum: ["r2", "s3"] } },
+          },
+          presign_storage: { type: "boolean" },
+          max_object_bytes: { ...BYTE_COUNT, description: "The PUT size limit in force, so a client can refuse an upload before sending it." },
+          problems: { type: "array", items: { type: "string", pattern: "^[a-z0-9_]+$" }, minItems: 1, description: "Configuration problem codes, e.g. `invalid_auth_mode`." },
+          warnings: {
+            type: "array",
+            items: { type: "string", pattern: "^[a-z0-9_]+$" },
+            minItems: 1,
+            description: "Settings only some routes need, e.g. `presign_secret_missing`: those routes answer 503 `misconfigured` while `status` stays ok.",
+          },
+        },
+      },
+    },
+  },
+};
