@@ -1,12 +1,13 @@
 import type { ListOptions, ListPage, MetadataStore } from "./index.ts";
+import { keyOfListed, kvNameOf, kvPrefixOf, type NameMetadata } from "./kv-names.ts";
 
 /** The subset of the Workers KV binding this backend uses; declared here so `shared/` needs no vendor types. */
 export interface KvNamespaceLike {
   get(key: string, type: "json"): Promise<unknown>;
-  put(key: string, value: string): Promise<void>;
+  put(key: string, value: string, options?: { metadata?: NameMetadata }): Promise<void>;
   delete(key: string): Promise<void>;
   list(options: { prefix: string; limit?: number; cursor?: string }): Promise<{
-    keys: { name: string }[];
+    keys: { name: string; metadata?: unknown }[];
     list_complete: boolean;
     cursor?: string;
   }>;
@@ -17,7 +18,8 @@ const KV_MAX_LIST_LIMIT = 1000;
 
 /**
  * Metadata in Workers KV. KV is eventually consistent across locations (about 60 s), which is why blobs are
- * deleted only after a grace period and why replay protection does not live here.
+ * deleted only after a grace period and why replay protection does not live here. Keys longer than KV allows
+ * are renamed (kv-names.ts).
  */
 export class KvMetadataStore implements MetadataStore {
   readonly backend = "kv" as const;
@@ -28,22 +30,27 @@ export class KvMetadataStore implements MetadataStore {
   }
 
   async get<T>(key: string): Promise<T | null> {
-    return (await this.#kv.get(key, "json")) as T | null;
+    return (await this.#kv.get((await kvNameOf(key)).name, "json")) as T | null;
   }
 
   async put(key: string, value: unknown): Promise<void> {
-    await this.#kv.put(key, JSON.stringify(value));
+    const { name, metadata } = await kvNameOf(key);
+    await this.#kv.put(name, JSON.stringify(value), metadata ? { metadata } : undefined);
   }
 
   async delete(key: string): Promise<void> {
-    await this.#kv.delete(key);
+    await this.#kv.delete((await kvNameOf(key)).name);
   }
 
+  /** A page filtered to `prefix` (a long prefix lists by its head) may hold fewer than `limit` keys while a cursor follows. */
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const names = kvPrefixOf(prefix);
+    if (!names) return { keys: [], cursor: undefined };
     const limit = Math.min(options.limit ?? KV_MAX_LIST_LIMIT, KV_MAX_LIST_LIMIT);
-    const page = await this.#kv.list({ prefix, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+    const page = await this.#kv.list({ prefix: names.kvPrefix, limit, ...(options.cursor ? { cursor: options.cursor } : {}) });
+    const keys = page.keys.map(keyOfListed);
     return {
-      keys: page.keys.map((entry) => entry.name),
+      keys: names.exact ? keys : keys.filter((key) => key.startsWith(prefix)),
       cursor: page.list_complete ? undefined : page.cursor,
     };
   }

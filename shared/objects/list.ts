@@ -1,5 +1,6 @@
 import { VerigateError } from "../errors/index.ts";
 import type { MetadataStore } from "../metadata/index.ts";
+import { MAX_OBJECT_KEY_BYTES } from "./key.ts";
 import { CURRENT_PREFIX, currentKey, readCurrent } from "./manifest.ts";
 
 export const DEFAULT_LIST_LIMIT = 100;
@@ -34,6 +35,8 @@ export interface ObjectList {
 export async function listObjects(metadata: MetadataStore, input: ListObjectsInput): Promise<ObjectList> {
   const limit = input.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new VerigateError("bad_request", `limit ${limit}`);
+  // No key can start with a prefix longer than a key: the listing is empty, whatever a store would make of it.
+  if (new TextEncoder().encode(input.prefix ?? "").length > MAX_OBJECT_KEY_BYTES) return { objects: [], cursor: null };
   const objects: ListedObject[] = [];
   let cursor = input.cursor;
   for (let pages = 0; pages < MAX_LIST_PAGES && objects.length < limit; pages++) {

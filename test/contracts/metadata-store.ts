@@ -5,6 +5,9 @@ export interface MetadataStoreCapabilities {
   backend: MetadataBackendName;
 }
 
+/** The longest object key (PROTOCOL section 3) behind the `obj:` namespace: 516 bytes, past KV's 512-byte names. */
+const MAX_OBJECT_KEY_BYTES = 512;
+
 /** Small enough that the paging case walks several pages, uneven so the last page is a partial one. */
 const PAGE_LIMIT = 5;
 const PAGED_KEY_COUNT = 23;
@@ -12,6 +15,17 @@ const PAGED_KEY_COUNT = 23;
 /** A fresh key segment per case, so cases never see each other's records even in shared storage. */
 function runId(): string {
   return `contract-${crypto.randomUUID()}`;
+}
+
+/** `obj:<base><filler...>` whose object key part is exactly `bytes` bytes of UTF-8, `filler` repeated (then ASCII padding). */
+function longObjectKey(base: string, filler: string, bytes = MAX_OBJECT_KEY_BYTES): string {
+  let key = base;
+  while (utf8Length(key + filler) <= bytes) key += filler;
+  return `obj:${key.padEnd(key.length + bytes - utf8Length(key), "z")}`;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
 
 /** Every page of a listing, in order; gives up rather than loop forever on a cursor that never ends. */
@@ -122,6 +136,45 @@ export function describeMetadataStoreContract(
       for (const key of keys) await store.put(key, { name: key });
       for (const key of keys) expect(await store.get(key)).toEqual({ name: key });
       expect((await store.list(prefix)).keys).toEqual(keys);
+    });
+
+    describe("keys of the maximum length (issue #10, finding 4)", () => {
+      const cases: [string, string][] = [
+        ["ASCII", "a"],
+        ["two-byte characters", "é"],
+        ["three-byte characters, cut mid-character", "文"],
+        ["four-byte characters", "😀"],
+      ];
+
+      it.each(cases)("stores, reads, lists and deletes a 512-byte object key of %s", async (_label, filler) => {
+        const store = await make();
+        const key = longObjectKey(`${runId()}/`, filler);
+        expect(utf8Length(key)).toBe(4 + MAX_OBJECT_KEY_BYTES);
+        await store.put(key, { key });
+        expect(await store.get(key)).toEqual({ key });
+        expect((await store.list(key)).keys).toEqual([key]);
+        expect((await store.list(key.slice(0, 30))).keys).toEqual([key]);
+        await store.delete(key);
+        expect(await store.get(key)).toBeNull();
+        expect((await store.list(key)).keys).toEqual([]);
+      });
+
+      // In any order: KV lists keys sharing their first 444 bytes by digest (kv-names.ts).
+      it("keeps keys that differ only in their last bytes apart, each listed under its own prefix", async () => {
+        const store = await make();
+        const base = longObjectKey(`${runId()}/`, "文", MAX_OBJECT_KEY_BYTES - 1).slice(0, -1);
+        const keys = ["a", "b", "c"].map((last) => `${base}/${last}`);
+        for (const key of keys) await store.put(key, { key });
+        for (const key of keys) expect(await store.get(key)).toEqual({ key });
+        for (const key of keys) expect((await store.list(key)).keys).toEqual([key]);
+        expect(new Set((await store.list(base)).keys)).toEqual(new Set(keys));
+      });
+
+      it("lists under a prefix longer than the longest key as empty, without an error", async () => {
+        const store = await make();
+        expect(await store.list(`obj:${"p".repeat(MAX_OBJECT_KEY_BYTES + 1)}`)).toEqual({ keys: [], cursor: undefined });
+        expect(await store.list(`obj:${"é".repeat(300)}`)).toEqual({ keys: [], cursor: undefined });
+      });
     });
   });
 }
