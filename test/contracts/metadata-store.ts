@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { MetadataBackendName, MetadataStore } from "../../shared/metadata/index.ts";
+import type { MetadataBackendName, MetadataStore, SwapCondition } from "../../shared/metadata/index.ts";
 
-export interface MetadataStoreCapabilities {
-  backend: MetadataBackendName;
-}
+export type MetadataStoreCapabilities =
+  | { backend: MetadataBackendName; atomicSwap: true }
+  | { backend: MetadataBackendName; atomicSwap: false; reason: string };
+
+/** Concurrent swaps under one condition in the "1 of N" cases (issue #10, finding 8, raced 20 writers). */
+const SWAP_RACE = 20;
 
 /** The longest object key (PROTOCOL section 3) behind the `obj:` namespace: 516 bytes, past KV's 512-byte names. */
 const MAX_OBJECT_KEY_BYTES = 512;
@@ -28,6 +31,10 @@ function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** A record with its tag where the object core keeps it (a manifest's `sha256`). */
+const TAG = "sha256";
+const tagged = (sha256: string, extra: Record<string, unknown> = {}) => ({ sha256, ...extra });
+
 /** Every page of a listing, in order; gives up rather than loop forever on a cursor that never ends. */
 async function listAll(store: MetadataStore, prefix: string, limit: number): Promise<string[][]> {
   const pages: string[][] = [];
@@ -47,8 +54,10 @@ export function describeMetadataStoreContract(
   capabilities: MetadataStoreCapabilities,
 ): void {
   describe(`MetadataStore contract: ${name}`, () => {
-    it(`reports backend "${capabilities.backend}"`, async () => {
-      expect((await make()).backend).toBe(capabilities.backend);
+    it(`reports backend "${capabilities.backend}" and atomicSwap ${capabilities.atomicSwap}`, async () => {
+      const store = await make();
+      expect(store.backend).toBe(capabilities.backend);
+      expect(store.atomicSwap).toBe(capabilities.atomicSwap);
     });
 
     it("get of a missing key is null", async () => {
@@ -175,6 +184,77 @@ export function describeMetadataStoreContract(
         expect(await store.list(`obj:${"p".repeat(MAX_OBJECT_KEY_BYTES + 1)}`)).toEqual({ keys: [], cursor: undefined });
         expect(await store.list(`obj:${"é".repeat(300)}`)).toEqual({ keys: [], cursor: undefined });
       });
+
+      it("swaps a 512-byte key like any other", async () => {
+        const store = await make();
+        const key = longObjectKey(`${runId()}/`, "é");
+        expect(await store.swap(key, tagged("one"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: true, previous: tagged("one") });
+        expect(await store.get(key)).toEqual(tagged("two"));
+      });
+    });
+
+    describe("swap", () => {
+      it("absent: creates a missing record and refuses an existing one", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/x`;
+        expect(await store.swap(key, tagged("one"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "absent" }, TAG)).toEqual({ done: false });
+        expect(await store.get(key)).toEqual(tagged("one"));
+      });
+
+      it("tag: replaces the record carrying the tag, returning it, and refuses another tag or no record", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/x`;
+        expect(await store.swap(key, tagged("one"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: false });
+        await store.swap(key, tagged("one", { n: 1 }), { kind: "any" }, TAG);
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "other" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: true, previous: tagged("one", { n: 1 }) });
+        expect(await store.get(key)).toEqual(tagged("two"));
+      });
+
+      it("tag: compares the tag of a record written by put (as before swaps existed)", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/legacy`;
+        await store.put(key, tagged("old"));
+        expect(await store.swap(key, tagged("new"), { kind: "tag", tag: "other" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("new"), { kind: "tag", tag: "old" }, TAG)).toEqual({ done: true, previous: tagged("old") });
+        expect(await store.swap(key, tagged("newer"), { kind: "tag", tag: "old" }, TAG)).toEqual({ done: false });
+        expect(await store.get(key)).toEqual(tagged("new"));
+      });
+
+      it("present and any: null deletes the record and returns it; present refuses a missing one", async () => {
+        const store = await make();
+        const prefix = `obj:${runId()}/`;
+        const key = `${prefix}x`;
+        expect(await store.swap(key, null, { kind: "present" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("one"), { kind: "any" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "any" }, TAG)).toEqual({ done: true, previous: tagged("one") });
+        expect(await store.swap(key, null, { kind: "present" }, TAG)).toEqual({ done: true, previous: tagged("two") });
+        expect(await store.get(key)).toBeNull();
+        expect((await store.list(prefix)).keys).toEqual([]);
+        expect(await store.swap(key, tagged("three"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+      });
+
+      if (capabilities.atomicSwap) {
+        const races: [string, SwapCondition, boolean][] = [
+          ["absent, on a missing key", { kind: "absent" }, false],
+          ["tag, naming the current record", { kind: "tag", tag: "v0" }, true],
+          ["present, deleting the record", { kind: "present" }, true],
+        ];
+        it.each(races)(`1 of ${SWAP_RACE}: concurrent swaps under %s, exactly one is done`, async (_label, condition, seeded) => {
+          const store = await make();
+          const key = `obj:${runId()}/race`;
+          if (seeded) await store.put(key, tagged("v0"));
+          const next = (n: number) => (condition.kind === "present" ? null : tagged(`v${n + 1}`, { writer: n }));
+          const results = await Promise.all(Array.from({ length: SWAP_RACE }, (_, n) => store.swap(key, next(n), condition, TAG)));
+          const done = results.flatMap((result, n) => (result.done ? [n] : []));
+          expect(done).toHaveLength(1);
+          expect(await store.get(key)).toEqual(next(done[0] ?? -1));
+        });
+      } else {
+        it.skip(`1 of ${SWAP_RACE}: skipped, ${capabilities.backend} swaps are not atomic (${capabilities.reason})`, () => {});
+      }
     });
   });
 }

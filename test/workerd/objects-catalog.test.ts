@@ -75,6 +75,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
     const inner = deps.metadata;
     const metadata: MetadataStore = {
       backend: inner.backend,
+      atomicSwap: inner.atomicSwap,
       get: <T,>(key: string) => {
         read.push(key);
         return inner.get<T>(key);
@@ -82,6 +83,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
       put: (key, value) => inner.put(key, value),
       delete: (key) => inner.delete(key),
       list: (prefix, options) => inner.list(prefix, options),
+      swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
     };
     const listed = await listObjects(metadata, { prefix: root, allowed: (key) => key.startsWith(`${root}public/`) });
     expect(listed.objects.map((o) => o.key)).toEqual([`${root}public/a`, `${root}public/c`]);
