@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { sha256Hex } from "../crypto/encoding.ts";
-import { VerigateError } from "../errors/index.ts";
+import { ShardNames } from "../shards.ts";
 import { conditionHolds, type SwapCondition, type SwapResult } from "./index.ts";
 import { KvMetadataStore, type SwapAuthority } from "./kv-binding.ts";
 
@@ -11,9 +11,6 @@ import { KvMetadataStore, type SwapAuthority } from "./kv-binding.ts";
  * settled (about 60 s without swaps of that key).
  */
 export const COMMIT_SHARD_COUNT = 64;
-
-/** Eight hex digits (32 bits) of the key's SHA-256 pick the shard: the modulo bias is negligible. */
-const SHARD_HEX_DIGITS = 8;
 
 type StoredRecord = Record<string, unknown>;
 
@@ -93,19 +90,15 @@ export interface CommitShardNamespace<Id> {
 /** Sends each swap to the `CommitShard` of its key. A stub error propagates: the request fails, nothing is assumed. */
 export class DurableObjectSwapAuthority<Id> implements SwapAuthority {
   readonly #namespace: CommitShardNamespace<Id>;
-  readonly #shardCount: number;
+  readonly #shards: ShardNames;
 
   constructor(namespace: CommitShardNamespace<Id>, shardCount = COMMIT_SHARD_COUNT) {
-    if (!Number.isInteger(shardCount) || shardCount < 1) {
-      throw new VerigateError("misconfigured", `commit shard count must be a positive integer, got ${shardCount}`);
-    }
     this.#namespace = namespace;
-    this.#shardCount = shardCount;
+    this.#shards = new ShardNames("commit-shard", shardCount);
   }
 
   async swap<T extends object>(key: string, next: T | null, condition: SwapCondition, tagField: string): Promise<SwapResult<T>> {
-    const shard = Number.parseInt((await sha256Hex(key)).slice(0, SHARD_HEX_DIGITS), 16) % this.#shardCount;
-    const stub = this.#namespace.get(this.#namespace.idFromName(`commit-shard-${shard}`));
+    const stub = this.#namespace.get(this.#namespace.idFromName(this.#shards.of(await sha256Hex(key))));
     return (await stub.swap(key, next as StoredRecord | null, condition, tagField)) as SwapResult<T>;
   }
 }

@@ -7,7 +7,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
-import { fromBase64, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { fromBase64UrlJson, toBase64UrlJson } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import { conditionHolds, type ListOptions, type ListPage, type MetadataStore, type SwapCondition, type SwapResult, tagOf } from "./index.ts";
 
@@ -159,14 +159,14 @@ function partitionOf(keyOrPrefix: string): string {
 }
 
 function encodeCursor(pk: string, sk: string): string {
-  return toBase64Url(utf8(JSON.stringify({ pk, sk })));
+  return toBase64UrlJson({ pk, sk });
 }
 
 /** A cursor comes back from a client, so it must name a key of the very listing it continues. */
 function decodeCursor(cursor: string, pk: string, prefix: string): Record<string, AttributeValue> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(cursor)));
+    parsed = fromBase64UrlJson(cursor);
   } catch (error) {
     throw new VerigateError("bad_request", "list cursor is not base64url JSON", { cause: error });
   }

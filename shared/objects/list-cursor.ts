@@ -1,4 +1,4 @@
-import { fromBase64, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { fromBase64UrlJson, toBase64UrlJson } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 
 /**
@@ -8,14 +8,14 @@ import { VerigateError } from "../errors/index.ts";
  * stays opaque; a store that refuses it is mapped to `bad_request` by the caller.
  */
 export function encodeListCursor(prefix: string, storeCursor: string): string {
-  return toBase64Url(utf8(JSON.stringify({ p: prefix, c: storeCursor })));
+  return toBase64UrlJson({ p: prefix, c: storeCursor });
 }
 
 /** The store cursor inside `cursor`, if `cursor` continues the listing of `prefix`; throws `bad_request`. */
 export function decodeListCursor(cursor: string, prefix: string): string {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(cursor)));
+    parsed = fromBase64UrlJson(cursor);
   } catch (error) {
     throw new VerigateError("bad_request", "list cursor is not base64url JSON", { cause: error });
   }

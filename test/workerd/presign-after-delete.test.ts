@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { bytes, CHUNK } from "./objects-fixtures.ts";
 
-const CHUNK = 64 * 1024;
 const SECRET = "presign-secret-for-tests-0123456789abcdef";
 
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(size);
-  for (let offset = 0; offset < size; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65_536)));
-  return bytes;
+/** A gateway holding one fresh key and a link made to its version. */
+async function linkedKey(size = 100): Promise<{ gateway: TestGateway; key: string; data: Uint8Array<ArrayBuffer>; link: string }> {
+  const gateway = await testGateway({ PRESIGN_SECRET: SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
+  const key = `gone/${crypto.randomUUID()}.bin`;
+  const data = bytes(size, 1);
+  await put(gateway, key, data);
+  return { gateway, key, data, link: await linkTo(gateway, key) };
 }
 
 async function put(gateway: TestGateway, key: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
@@ -28,12 +31,9 @@ async function remove(gateway: TestGateway, key: string): Promise<void> {
 /** Issue #10, finding 3: a link made before a DELETE kept serving the deleted bytes until the sweep. */
 describe("gateway links after a DELETE", () => {
   it("answer 404 not_found to GET and HEAD at once, for the deleted version and the ones it superseded", async () => {
-    const gateway = await testGateway({ PRESIGN_SECRET: SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
-    const key = `gone/${crypto.randomUUID()}.bin`;
-    await put(gateway, key, randomBytes(100));
-    const older = await linkTo(gateway, key);
+    const { gateway, key, link: older } = await linkedKey();
     gateway.now += 1000;
-    await put(gateway, key, randomBytes(200));
+    await put(gateway, key, bytes(200, 2));
     const newer = await linkTo(gateway, key);
     gateway.now += 1000;
     await remove(gateway, key);
@@ -44,14 +44,11 @@ describe("gateway links after a DELETE", () => {
   });
 
   it("stay refused after the key is uploaded again, while links to the new upload serve it", async () => {
-    const gateway = await testGateway({ PRESIGN_SECRET: SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
-    const key = `gone/${crypto.randomUUID()}.bin`;
-    await put(gateway, key, randomBytes(100));
-    const old = await linkTo(gateway, key);
+    const { gateway, key, link: old } = await linkedKey();
     gateway.now += 1000;
     await remove(gateway, key);
     gateway.now += 1000;
-    const again = randomBytes(300);
+    const again = bytes(300, 3);
     await put(gateway, key, again);
     expect((await gateway.fetch(new Request(old))).status).toBe(404);
     const fresh = await gateway.fetch(new Request(await linkTo(gateway, key)));
@@ -59,11 +56,8 @@ describe("gateway links after a DELETE", () => {
   });
 
   it("let a download that already started finish with every byte", async () => {
-    const gateway = await testGateway({ PRESIGN_SECRET: SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
-    const key = `gone/${crypto.randomUUID()}.bin`;
-    const bytes = randomBytes(4 * CHUNK);
-    await put(gateway, key, bytes);
-    const response = await gateway.fetch(new Request(await linkTo(gateway, key)));
+    const { gateway, key, data, link } = await linkedKey(4 * CHUNK);
+    const response = await gateway.fetch(new Request(link));
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const parts: Uint8Array[] = [];
@@ -71,6 +65,6 @@ describe("gateway links after a DELETE", () => {
     if (first.value) parts.push(first.value);
     await remove(gateway, key);
     for (let next = await reader.read(); !next.done; next = await reader.read()) parts.push(next.value);
-    expect(Buffer.concat(parts)).toEqual(Buffer.from(bytes));
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(data));
   });
 });

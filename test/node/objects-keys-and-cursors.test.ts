@@ -13,10 +13,7 @@ interface ObjectList {
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
-/**
- * Keys the contract allows at its upper length work end to end, and a listing no key can match is empty
- * (issue #10, finding 4: keys of 509 to 512 bytes and long list prefixes answered 500 on Workers).
- */
+/** Object keys at the contract's upper length, and the list route's prefixes and cursors, alike on both builds. */
 describe.each(RUNTIMES)("on %s", (_runtime, start) => {
   let gateway: GatewayHarness;
 
@@ -40,6 +37,7 @@ describe.each(RUNTIMES)("on %s", (_runtime, start) => {
     return (await response.json()) as ObjectList;
   }
 
+  /** Issue #10, finding 4: keys of 509 to 512 bytes and list prefixes past 512 bytes answered 500 on Workers. */
   describe("keys of the maximum length", () => {
     const run = crypto.randomUUID().slice(0, 8);
     /** Each is exactly 512 bytes of UTF-8 except the first, the shortest length that failed on Workers. */
@@ -82,6 +80,46 @@ describe.each(RUNTIMES)("on %s", (_runtime, start) => {
       ["600 bytes of two-byte characters", "é".repeat(300)],
     ])("answers 200 with an empty list to a prefix of %s, longer than any key", async (_label, prefix) => {
       expect(await listOk({ prefix })).toEqual({ objects: [], cursor: null });
+    });
+  });
+
+  /**
+   * Both builds judge a list cursor alike (issue #10, finding 10: a malformed cursor was 200 on Workers, 400 on
+   * AWS): a cursor continues only the listing that issued it, anything else is 400 bad_request.
+   */
+  describe("list cursors", () => {
+    const run = crypto.randomUUID().slice(0, 8);
+    const [prefix, other] = [`cursor-${run}/a/`, `cursor-${run}/b/`];
+
+    beforeAll(async () => {
+      for (const name of [`${prefix}1`, `${prefix}2`, `${prefix}3`, `${other}1`, `${other}2`]) {
+        expect((await gateway.signedFetch("PUT", path(name), { body: randomBytes(10) })).status).toBe(201);
+      }
+    });
+
+    it("pages through a listing with limit=1, each key exactly once (the control)", async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: ObjectList = await listOk({ prefix, limit: "1", ...(cursor ? { cursor } : {}) });
+        seen.push(...page.objects.map((object) => object.key));
+        cursor = page.cursor;
+      } while (cursor && seen.length < 10);
+      expect(seen).toEqual([`${prefix}1`, `${prefix}2`, `${prefix}3`]);
+    });
+
+    it.each([
+      ["not base64url at all", "not a cursor!"],
+      ["base64url of no JSON", "bm90IGpzb24"],
+      ["base64url JSON of another shape", Buffer.from(JSON.stringify({ hello: "world" })).toString("base64url")],
+    ])("answers 400 bad_request to a cursor that is %s", async (_label, cursor) => {
+      expect(await problemOf(await list({ prefix, cursor }))).toEqual({ status: 400, code: "bad_request" });
+    });
+
+    it("answers 400 bad_request to a cursor from the listing of another prefix", async () => {
+      const page = await listOk({ prefix: other, limit: "1" });
+      expect(page.cursor).not.toBeNull();
+      expect(await problemOf(await list({ prefix, cursor: page.cursor ?? "" }))).toEqual({ status: 400, code: "bad_request" });
     });
   });
 });
