@@ -9,6 +9,7 @@ import { toHex } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
 import { BENCH_PREFIX, addBenchRoutes, manifestOf, storedBody } from "./routes.ts";
 
+export { CommitShard } from "../shared/metadata/durable-object.ts";
 export { ReplayShard } from "../shared/replay/durable-object.ts";
 
 /** Where the raw put writes: outside the gateway's blob key space, so no manifest ever points at it. */

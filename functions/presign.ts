@@ -3,7 +3,8 @@ import { sha256Hex, toBase64Url } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
 import { KeyRegistry } from "../shared/keys/registry.ts";
 import { validateObjectKey } from "../shared/objects/key.ts";
-import { type Manifest, readCurrent, readVersion } from "../shared/objects/manifest.ts";
+import { type Manifest, readCurrent } from "../shared/objects/manifest.ts";
+import { readPinnedVersion } from "../shared/objects/tombstone.ts";
 import { parsePresignRequest } from "../shared/presign/request.ts";
 import { issueLinkToken, readLinkToken } from "../shared/presign/token.ts";
 import { claimOrFailClosed, linkClaimId } from "../shared/replay/claim-id.ts";
@@ -86,8 +87,8 @@ export const download = new Hono<AppEnv>().on(["GET", "HEAD"], "/:token", async 
 });
 
 async function pinnedManifest(metadata: AppEnv["Variables"]["metadata"], version: string, key: string): Promise<Manifest> {
-  const manifest = await readVersion(metadata, version);
-  if (!manifest || manifest.key !== key) throw new VerigateError("not_found", `pinned version ${version} is gone`);
+  const manifest = await readPinnedVersion(metadata, key, version);
+  if (!manifest) throw new VerigateError("not_found", `pinned version ${version} is gone or its key was deleted`);
   return manifest;
 }
 

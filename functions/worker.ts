@@ -1,5 +1,6 @@
 import { parseConfig, type Config, type Vars } from "../shared/config/index.ts";
 import { consoleLogger } from "../shared/log.ts";
+import { DurableObjectSwapAuthority } from "../shared/metadata/durable-object.ts";
 import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
 import { KvReplayStore } from "../shared/replay/kv-binding.ts";
@@ -13,10 +14,11 @@ import { WorkersRateLimiter } from "../shared/ratelimit/workers-binding.ts";
 import { createApp } from "./app.ts";
 import type { Backends } from "./context.ts";
 
+export { CommitShard } from "../shared/metadata/durable-object.ts";
 export { ReplayShard } from "../shared/replay/durable-object.ts";
 
 /** Bindings a Workers deployment must declare; a missing one is a problem code, never a guess. */
-const REQUIRED_BINDINGS = ["OBJECTS", "META", "REPLAY"] as const;
+const REQUIRED_BINDINGS = ["OBJECTS", "META", "REPLAY", "COMMITS"] as const;
 
 /** Built once per environment object: config parsing and validation are not repeated per request. */
 const backendsByEnv = new WeakMap<Env, Backends>();
@@ -56,7 +58,8 @@ export function backendsFor(env: Env): Backends {
       config,
       // Constructed even when misconfigured: the guard refuses every route that would touch them.
       replay: replayStore(config, env),
-      metadata: new KvMetadataStore(env.META),
+      // KV for records, the commit Durable Object for every conditional write of them.
+      metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       storage: new R2ObjectStorage(env.OBJECTS),
       streams: workerdStreams,
       clock: Date.now,

@@ -26,6 +26,16 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** Base64url of `value`'s JSON text: the shape of the gateway's opaque cursors. */
+export function toBase64UrlJson(value: unknown): string {
+  return toBase64Url(utf8(JSON.stringify(value)));
+}
+
+/** The JSON value behind base64url `text`; throws on bad base64, bad UTF-8 or bad JSON alike. */
+export function fromBase64UrlJson(text: string): unknown {
+  return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(text)));
+}
+
 export function toHex(bytes: Uint8Array): string {
   let hex = "";
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");

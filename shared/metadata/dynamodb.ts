@@ -1,14 +1,15 @@
 import {
   type AttributeValue,
+  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
-import { fromBase64, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { fromBase64UrlJson, toBase64UrlJson } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
-import type { ListOptions, ListPage, MetadataStore } from "./index.ts";
+import { conditionHolds, type ListOptions, type ListPage, type MetadataStore, type SwapCondition, type SwapResult, tagOf } from "./index.ts";
 
 /** The same default page as the KV and memory backends, so callers see one behaviour. */
 const DEFAULT_LIST_LIMIT = 1000;
@@ -22,6 +23,8 @@ const PARTITION_PREFIX = "m#";
  */
 export class DynamoMetadataStore implements MetadataStore {
   readonly backend = "dynamodb" as const;
+  /** Every swap is one conditional write. */
+  readonly atomicSwap = true;
   readonly #client: DynamoDBClient;
   readonly #table: string;
 
@@ -34,8 +37,7 @@ export class DynamoMetadataStore implements MetadataStore {
     const { Item } = await this.#client.send(
       new GetItemCommand({ TableName: this.#table, Key: itemKey(key), ConsistentRead: true }),
     );
-    const value = Item?.v?.S;
-    return value === undefined ? null : (JSON.parse(value) as T);
+    return parseValue<T>(Item);
   }
 
   async put(key: string, value: unknown): Promise<void> {
@@ -75,6 +77,74 @@ export class DynamoMetadataStore implements MetadataStore {
     const more = found.length > limit || output.LastEvaluatedKey !== undefined;
     return { keys, cursor: more && last !== undefined ? encodeCursor(pk, last) : undefined };
   }
+
+  /**
+   * One PutItem or DeleteItem whose ConditionExpression is the swap's condition on the tag attribute `t`, which
+   * every swap writes beside `v`; ALL_OLD returns the record it replaced. A record written by `put` (or before
+   * swaps existed) has no `t`: a tag condition that fails on such an item is settled by reading it, comparing the
+   * tag of its value, and writing only if `v` is still that text.
+   */
+  async swap<T extends object>(key: string, next: T | null, condition: SwapCondition, tagField: string): Promise<SwapResult<T>> {
+    try {
+      return { done: true, previous: parseValue<T>(await this.#write(key, next, tagField, conditionExpression(condition))) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    if (condition.kind !== "tag") return { done: false };
+    return this.#swapUntagged(key, next, condition, tagField);
+  }
+
+  /** Puts `next` with its tag, or deletes the item when `next` is null, under `condition`; resolves to the replaced item. */
+  async #write(key: string, next: object | null, tagField: string, condition: Condition | undefined): Promise<Record<string, AttributeValue> | undefined> {
+    const guard = condition
+      ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) }
+      : {};
+    if (next === null) {
+      return (await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: itemKey(key), ReturnValues: "ALL_OLD", ...guard }))).Attributes;
+    }
+    const tag = tagOf(next, tagField);
+    const item = { ...itemKey(key), v: { S: JSON.stringify(next) }, ...(tag === null ? {} : { t: { S: tag } }) };
+    return (await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: item, ReturnValues: "ALL_OLD", ...guard }))).Attributes;
+  }
+
+  async #swapUntagged<T extends object>(key: string, next: T | null, condition: SwapCondition, tagField: string): Promise<SwapResult<T>> {
+    const { Item } = await this.#client.send(new GetItemCommand({ TableName: this.#table, Key: itemKey(key), ConsistentRead: true }));
+    const text = Item?.v?.S;
+    if (Item?.t !== undefined || text === undefined) return { done: false };
+    const previous = JSON.parse(text) as T;
+    if (!conditionHolds(condition, previous, tagField)) return { done: false };
+    const unchanged = { expression: "attribute_not_exists(t) AND v = :old", values: { ":old": { S: text } } };
+    try {
+      await this.#write(key, next, tagField, unchanged);
+      return { done: true, previous };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { done: false };
+      throw error;
+    }
+  }
+}
+
+interface Condition {
+  expression: string;
+  values?: Record<string, AttributeValue>;
+}
+
+function conditionExpression(condition: SwapCondition): Condition | undefined {
+  switch (condition.kind) {
+    case "any":
+      return undefined;
+    case "absent":
+      return { expression: "attribute_not_exists(pk)" };
+    case "present":
+      return { expression: "attribute_exists(pk)" };
+    case "tag":
+      return { expression: "t = :tag", values: { ":tag": { S: condition.tag } } };
+  }
+}
+
+function parseValue<T>(item: Record<string, AttributeValue> | undefined): T | null {
+  const text = item?.v?.S;
+  return text === undefined ? null : (JSON.parse(text) as T);
 }
 
 function itemKey(key: string): Record<string, AttributeValue> {
@@ -89,14 +159,14 @@ function partitionOf(keyOrPrefix: string): string {
 }
 
 function encodeCursor(pk: string, sk: string): string {
-  return toBase64Url(utf8(JSON.stringify({ pk, sk })));
+  return toBase64UrlJson({ pk, sk });
 }
 
 /** A cursor comes back from a client, so it must name a key of the very listing it continues. */
 function decodeCursor(cursor: string, pk: string, prefix: string): Record<string, AttributeValue> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(cursor)));
+    parsed = fromBase64UrlJson(cursor);
   } catch (error) {
     throw new VerigateError("bad_request", "list cursor is not base64url JSON", { cause: error });
   }

@@ -44,6 +44,9 @@ export function readVersion(metadata: MetadataStore, version: string): Promise<M
   return metadata.get<Manifest>(versionKey(version));
 }
 
+/** The manifest property conditional commits compare (metadata `swap` tags): its SHA-256, the value of its ETag. */
+export const MANIFEST_TAG_FIELD = "sha256" satisfies keyof Manifest;
+
 /** The strong entity tag of a version: its whole SHA-256, so equal bytes give equal tags across versions. */
 export function etagOf(manifest: Pick<Manifest, "sha256">): string {
   return `"${manifest.sha256}"`;

@@ -1,11 +1,13 @@
 import { timingSafeEqual, toHex } from "../crypto/encoding.ts";
 import { isVerigateError, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
+import type { SwapCondition } from "../metadata/index.ts";
 import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
+import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
 import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage } from "./garbage.ts";
 import { ifMatchHolds } from "./headers.ts";
-import { currentKey, DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
+import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
 
 const SHA256_BYTES = 32;
@@ -31,12 +33,14 @@ export interface PutObjectInput {
 
 /**
  * Streams a new version of `input.key` to storage under a fresh blob key while hashing it per chunk and whole,
- * then commits its manifest, only after the whole digest matched `expectedSha256` and the preconditions still
- * hold. On any failure nothing new is visible and the previous version still reads back.
+ * then commits its manifest, only after the whole digest matched `expectedSha256`, through one atomic swap
+ * of the current manifest under the request's precondition. On any failure nothing new is visible and the
+ * previous version still reads back.
  *
- * Throws `too_large` (before reading), `already_exists` / `precondition_failed` (before reading, and again
- * before commit), `bad_request` when the body ends short of or runs past `length` (a framing error, not a
- * digest one: a cut connection looks like this), `digest_mismatch`, and `internal` for storage failures.
+ * Throws `too_large` (before reading), `already_exists` / `precondition_failed` (before reading, and when the
+ * commit's condition no longer holds: another writer got there first), `bad_request` when the body ends short
+ * of or runs past `length` (a framing error, not a digest one: a cut connection looks like this),
+ * `digest_mismatch`, and `internal` for storage failures.
  */
 export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promise<Manifest> {
   if (!Number.isSafeInteger(input.length) || input.length < 0) throw new VerigateError("bad_request", "length");
@@ -45,7 +49,9 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
     throw new VerigateError("too_large", `${input.length} bytes declared, limit ${input.maxObjectBytes}`);
   }
   const startedMs = deps.clock();
-  checkPreconditions(input, await readCurrent(deps.metadata, input.key));
+  // Checked here only to refuse before streaming; the commit below is what enforces the precondition.
+  const expected = await readCurrent(deps.metadata, input.key);
+  const condition = commitCondition(input, expected);
 
   const version = newVersion(startedMs);
   const blob = blobKeyFor(version);
@@ -57,16 +63,13 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   });
 
   let chunks: string[];
-  let previous: Manifest | null;
   try {
     chunks = await streamToStorage(deps, blob, input);
     if (deps.clock() - startedMs > MAX_UPLOAD_DURATION_MS) {
       throw new VerigateError("internal", "upload outlasted MAX_UPLOAD_DURATION_MS; its blob may already be swept");
     }
-    previous = await readCurrent(deps.metadata, input.key);
-    checkPreconditions(input, previous);
   } catch (error) {
-    await discardBlob(deps, blob, pendingGcKey, input.requestId);
+    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
     throw isVerigateError(error) ? error : new VerigateError("internal", "upload failed", { cause: error });
   }
 
@@ -85,16 +88,34 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
     blob,
   };
   await deps.metadata.put(versionKey(version), manifest);
-  if (previous) await scheduleGarbage(deps.metadata, deps.clock() + GC_GRACE_MS, previous);
-  await deps.metadata.put(currentKey(input.key), manifest);
+  const committed = await commitCurrent(deps, input.key, manifest, condition, expected);
+  if (!committed.done) {
+    // Another writer committed first: this version was never current, so nothing can be reading it.
+    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
+    throw refusal(condition, "another writer committed first");
+  }
   return manifest;
 }
 
-function checkPreconditions(input: PutObjectInput, current: Manifest | null): void {
-  if (input.ifNoneMatch && current) throw new VerigateError("already_exists", "If-None-Match: * and the key exists");
+/**
+ * The condition the commit swaps under, or the refusal when `current` already fails it. If-Match compares
+ * ETags, and a list of them or `*` is narrowed to the tag that matched: a writer that lands between this read
+ * and the commit changes the tag, and the commit is refused even if its new tag is also listed (a 412 the client
+ * can retry, never a lost update).
+ */
+function commitCondition(input: PutObjectInput, current: Manifest | null): SwapCondition {
+  if (input.ifNoneMatch && current) throw refusal({ kind: "absent" }, "the key exists");
   if (input.ifMatch !== undefined && !ifMatchHolds(input.ifMatch, current)) {
-    throw new VerigateError("precondition_failed", "If-Match does not name the current version");
+    throw refusal({ kind: "present" }, "If-Match does not name the current version");
   }
+  if (input.ifNoneMatch) return { kind: "absent" };
+  if (input.ifMatch === undefined || !current) return { kind: "any" };
+  return input.ifMatch.trim() === "*" ? { kind: "present" } : { kind: "tag", tag: current.sha256 };
+}
+
+/** `already_exists` when the key had to be free (If-None-Match: *), `precondition_failed` for If-Match. */
+function refusal(condition: SwapCondition, detail: string): VerigateError {
+  return condition.kind === "absent" ? new VerigateError("already_exists", `If-None-Match: *: ${detail}`) : new VerigateError("precondition_failed", detail);
 }
 
 /** Returns the per-chunk digests once storage holds exactly the body and its whole digest matched. */
@@ -162,12 +183,17 @@ async function expectEnd(reader: ChunkReader, length: number): Promise<void> {
   if ((await readBody(reader, 1)).length > 0) throw new VerigateError("bad_request", `body runs past its declared ${length} bytes`);
 }
 
-/** Best effort: whatever stays behind, the pending record sweeps. */
-async function discardBlob(deps: ObjectDeps, blob: string, pendingGcKey: string, requestId: string): Promise<void> {
+/** Best effort: whatever stays behind, the pending record sweeps (it deletes the blob and `ver:` of a version that is not current). */
+async function discardUpload(
+  deps: ObjectDeps,
+  upload: { version: string; blob: string; pendingGcKey: string },
+  requestId: string,
+): Promise<void> {
   try {
-    await deps.storage.delete(blob);
-    await deps.metadata.delete(pendingGcKey);
+    await deps.metadata.delete(versionKey(upload.version));
+    await deps.storage.delete(upload.blob);
+    await deps.metadata.delete(upload.pendingGcKey);
   } catch (error) {
-    deps.log.log("warn", "upload_cleanup_failed", { blob, request_id: requestId, ...describeError(error) });
+    deps.log.log("warn", "upload_cleanup_failed", { blob: upload.blob, request_id: requestId, ...describeError(error) });
   }
 }

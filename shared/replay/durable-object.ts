@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { VerigateError } from "../errors/index.ts";
+import { ShardNames } from "../shards.ts";
 import type { ClaimWindow, ReplayStore } from "./index.ts";
 
 /**
@@ -14,9 +15,6 @@ export const REPLAY_SHARD_COUNT = 64;
  * lingers at most one more interval, for one alarm per busy shard every five minutes.
  */
 const PURGE_INTERVAL_MS = 5 * 60 * 1000;
-
-/** Eight hex digits (32 bits) pick the shard: far more than any shard count, so the modulo bias is negligible. */
-const SHARD_HEX_DIGITS = 8;
 
 const CLAIM_ID = /^[0-9a-f]{64}$/;
 
@@ -84,22 +82,18 @@ export class DurableObjectReplayStore<Id> implements ReplayStore {
   readonly backend = "durable-object";
   readonly atomic = true;
   readonly #namespace: ReplayShardNamespace<Id>;
-  readonly #shardCount: number;
+  readonly #shards: ShardNames;
 
   constructor(namespace: ReplayShardNamespace<Id>, shardCount = REPLAY_SHARD_COUNT) {
-    if (!Number.isInteger(shardCount) || shardCount < 1) {
-      throw new VerigateError("misconfigured", `replay shard count must be a positive integer, got ${shardCount}`);
-    }
     this.#namespace = namespace;
-    this.#shardCount = shardCount;
+    this.#shards = new ShardNames("replay-shard", shardCount);
   }
 
   claim(id: string, { nowSeconds, expiresAtSeconds }: ClaimWindow): Promise<boolean> {
     if (!CLAIM_ID.test(id)) {
       return Promise.reject(new VerigateError("internal", "replay claim id is not a lowercase sha256 hex digest"));
     }
-    const shard = Number.parseInt(id.slice(0, SHARD_HEX_DIGITS), 16) % this.#shardCount;
-    const stub = this.#namespace.get(this.#namespace.idFromName(`replay-shard-${shard}`));
+    const stub = this.#namespace.get(this.#namespace.idFromName(this.#shards.of(id)));
     return stub.claim(id, nowSeconds, expiresAtSeconds);
   }
 }

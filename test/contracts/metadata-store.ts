@@ -1,9 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { MetadataBackendName, MetadataStore } from "../../shared/metadata/index.ts";
+import type { MetadataBackendName, MetadataStore, SwapCondition } from "../../shared/metadata/index.ts";
 
-export interface MetadataStoreCapabilities {
-  backend: MetadataBackendName;
-}
+export type MetadataStoreCapabilities =
+  | { backend: MetadataBackendName; atomicSwap: true }
+  | { backend: MetadataBackendName; atomicSwap: false; reason: string };
+
+/** Concurrent swaps under one condition in the "1 of N" cases (issue #10, finding 8, raced 20 writers). */
+const SWAP_RACE = 20;
+
+/** The longest object key (PROTOCOL section 3) behind the `obj:` namespace: 516 bytes, past KV's 512-byte names. */
+const MAX_OBJECT_KEY_BYTES = 512;
 
 /** Small enough that the paging case walks several pages, uneven so the last page is a partial one. */
 const PAGE_LIMIT = 5;
@@ -13,6 +19,21 @@ const PAGED_KEY_COUNT = 23;
 function runId(): string {
   return `contract-${crypto.randomUUID()}`;
 }
+
+/** `obj:<base><filler...>` whose object key part is exactly `bytes` bytes of UTF-8, `filler` repeated (then ASCII padding). */
+function longObjectKey(base: string, filler: string, bytes = MAX_OBJECT_KEY_BYTES): string {
+  let key = base;
+  while (utf8Length(key + filler) <= bytes) key += filler;
+  return `obj:${key.padEnd(key.length + bytes - utf8Length(key), "z")}`;
+}
+
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/** A record with its tag where the object core keeps it (a manifest's `sha256`). */
+const TAG = "sha256";
+const tagged = (sha256: string, extra: Record<string, unknown> = {}) => ({ sha256, ...extra });
 
 /** Every page of a listing, in order; gives up rather than loop forever on a cursor that never ends. */
 async function listAll(store: MetadataStore, prefix: string, limit: number): Promise<string[][]> {
@@ -33,8 +54,10 @@ export function describeMetadataStoreContract(
   capabilities: MetadataStoreCapabilities,
 ): void {
   describe(`MetadataStore contract: ${name}`, () => {
-    it(`reports backend "${capabilities.backend}"`, async () => {
-      expect((await make()).backend).toBe(capabilities.backend);
+    it(`reports backend "${capabilities.backend}" and atomicSwap ${capabilities.atomicSwap}`, async () => {
+      const store = await make();
+      expect(store.backend).toBe(capabilities.backend);
+      expect(store.atomicSwap).toBe(capabilities.atomicSwap);
     });
 
     it("get of a missing key is null", async () => {
@@ -122,6 +145,116 @@ export function describeMetadataStoreContract(
       for (const key of keys) await store.put(key, { name: key });
       for (const key of keys) expect(await store.get(key)).toEqual({ name: key });
       expect((await store.list(prefix)).keys).toEqual(keys);
+    });
+
+    describe("keys of the maximum length (issue #10, finding 4)", () => {
+      const cases: [string, string][] = [
+        ["ASCII", "a"],
+        ["two-byte characters", "é"],
+        ["three-byte characters, cut mid-character", "文"],
+        ["four-byte characters", "😀"],
+      ];
+
+      it.each(cases)("stores, reads, lists and deletes a 512-byte object key of %s", async (_label, filler) => {
+        const store = await make();
+        const key = longObjectKey(`${runId()}/`, filler);
+        expect(utf8Length(key)).toBe(4 + MAX_OBJECT_KEY_BYTES);
+        await store.put(key, { key });
+        expect(await store.get(key)).toEqual({ key });
+        expect((await store.list(key)).keys).toEqual([key]);
+        expect((await store.list(key.slice(0, 30))).keys).toEqual([key]);
+        await store.delete(key);
+        expect(await store.get(key)).toBeNull();
+        expect((await store.list(key)).keys).toEqual([]);
+      });
+
+      // In any order: KV lists keys sharing their first 444 bytes by digest (kv-names.ts).
+      it("keeps keys that differ only in their last bytes apart, each listed under its own prefix", async () => {
+        const store = await make();
+        const base = longObjectKey(`${runId()}/`, "文", MAX_OBJECT_KEY_BYTES - 1).slice(0, -1);
+        const keys = ["a", "b", "c"].map((last) => `${base}/${last}`);
+        for (const key of keys) await store.put(key, { key });
+        for (const key of keys) expect(await store.get(key)).toEqual({ key });
+        for (const key of keys) expect((await store.list(key)).keys).toEqual([key]);
+        expect(new Set((await store.list(base)).keys)).toEqual(new Set(keys));
+      });
+
+      it("lists under a prefix longer than the longest key as empty, without an error", async () => {
+        const store = await make();
+        expect(await store.list(`obj:${"p".repeat(MAX_OBJECT_KEY_BYTES + 1)}`)).toEqual({ keys: [], cursor: undefined });
+        expect(await store.list(`obj:${"é".repeat(300)}`)).toEqual({ keys: [], cursor: undefined });
+      });
+
+      it("swaps a 512-byte key like any other", async () => {
+        const store = await make();
+        const key = longObjectKey(`${runId()}/`, "é");
+        expect(await store.swap(key, tagged("one"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: true, previous: tagged("one") });
+        expect(await store.get(key)).toEqual(tagged("two"));
+      });
+    });
+
+    describe("swap", () => {
+      it("absent: creates a missing record and refuses an existing one", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/x`;
+        expect(await store.swap(key, tagged("one"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "absent" }, TAG)).toEqual({ done: false });
+        expect(await store.get(key)).toEqual(tagged("one"));
+      });
+
+      it("tag: replaces the record carrying the tag, returning it, and refuses another tag or no record", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/x`;
+        expect(await store.swap(key, tagged("one"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: false });
+        await store.swap(key, tagged("one", { n: 1 }), { kind: "any" }, TAG);
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "other" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("two"), { kind: "tag", tag: "one" }, TAG)).toEqual({ done: true, previous: tagged("one", { n: 1 }) });
+        expect(await store.get(key)).toEqual(tagged("two"));
+      });
+
+      it("tag: compares the tag of a record written by put (as before swaps existed)", async () => {
+        const store = await make();
+        const key = `obj:${runId()}/legacy`;
+        await store.put(key, tagged("old"));
+        expect(await store.swap(key, tagged("new"), { kind: "tag", tag: "other" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("new"), { kind: "tag", tag: "old" }, TAG)).toEqual({ done: true, previous: tagged("old") });
+        expect(await store.swap(key, tagged("newer"), { kind: "tag", tag: "old" }, TAG)).toEqual({ done: false });
+        expect(await store.get(key)).toEqual(tagged("new"));
+      });
+
+      it("present and any: null deletes the record and returns it; present refuses a missing one", async () => {
+        const store = await make();
+        const prefix = `obj:${runId()}/`;
+        const key = `${prefix}x`;
+        expect(await store.swap(key, null, { kind: "present" }, TAG)).toEqual({ done: false });
+        expect(await store.swap(key, tagged("one"), { kind: "any" }, TAG)).toEqual({ done: true, previous: null });
+        expect(await store.swap(key, tagged("two"), { kind: "any" }, TAG)).toEqual({ done: true, previous: tagged("one") });
+        expect(await store.swap(key, null, { kind: "present" }, TAG)).toEqual({ done: true, previous: tagged("two") });
+        expect(await store.get(key)).toBeNull();
+        expect((await store.list(prefix)).keys).toEqual([]);
+        expect(await store.swap(key, tagged("three"), { kind: "absent" }, TAG)).toEqual({ done: true, previous: null });
+      });
+
+      if (capabilities.atomicSwap) {
+        const races: [string, SwapCondition, boolean][] = [
+          ["absent, on a missing key", { kind: "absent" }, false],
+          ["tag, naming the current record", { kind: "tag", tag: "v0" }, true],
+          ["present, deleting the record", { kind: "present" }, true],
+        ];
+        it.each(races)(`1 of ${SWAP_RACE}: concurrent swaps under %s, exactly one is done`, async (_label, condition, seeded) => {
+          const store = await make();
+          const key = `obj:${runId()}/race`;
+          if (seeded) await store.put(key, tagged("v0"));
+          const next = (n: number) => (condition.kind === "present" ? null : tagged(`v${n + 1}`, { writer: n }));
+          const results = await Promise.all(Array.from({ length: SWAP_RACE }, (_, n) => store.swap(key, next(n), condition, TAG)));
+          const done = results.flatMap((result, n) => (result.done ? [n] : []));
+          expect(done).toHaveLength(1);
+          expect(await store.get(key)).toEqual(next(done[0] ?? -1));
+        });
+      } else {
+        it.skip(`1 of ${SWAP_RACE}: skipped, ${capabilities.backend} swaps are not atomic (${capabilities.reason})`, () => {});
+      }
     });
   });
 }

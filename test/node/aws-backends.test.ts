@@ -52,8 +52,8 @@ describeObjectStorageContract("S3 (s3rver)", () => s3Storage(), {
   verifiesSha256: false,
   reason: "s3rver ignores x-amz-checksum-sha256; the BadDigest mapping is tested below against a stub",
 });
-describeMetadataStoreContract("DynamoDB (dynalite)", () => new DynamoMetadataStore(dynamo, TABLE), { backend: "dynamodb" });
-describeMetadataStoreContract("memory", () => new MemoryMetadataStore(), { backend: "memory" });
+describeMetadataStoreContract("DynamoDB (dynalite)", () => new DynamoMetadataStore(dynamo, TABLE), { backend: "dynamodb", atomicSwap: true });
+describeMetadataStoreContract("memory", () => new MemoryMetadataStore(), { backend: "memory", atomicSwap: true });
 describeReplayStoreContract("DynamoDB (dynalite)", () => new DynamoReplayStore(dynamo, TABLE), {
   backend: "dynamodb",
   atomic: true,

@@ -4,6 +4,7 @@ import { createApp } from "../../functions/app.ts";
 import type { AppEnv, Backends } from "../../functions/context.ts";
 import { parseConfig, type Vars } from "../../shared/config/index.ts";
 import type { LogLevel, Logger } from "../../shared/log.ts";
+import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
@@ -87,7 +88,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
   const backends: Backends = {
     config,
     replay: new DurableObjectReplayStore(env.REPLAY),
-    metadata: new KvMetadataStore(env.META),
+    metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
     storage: new R2ObjectStorage(env.OBJECTS),
     streams: workerdStreams,
     clock: () => gateway.now,

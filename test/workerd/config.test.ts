@@ -46,6 +46,9 @@ describe("configuration", () => {
   it("names a missing binding as a problem", () => {
     const { OBJECTS: _objects, ...withoutBucket } = env;
     expect(workersConfig(withoutBucket as Env).problems).toContain("missing_binding_objects");
+    // Without it, conditional writes on Workers would silently fall back to KV's read-compare-write.
+    const { COMMITS: _commits, ...withoutCommits } = env;
+    expect(workersConfig(withoutCommits as Env).problems).toContain("missing_binding_commits");
     expect(workersConfig(env).problems).toEqual([]);
   });
 });

@@ -6,10 +6,12 @@ const SECRET_DETAIL = "KV namespace verigate-prod-meta-7f3a timed out at /intern
 
 const failingMetadata: MetadataStore = {
   backend: "kv",
+  atomicSwap: true,
   get: () => Promise.reject(new Error(SECRET_DETAIL)),
   put: () => Promise.reject(new Error(SECRET_DETAIL)),
   delete: () => Promise.reject(new Error(SECRET_DETAIL)),
   list: () => Promise.reject(new Error(SECRET_DETAIL)),
+  swap: () => Promise.reject(new Error(SECRET_DETAIL)),
 };
 
 describe("errors", () => {

@@ -75,6 +75,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
     const inner = deps.metadata;
     const metadata: MetadataStore = {
       backend: inner.backend,
+      atomicSwap: inner.atomicSwap,
       get: <T,>(key: string) => {
         read.push(key);
         return inner.get<T>(key);
@@ -82,10 +83,38 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
       put: (key, value) => inner.put(key, value),
       delete: (key) => inner.delete(key),
       list: (prefix, options) => inner.list(prefix, options),
+      swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
     };
     const listed = await listObjects(metadata, { prefix: root, allowed: (key) => key.startsWith(`${root}public/`) });
     expect(listed.objects.map((o) => o.key)).toEqual([`${root}public/a`, `${root}public/c`]);
     expect(read.some((key) => key.includes("secret"))).toBe(false);
+  });
+
+  describe("a cursor the store itself refuses (issue #10, finding 10)", () => {
+    /** The store of `deps`, failing every list that carries a cursor, and every list at all while `down`. */
+    function refusingCursors(inner: MetadataStore, state: { down: boolean }): MetadataStore {
+      return {
+        backend: inner.backend,
+        atomicSwap: inner.atomicSwap,
+        get: (key) => inner.get(key),
+        put: (key, value) => inner.put(key, value),
+        delete: (key) => inner.delete(key),
+        swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
+        list: (prefix, options) =>
+          state.down || options?.cursor !== undefined ? Promise.reject(new Error("store says no")) : inner.list(prefix, options),
+      };
+    }
+
+    it("answers bad_request when the store fails on the cursor but answers without it, and keeps a store outage the store's error", async () => {
+      const { deps, root } = await seeded(["1", "2"]);
+      const first = await listObjects(deps.metadata, { prefix: root, limit: 1, allowed: everything });
+      const state = { down: false };
+      const metadata = refusingCursors(deps.metadata, state);
+      const next = { prefix: root, limit: 1, cursor: first.cursor ?? "", allowed: everything };
+      await expect(listObjects(metadata, next)).rejects.toMatchObject({ code: "bad_request" });
+      state.down = true;
+      await expect(listObjects(metadata, next)).rejects.toThrow("store says no");
+    });
   });
 
   it.each([0, 1001, 1.5, Number.NaN])("refuses limit %s with bad_request", async (limit) => {

@@ -19,6 +19,8 @@ import {
 
 type Deps = ReturnType<typeof depsFor>;
 const REQUEST_ID = "req-objects-core";
+/** Writers racing one precondition, as many as the issue's reproduction used. */
+const CONDITIONAL_WRITERS = 20;
 
 async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
   return putObject(deps, {
@@ -319,6 +321,24 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const body = bodyAfter(data, async () => (winner = await upload(deps, key, bytes(50, 5))));
       await expect(upload(deps, key, data, { body, ifNoneMatch: true })).rejects.toMatchObject({ code: "already_exists" });
       expect(await readCurrent(deps.metadata, key)).toEqual(winner);
+    });
+
+    // Issue #10, finding 8: every one of these writers committed, each over the one before.
+    it.each([
+      { header: "If-Match naming the current version", seeded: true, code: "precondition_failed" },
+      { header: "If-None-Match: *", seeded: false, code: "already_exists" },
+    ])(`commits exactly one of ${CONDITIONAL_WRITERS} concurrent uploads under $header, and discards the others' blobs`, async ({ seeded, code }) => {
+      const watched = watchingPuts(backend.storage);
+      const deps = { ...depsFor(backend), storage: watched.storage };
+      const key = uniqueKey("conditional-race.bin");
+      const first = seeded ? await upload(deps, key, bytes(10, 1)) : null;
+      const condition = first ? { ifMatch: `"${first.sha256}"` } : { ifNoneMatch: true };
+      const outcomes = await Promise.allSettled(Array.from({ length: CONDITIONAL_WRITERS }, (_, n) => upload(deps, key, bytes(20, 100 + n), condition)));
+      const winners = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+      expect(winners).toHaveLength(1);
+      for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toMatchObject({ code });
+      expect(await readCurrent(deps.metadata, key)).toEqual(winners[0]);
+      for (const blob of watched.puts.filter((put) => put !== first?.blob && put !== winners[0]?.blob)) await expectNothingLeft(deps, blob);
     });
   });
 

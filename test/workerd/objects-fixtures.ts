@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { LogLevel, Logger } from "../../shared/log.ts";
 import type { MetadataStore } from "../../shared/metadata/index.ts";
+import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../shared/objects/deps.ts";
@@ -28,7 +29,7 @@ export function backends(): Backend[] {
     {
       name: "r2 + kv",
       storage: new R2ObjectStorage(env.OBJECTS),
-      metadata: new KvMetadataStore(env.META),
+      metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       tamper: async (blobKey, bytes) => {
         await env.OBJECTS.put(blobKey, bytes);
       },
