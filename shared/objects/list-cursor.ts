@@ -1,5 +1,5 @@
 import { fromBase64UrlJson, toBase64UrlJson } from "../crypto/encoding.ts";
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
 
 /**
  * The cursor a client sees: base64url JSON `{"p": prefix, "c": store cursor}`. Binding the prefix makes every
@@ -17,10 +17,10 @@ export function decodeListCursor(cursor: string, prefix: string): string {
   try {
     parsed = fromBase64UrlJson(cursor);
   } catch (error) {
-    throw new VerigateError("bad_request", "list cursor is not base64url JSON", { cause: error });
+    throw new VerigateError("bad_request", "the cursor is not one this listing returned", { ...SHARE, cause: error });
   }
   const { p, c } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { p?: unknown; c?: unknown };
-  if (typeof c !== "string" || c === "") throw new VerigateError("bad_request", "list cursor has no store cursor");
-  if (p !== prefix) throw new VerigateError("bad_request", "list cursor belongs to the listing of another prefix");
+  if (typeof c !== "string" || c === "") throw new VerigateError("bad_request", "the cursor is not one this listing returned", SHARE);
+  if (p !== prefix) throw new VerigateError("bad_request", "the cursor belongs to the listing of another prefix", SHARE);
   return c;
 }

@@ -1,5 +1,5 @@
 import { timingSafeEqual, toHex } from "../crypto/encoding.ts";
-import { isVerigateError, VerigateError } from "../errors/index.ts";
+import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import type { SwapCondition } from "../metadata/index.ts";
 import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
@@ -46,7 +46,7 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   if (!Number.isSafeInteger(input.length) || input.length < 0) throw new VerigateError("bad_request", "length");
   if (input.expectedSha256.length !== SHA256_BYTES) throw new VerigateError("bad_request", "expected SHA-256 is not 32 bytes");
   if (input.length > input.maxObjectBytes) {
-    throw new VerigateError("too_large", `${input.length} bytes declared, limit ${input.maxObjectBytes}`);
+    throw new VerigateError("too_large", `${input.length} bytes declared; the limit is ${input.maxObjectBytes}`, SHARE);
   }
   const startedMs = deps.clock();
   // Checked here only to refuse before streaming; the commit below is what enforces the precondition.
@@ -115,7 +115,9 @@ function commitCondition(input: PutObjectInput, current: Manifest | null): SwapC
 
 /** `already_exists` when the key had to be free (If-None-Match: *), `precondition_failed` for If-Match. */
 function refusal(condition: SwapCondition, detail: string): VerigateError {
-  return condition.kind === "absent" ? new VerigateError("already_exists", `If-None-Match: *: ${detail}`) : new VerigateError("precondition_failed", detail);
+  return condition.kind === "absent"
+    ? new VerigateError("already_exists", `If-None-Match: *: an object exists at this key`, SHARE)
+    : new VerigateError("precondition_failed", detail, SHARE);
 }
 
 /** Returns the per-chunk digests once storage holds exactly the body and its whole digest matched. */
