@@ -216,6 +216,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [MATRIX],
   },
   {
+    id: "scopes-all-required",
+    invariant: "each of a key's scopes grants on its own: one matching scope is enough",
+    file: "shared/keys/index.ts",
+    original: "return principal.scopes.some((scope) =>",
+    replacement: "return principal.scopes.every((scope) =>",
+    tests: [MATRIX],
+  },
+  {
     id: "scope-action-ignored",
     invariant: "a scope grants only the actions it lists",
     file: "shared/keys/index.ts",

@@ -70,3 +70,18 @@ describe("authorization: a scope is a prefix of the key, not a substring of it",
     expect((await gateway.signed("GET", "/v1/objects/x/a/secret")).status).toBe(200);
   });
 });
+
+describe("authorization: each of a key's scopes grants on its own", () => {
+  it("lets a key read under one scope and write under another, and neither across", async () => {
+    const gateway = await testGateway();
+    const as = await keyWithScopes(gateway, "two-scopes", [
+      { prefix: "r/", actions: ["read"] },
+      { prefix: "w/", actions: ["write"] },
+    ]);
+    await putAsAdmin(gateway, "r/object");
+    expect((await send(gateway, "GET", "r/object", as)).status).toBe(200);
+    expect((await send(gateway, "PUT", "w/object", as)).status).toBe(201);
+    expect((await send(gateway, "PUT", "r/object", as)).status).toBe(403);
+    expect((await send(gateway, "GET", "w/object", as)).status).toBe(403);
+  });
+});
