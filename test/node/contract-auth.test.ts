@@ -1,5 +1,8 @@
+import { createSigner, httpbis } from "http-message-signatures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newEd25519Key } from "../support/keys.ts";
+import { toBase64Url } from "../../shared/crypto/encoding.ts";
+import { REQUIRED_COMPONENTS, SIGNER_NONCE_BYTES } from "../../shared/signature/index.ts";
+import { newEd25519Key, pem } from "../support/keys.ts";
 import { problemOf } from "./support/problem.ts";
 import { RUNTIMES, type Runtime } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
@@ -89,6 +92,33 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     expect(await accepted[0]!.json()).toMatchObject({ keyid: user.keyid });
     const refused = await Promise.all(responses.filter((response) => response.status !== 200).map(problemOf));
     expect(new Set(refused.map((problem) => `${problem.status} ${problem.code}`))).toEqual(new Set(["401 replayed_request"]));
+  });
+
+  it("answers 401 signature_invalid to a valid ed25519 signature whose alg parameter says hmac-sha256", async () => {
+    const { key, keyid } = gateway.admin;
+    if (key.alg !== "ed25519") throw new Error("the harness admin signs with ed25519");
+    const privateKey = pem("PRIVATE KEY", await crypto.subtle.exportKey("pkcs8", key.privateKey));
+    // An independent signer writes the alg parameter it is given; ours only ever writes the key's own.
+    const signedClaiming = async (alg: string) => {
+      const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(SIGNER_NONCE_BYTES)));
+      const { headers } = await httpbis.signMessage(
+        { key: createSigner(privateKey, "ed25519", keyid), fields: [...REQUIRED_COMPONENTS], params: ["created", "keyid", "alg", "nonce"], paramValues: { alg, nonce } },
+        { method: "GET", url: whoamiUrl(), headers: {} },
+      );
+      return fetch(whoamiUrl(), { headers: headers as Record<string, string> });
+    };
+    expect((await signedClaiming("ed25519")).status).toBe(200);
+    expect(await problemOf(await signedClaiming("hmac-sha256"))).toEqual({ status: 401, code: "signature_invalid" });
+  });
+
+  it("answers 400 malformed_signature to a PUT or POST whose signature leaves out its correct Content-Digest, and commits nothing", async () => {
+    const uncovered = { components: [...REQUIRED_COMPONENTS] };
+    const put = await gateway.signedFetch("PUT", "/v1/objects/uncovered/blob", { ...uncovered, body: json("bytes") });
+    expect(await problemOf(put)).toEqual({ status: 400, code: "malformed_signature" });
+    const post = await gateway.signedFetch("POST", "/v1/keys", { ...uncovered, body: json({ keyid: "uncovered", alg: "hmac-sha256", scopes: [] }), headers: { "content-type": "application/json" } });
+    expect(await problemOf(post)).toEqual({ status: 400, code: "malformed_signature" });
+    expect(await problemOf(await gateway.signedFetch("GET", "/v1/objects/uncovered/blob"))).toEqual({ status: 404, code: "not_found" });
+    expect(await problemOf(await gateway.signedFetch("GET", "/v1/keys/uncovered"))).toEqual({ status: 404, code: "not_found" });
   });
 
   it("answers 400 digest_mismatch to a body that differs from its signed digest, and commits nothing", async () => {

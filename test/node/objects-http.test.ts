@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CURRENT_PREFIX } from "../../shared/objects/manifest.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer, WireResponse } from "./support/wire.ts";
@@ -82,6 +83,25 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const listed = (await (await gateway.signedFetch("GET", "/v1/objects?prefix=", { as: aOnly })).json()) as { objects: { key: string }[] };
       expect(listed.objects.filter((object) => !object.key.startsWith("a/"))).toEqual([]);
     });
+
+    // DynamoDB's cursor is the table key a page stopped at (shared/metadata/dynamodb.ts); KV's is opaque.
+    if (runtime === "aws") {
+      it("ends no page of that key's listing on a key outside a/, though hidden keys lie on both sides of a/", async () => {
+        // More hidden keys in a row than one listing request reads (10 metadata pages), so an unnarrowed listing would stop on one.
+        const hidden = Array.from({ length: 11 }, (_, i) => [`0-hidden/${i}`, `b/hidden-${i}`]).flat();
+        for (const key of [...hidden, "a/1", "a/2"]) await putOk(key, randomBytes(1));
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+          const page = (await (await gateway.signedFetch("GET", `/v1/objects?prefix=&limit=1${query}`, { as: aOnly })).json()) as { objects: { key: string }[]; cursor: string | null };
+          seen.push(...page.objects.map((object) => object.key));
+          cursor = page.cursor;
+          if (cursor) expect(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))).toMatchObject({ sk: expect.stringMatching(`^${CURRENT_PREFIX}a/`) });
+        } while (cursor);
+        expect(seen).toEqual(["a/1", "a/2"]);
+      });
+    }
 
     it("cannot climb from a/ into b/ with a dot segment: the runtime resolves it first and scopes apply to the result", async () => {
       // Signed as the gateway sees it: the runtime turns a/%2e%2e/b/secret into b/secret before the gateway runs.

@@ -12,6 +12,7 @@ import {
   type VerificationKey,
   verifySignature,
 } from "../../shared/signature/index.ts";
+import { pem } from "../support/keys.ts";
 
 // Interoperability with an independent RFC 9421 implementation (dhensby/node-http-message-signatures),
 // which signs and verifies with Node's own crypto rather than our WebCrypto code.
@@ -29,10 +30,6 @@ interface KeyMaterial {
   /** What the independent library takes: a PEM for ed25519, the raw secret for HMAC. */
   theirSigning: unknown;
   theirVerification: unknown;
-}
-
-function pem(label: string, der: ArrayBuffer): string {
-  return `-----BEGIN ${label}-----\n${toBase64(new Uint8Array(der))}\n-----END ${label}-----\n`;
 }
 
 async function keyMaterial(alg: "ed25519" | "hmac-sha256"): Promise<KeyMaterial> {

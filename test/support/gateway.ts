@@ -9,6 +9,7 @@ import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
+import type { Scope } from "../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../shared/signature/index.ts";
 import { newEd25519Key } from "./keys.ts";
 
@@ -47,6 +48,8 @@ export interface SignedInit {
   created?: number;
   expires?: number;
   nonce?: string;
+  /** Replaces the covered components (a Content-Digest is still sent with a body); for tests of the profile. */
+  components?: string[];
 }
 
 export const ORIGIN = "http://gateway.test";
@@ -80,6 +83,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
         created: init.created ?? Math.floor(gateway.now / 1000),
         ...(init.expires !== undefined ? { expires: init.expires } : {}),
         ...(init.nonce !== undefined ? { nonce: init.nonce } : {}),
+        ...(init.components ? { components: init.components } : {}),
       });
       return gateway.fetch(new Request(url, { method, headers: { ...init.headers, ...headers }, ...(body ? { body } : {}) }));
     },
@@ -99,6 +103,14 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
   };
   gateway.app = createApp(() => backends);
   return gateway;
+}
+
+/** Creates an ed25519 key with `scopes` through the admin API; what a test passes as `as` to sign with it. */
+export async function keyWithScopes(gateway: TestGateway, keyid: string, scopes: Scope[]): Promise<{ keyid: string; key: SigningKey }> {
+  const pair = await newEd25519Key();
+  const created = await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid, alg: "ed25519", public_key: pair.publicKey, scopes }) });
+  if (created.status !== 201) throw new Error(`creating key ${keyid}: ${created.status} ${await created.text()}`);
+  return { keyid, key: { alg: "ed25519", privateKey: pair.privateKey } };
 }
 
 export async function problemOf(response: Response): Promise<{ status: number; code: string; body: Record<string, unknown> }> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ReplayStore } from "../../shared/replay/index.ts";
-import { signRequest } from "../../shared/signature/index.ts";
+import { toBase64Url } from "../../shared/crypto/encoding.ts";
+import { SIGNER_NONCE_BYTES, signRequest } from "../../shared/signature/index.ts";
 import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
 
 /** Enough parallel copies that any lost compare-and-set would show up as a second success. */
@@ -17,6 +18,15 @@ describe("replay protection through the gateway", () => {
     expect(statuses.filter((status) => status === 200)).toHaveLength(1);
     const rejected = await Promise.all(responses.filter((response) => response.status !== 200).map(problemOf));
     expect(new Set(rejected.map((problem) => `${problem.status} ${problem.code}`))).toEqual(new Set(["401 replayed_request"]));
+  });
+
+  it("still refuses a nonce 200 s later: its claim lasts as long as a signature made with it can be fresh", async () => {
+    const gateway = await testGateway();
+    const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(SIGNER_NONCE_BYTES)));
+    expect((await gateway.signed("GET", "/v1/whoami", { nonce })).status).toBe(200);
+    gateway.now += 200_000;
+    // Signed afresh at the new time, so only the nonce is old.
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { nonce }))).toMatchObject({ status: 401, code: "replayed_request" });
   });
 
   it("fails closed with 503 replay_store_unavailable when the store cannot answer", async () => {

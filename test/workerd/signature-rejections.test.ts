@@ -181,7 +181,8 @@ describe("buildSignatureBase", () => {
     authority: "gw.example",
     path: "/v1/whoami",
     query: "?",
-    header: (name) => (name === "x-present" ? "  padded value " : null),
+    // Case-insensitive, as Fetch Headers are: "X-Present" finds the field, so only the name check can refuse it.
+    header: (name) => (name.toLowerCase() === "x-present" ? "  padded value " : null),
   };
 
   it("a covered header that is absent: malformed_signature", () => {

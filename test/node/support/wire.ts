@@ -31,6 +31,8 @@ export interface SignedInit {
   as?: Signer;
   /** Epoch seconds the signature claims to be made at; now by default. */
   created?: number;
+  /** Replaces the covered components (a Content-Digest is still sent with a body); for tests of the profile. */
+  components?: string[];
 }
 
 /** A response read byte by byte off the socket, so a body that ends short of its Content-Length is observable. */
@@ -125,6 +127,7 @@ export function wireClient(origin: string, admin: WireClient["admin"], logged: r
       headers: init.headers ?? {},
       ...(init.signedBody ? { body: init.signedBody } : {}),
       ...(init.created === undefined ? {} : { created: init.created }),
+      ...(init.components ? { components: init.components } : {}),
       key: signer.key,
       keyid: signer.keyid,
     });

@@ -1,0 +1,564 @@
+/**
+ * The named mutants of `npm run mutate`: each breaks one security invariant of the gateway in one place, and the
+ * named test files must notice. `original` must occur exactly once in `file`, so a mutant whose code moved or
+ * changed is reported as drifted instead of silently testing nothing.
+ */
+export interface Mutant {
+  id: string;
+  /** What the gateway would no longer guarantee. */
+  invariant: string;
+  /** Repository-relative path of the source file. */
+  file: string;
+  original: string;
+  replacement: string;
+  /** Test files (repository-relative) that must fail with the mutant applied. */
+  tests: string[];
+}
+
+const AUTH_TESTS = "test/workerd/auth.test.ts";
+const REJECTIONS = "test/workerd/signature-rejections.test.ts";
+const REPLAY_GATEWAY = "test/workerd/replay-gateway.test.ts";
+const REPLAY_STORES = "test/workerd/replay-store.test.ts";
+const SOFT_MODE = "test/workerd/auth-soft-mode.test.ts";
+const MATRIX = "test/workerd/authorization-matrix.test.ts";
+const KEYS = "test/workerd/keys.test.ts";
+const PRESIGN = "test/workerd/presign.test.ts";
+const TOKENS = "test/workerd/presign-token.test.ts";
+const OBJECT_ROUTES = "test/workerd/objects-routes.test.ts";
+const OBJECT_CORE = "test/workerd/objects-core.test.ts";
+const OBJECT_KEYS = "test/workerd/objects-key.test.ts";
+/** Over real HTTP on both builds: the bundled Worker in workerd and the AWS app on Node (s3rver, dynalite). */
+const CONTRACT_AUTH = "test/node/contract-auth.test.ts";
+const OBJECTS_HTTP = "test/node/objects-http.test.ts";
+const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
+const AWS_BACKENDS = "test/node/aws-backends.test.ts";
+
+export const MUTANTS: readonly Mutant[] = [
+  // shared/signature: the RFC 9421 profile, freshness and the signature base.
+  {
+    id: "profile-body-coverage",
+    invariant: "a request with a body must have its content-digest covered by the signature",
+    file: "shared/signature/profile.ts",
+    original: "const required = hasBody ? [...REQUIRED_COMPONENTS, BODY_COMPONENT] : REQUIRED_COMPONENTS;",
+    replacement: "const required = REQUIRED_COMPONENTS;",
+    tests: [REJECTIONS, AUTH_TESTS],
+  },
+  {
+    id: "profile-duplicate-component",
+    invariant: "a component covered twice is malformed",
+    file: "shared/signature/profile.ts",
+    original: 'if (new Set(components).size !== components.length) throw malformed("duplicate component");',
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "nonce-min-length",
+    invariant: "a nonce carries at least 22 base64 characters (128 bits)",
+    file: "shared/signature/profile.ts",
+    original: "unpadded.length >= MIN_NONCE_CHARS",
+    replacement: "unpadded.length >= MIN_NONCE_CHARS - 1",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "nonce-max-length",
+    invariant: "a nonce is at most 128 characters",
+    file: "shared/signature/profile.ts",
+    original: "nonce.length <= MAX_NONCE_CHARS",
+    replacement: "nonce.length <= MAX_NONCE_CHARS + 1",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "nonce-padding-counted",
+    invariant: "padding is not entropy: '=' does not count toward the nonce's 22 characters",
+    file: "shared/signature/profile.ts",
+    original: 'const unpadded = nonce.replace(/=+$/, "");',
+    replacement: "const unpadded = nonce;",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "created-not-integer",
+    invariant: "created must be an integer",
+    file: "shared/signature/profile.ts",
+    original: "if (created === undefined || !Number.isSafeInteger(created))",
+    replacement: "if (created === undefined)",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "tag-unchecked",
+    invariant: 'a tag other than "verigate" is malformed',
+    file: "shared/signature/profile.ts",
+    original: "if (tag !== undefined && tag !== VERIGATE_TAG) throw malformed(`tag ${tag}`);",
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "alg-unknown-accepted",
+    invariant: "an alg outside ed25519 and hmac-sha256 is malformed",
+    file: "shared/signature/profile.ts",
+    original: "if (alg !== undefined && !isAlgorithm(alg)) throw malformed(`alg ${alg}`);",
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "freshness-future-skew-off-by-one",
+    invariant: "a signature created more than the clock skew in the future is not yet valid",
+    file: "shared/signature/freshness.ts",
+    original: "if (created > nowSeconds + clockSkewSeconds) {",
+    replacement: "if (created > nowSeconds + clockSkewSeconds + 1) {",
+    tests: [REJECTIONS, AUTH_TESTS],
+  },
+  {
+    id: "freshness-max-age-off-by-one",
+    invariant: "a signature older than max age plus skew is expired",
+    file: "shared/signature/freshness.ts",
+    original: "if (nowSeconds > created + maxSignatureAgeSeconds + clockSkewSeconds) {",
+    replacement: "if (nowSeconds > created + maxSignatureAgeSeconds + clockSkewSeconds + 1) {",
+    tests: [REJECTIONS, AUTH_TESTS],
+  },
+  {
+    id: "freshness-expires-ignored",
+    invariant: "a signature is expired once its own expires plus skew has passed",
+    file: "shared/signature/freshness.ts",
+    original: "if (expires !== undefined && nowSeconds > expires + clockSkewSeconds) {",
+    replacement: "if (expires !== undefined && nowSeconds > expires + clockSkewSeconds + maxSignatureAgeSeconds) {",
+    tests: [REJECTIONS, AUTH_TESTS],
+  },
+  {
+    id: "freshness-lifetime-cap",
+    invariant: "expires - created above the maximum age is outside the profile",
+    file: "shared/signature/freshness.ts",
+    original: "if (expires !== undefined && expires - created > maxSignatureAgeSeconds) {",
+    replacement: "if (expires !== undefined && expires - created > 2 * maxSignatureAgeSeconds) {",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "replay-window-too-short",
+    invariant: "a nonce stays claimed for as long as a signature made with it can be fresh",
+    file: "shared/signature/freshness.ts",
+    original: "const byAge = params.created + window.maxSignatureAgeSeconds + window.clockSkewSeconds;",
+    replacement: "const byAge = params.created + window.clockSkewSeconds;",
+    tests: [REPLAY_GATEWAY],
+  },
+  {
+    id: "base-field-name-unchecked",
+    invariant: "a covered field name must be a lowercase token",
+    file: "shared/signature/base.ts",
+    original: "if (!FIELD_NAME.test(name)) throw new VerigateError(\"malformed_signature\", `not a lowercase field name: ${name}`);",
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "base-absent-field-empty",
+    invariant: "a covered field that is absent is malformed, never signed as empty",
+    file: "shared/signature/base.ts",
+    original: "if (value === null) throw new VerigateError(\"malformed_signature\", `covered field absent: ${name}`);",
+    replacement: 'if (value === null) return "";',
+    tests: [REJECTIONS],
+  },
+  {
+    id: "parse-component-parameters",
+    invariant: "component parameters (;sf, ;req...) are refused, as they change what is signed",
+    file: "shared/signature/parse.ts",
+    original: "if (params.size > 0) throw malformed(`component parameters on ${value}`);",
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "parse-labels-differ",
+    invariant: "Signature-Input and Signature must carry the same label",
+    file: "shared/signature/parse.ts",
+    original: "if (label !== signatureLabel) throw malformed(`labels differ: ${label} / ${signatureLabel}`);",
+    replacement: "",
+    tests: [REJECTIONS],
+  },
+  {
+    id: "public-origin-ignored",
+    invariant: "behind a proxy the signed @authority is PUBLIC_ORIGIN's, not the host the gateway sees",
+    file: "shared/signature/message.ts",
+    original: "authority: publicOrigin === undefined ? target.authority : splitUrl(publicOrigin).authority,",
+    replacement: "authority: target.authority,",
+    tests: [AUTH_TESTS, REJECTIONS],
+  },
+
+  // shared/crypto: the constant-time compare behind HMAC signatures, JSON digests and link tokens.
+  {
+    id: "compare-last-byte-only",
+    invariant: "a MAC compare looks at every byte",
+    file: "shared/crypto/encoding.ts",
+    original: "diff |= (a[i] ?? 0) ^ (b[i] ?? 0);",
+    replacement: "diff = (a[i] ?? 0) ^ (b[i] ?? 0);",
+    tests: [AUTH_TESTS, TOKENS],
+  },
+  {
+    id: "compare-stops-short",
+    invariant: "a MAC compare reaches the last byte",
+    file: "shared/crypto/encoding.ts",
+    original: "for (let i = 0; i < a.length; i++) diff",
+    replacement: "for (let i = 0; i < a.length - 1; i++) diff",
+    tests: [AUTH_TESTS, TOKENS],
+  },
+  {
+    id: "compare-length-ignored",
+    invariant: "a MAC with extra characters after the genuine ones is not equal to it",
+    file: "shared/crypto/encoding.ts",
+    original: "if (a.length !== b.length) return false;",
+    replacement: "",
+    tests: [TOKENS],
+  },
+
+  // shared/keys: key records and scopes.
+  {
+    id: "scope-prefix-as-substring",
+    invariant: "a scope's prefix must start the key: a key scoped to a/ has no rights on x/a/secret",
+    file: "shared/keys/index.ts",
+    original: "key.startsWith(scope.prefix)",
+    replacement: "key.includes(scope.prefix)",
+    tests: [MATRIX],
+  },
+  {
+    id: "scopes-all-required",
+    invariant: "each of a key's scopes grants on its own: one matching scope is enough",
+    file: "shared/keys/index.ts",
+    original: "return principal.scopes.some((scope) =>",
+    replacement: "return principal.scopes.every((scope) =>",
+    tests: [MATRIX],
+  },
+  {
+    id: "scope-action-ignored",
+    invariant: "a scope grants only the actions it lists",
+    file: "shared/keys/index.ts",
+    original: " && scope.actions.includes(action)",
+    replacement: "",
+    tests: [MATRIX],
+  },
+  {
+    id: "revoked-key-usable",
+    invariant: "a revoked key no longer signs, and its links stop",
+    file: "shared/keys/registry.ts",
+    original: 'if (!record || record.status !== "active") return null;',
+    replacement: "if (!record) return null;",
+    tests: [KEYS, PRESIGN],
+  },
+  {
+    id: "expired-key-usable",
+    invariant: "a key past its expires_at no longer signs",
+    file: "shared/keys/registry.ts",
+    original: "if (record.expires_at !== undefined && Date.parse(record.expires_at) <= nowMs) return null;",
+    replacement: "",
+    tests: [KEYS],
+  },
+  {
+    id: "bootstrap-revocation-ignored",
+    invariant: "a bootstrap admin key revoked through the API stays revoked",
+    file: "shared/keys/registry.ts",
+    original: "if (stored) return stored;",
+    replacement: "if (stored && !this.#bootstrap.has(keyid)) return stored;",
+    tests: [KEYS],
+  },
+
+  // functions/middleware: authentication in protocol order, and authorization.
+  {
+    id: "alg-mismatch-ignored",
+    invariant: "an alg parameter that disagrees with the key record is refused (issue #17, survivor 1)",
+    file: "functions/middleware/auth.ts",
+    original: "if (signature.params.alg !== undefined && signature.params.alg !== record.alg) {",
+    replacement: "if (false) {",
+    tests: [CONTRACT_AUTH],
+  },
+  {
+    id: "body-coverage-not-asked",
+    invariant: "the middleware asks the profile for content-digest coverage on a body (issue #17, survivor 2)",
+    file: "functions/middleware/auth.ts",
+    original: "checkProfile(parsed, { hasBody: withBody })",
+    replacement: "checkProfile(parsed, { hasBody: false })",
+    tests: [AUTH_TESTS, CONTRACT_AUTH],
+  },
+  {
+    id: "digest-header-not-required",
+    invariant: "a body without Content-Digest is digest_missing",
+    file: "functions/middleware/auth.ts",
+    original: 'if (withBody && !request.headers.has("content-digest")) throw new VerigateError("digest_missing");',
+    replacement: "",
+    tests: [AUTH_TESTS],
+  },
+  {
+    id: "signature-not-verified",
+    invariant: "a signature that does not verify is refused",
+    file: "functions/middleware/auth.ts",
+    original: "if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {",
+    replacement: "if (false) {",
+    tests: [AUTH_TESTS],
+  },
+  {
+    id: "replayed-nonce-accepted",
+    invariant: "a (keyid, nonce) pair is accepted once",
+    file: "functions/middleware/auth.ts",
+    original: "if (!claimed) throw new VerigateError(\"replayed_request\", `nonce reused by ${record.keyid}`);",
+    replacement: "",
+    tests: [AUTH_TESTS, REPLAY_GATEWAY],
+  },
+  {
+    id: "nonce-claim-expires-at-once",
+    invariant: "a nonce claim lasts until the signature can no longer be fresh, not until now",
+    file: "functions/middleware/auth.ts",
+    original: "expiresAtSeconds: replayWindowEnd(signature.params, config) });",
+    replacement: "expiresAtSeconds: nowSeconds });",
+    tests: [REPLAY_GATEWAY],
+  },
+  {
+    id: "soft-mode-waves-everything",
+    invariant: "soft mode lets through authentication failures only: a store outage or a rate limit still fails",
+    file: "functions/middleware/auth.ts",
+    original: "if (authMode !== \"soft\" || !isVerigateError(error) || !isAuthFailure(error.code)) throw error;",
+    replacement: "if (authMode !== \"soft\" || !isVerigateError(error)) throw error;",
+    tests: [SOFT_MODE, REPLAY_GATEWAY],
+  },
+  {
+    id: "soft-mode-refuses-replays",
+    invariant: "soft mode lets a replayed request through, logged",
+    file: "functions/middleware/auth.ts",
+    original: '    "signature_invalid",\n    "replayed_request",',
+    replacement: '    "signature_invalid",',
+    tests: [SOFT_MODE],
+  },
+  {
+    id: "authorize-allows-all",
+    invariant: "an object action outside the caller's scopes is 403",
+    file: "functions/middleware/authorize.ts",
+    original: "if (!allows(principal, action, key)) throw new VerigateError(\"forbidden\", `${principal.keyid} may not ${action} ${key}`);",
+    replacement: "",
+    tests: [MATRIX],
+  },
+  {
+    id: "admin-only-open",
+    invariant: "/v1/keys needs an admin key",
+    file: "functions/middleware/authorize.ts",
+    original: "if (!principal.admin) throw new VerigateError(\"forbidden\", `${principal.keyid} is not an admin key`);",
+    replacement: "",
+    tests: [KEYS],
+  },
+  {
+    id: "json-body-digest-unchecked",
+    invariant: "a JSON body is compared with its signed digest before it is parsed",
+    file: "functions/middleware/body.ts",
+    original: 'if (!timingSafeEqual(await sha256(bytes), expected)) throw new VerigateError("digest_mismatch");',
+    replacement: "",
+    tests: [AUTH_TESTS],
+  },
+
+  // functions: each route asks for its own action; listing narrows to the caller's scope; links.
+  {
+    id: "put-needs-read",
+    invariant: "PUT needs write (issue #17, survivor 4)",
+    file: "functions/objects.ts",
+    original: 'const principal = authorize(c, "write", key);',
+    replacement: 'const principal = authorize(c, "read", key);',
+    tests: [MATRIX],
+  },
+  {
+    id: "get-needs-list",
+    invariant: "GET and HEAD need read",
+    file: "functions/objects.ts",
+    original: '    authorize(c, "read", key);\n    const manifest',
+    replacement: '    authorize(c, "list", key);\n    const manifest',
+    tests: [MATRIX],
+  },
+  {
+    id: "delete-needs-write",
+    invariant: "DELETE needs delete",
+    file: "functions/objects.ts",
+    original: 'const principal = authorize(c, "delete", key);',
+    replacement: 'const principal = authorize(c, "write", key);',
+    tests: [MATRIX],
+  },
+  {
+    id: "list-needs-read",
+    invariant: "listing needs list",
+    file: "functions/objects.ts",
+    original: 'principal.scopes.filter((scope) => scope.actions.includes("list"))',
+    replacement: 'principal.scopes.filter((scope) => scope.actions.includes("read"))',
+    tests: [MATRIX],
+  },
+  {
+    id: "listing-not-narrowed",
+    invariant: "a broad listing narrows to the caller's list scope, so no cursor names a hidden key (issue #17, survivor 5)",
+    file: "functions/objects.ts",
+    original: "  return outermost[0] as string;",
+    replacement: "  return requested;",
+    tests: [OBJECT_ROUTES, OBJECTS_HTTP],
+  },
+  {
+    id: "presign-without-read",
+    invariant: "presign needs presign and read",
+    file: "functions/presign.ts",
+    original: '  authorize(c, "read", request.key);\n',
+    replacement: "",
+    tests: [PRESIGN, MATRIX],
+  },
+  {
+    id: "link-claim-fails-open",
+    invariant: "a replay store error while spending a single-use link is 503, never a download (issue #17, survivor 7)",
+    file: "functions/presign.ts",
+    original: "if (!(await claimOrFailClosed(vars.replay, id, { nowSeconds, expiresAtSeconds: exp })))",
+    replacement: "if (!(await vars.replay.claim(id, { nowSeconds, expiresAtSeconds: exp }).catch(() => true)))",
+    tests: [PRESIGN],
+  },
+  {
+    id: "link-expiry-unchecked",
+    invariant: "an expired link is 410",
+    file: "functions/presign.ts",
+    original: "if (nowSeconds > claims.exp) throw",
+    replacement: "if (nowSeconds > claims.exp + 1) throw",
+    tests: [PRESIGN],
+  },
+  {
+    id: "link-revoked-issuer-allowed",
+    invariant: "a link of a revoked or unknown issuer is 410",
+    file: "functions/presign.ts",
+    original: "if (!issuer) throw new VerigateError(\"link_revoked\", `issuer ${claims.kid} is revoked, expired or gone`);",
+    replacement: "",
+    tests: [PRESIGN],
+  },
+  {
+    id: "single-use-not-spent",
+    invariant: "a single-use link gives exactly one download",
+    file: "functions/presign.ts",
+    original: 'if (claims.nonce !== undefined && c.req.method === "GET") await spendLink',
+    replacement: 'if (claims.nonce !== undefined && c.req.method === "PATCH") await spendLink',
+    tests: [PRESIGN],
+  },
+  {
+    id: "head-spends-single-use",
+    invariant: "HEAD does not spend a single-use link",
+    file: "functions/presign.ts",
+    original: 'if (claims.nonce !== undefined && c.req.method === "GET") await spendLink',
+    replacement: "if (claims.nonce !== undefined) await spendLink",
+    tests: [PRESIGN],
+  },
+
+  // shared/presign: link tokens and presign requests.
+  {
+    id: "token-mac-unchecked",
+    invariant: "a link token is honoured only when its MAC verifies",
+    file: "shared/presign/token.ts",
+    original: "if (!timingSafeEqual(expected, utf8(token.slice(dot + 1)))) throw invalid();",
+    replacement: "",
+    tests: [TOKENS, PRESIGN],
+  },
+  {
+    id: "single-use-storage-accepted",
+    invariant: "a storage presigned URL cannot be single-use (issue #17, survivor 6)",
+    file: "shared/presign/request.ts",
+    original: 'if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use");',
+    replacement: "",
+    tests: [PRESIGN],
+  },
+  {
+    id: "presign-lifetime-cap-off-by-one",
+    invariant: "a link lives at most PRESIGN_MAX_SECONDS",
+    file: "shared/presign/request.ts",
+    original: "(expiresIn as number) > maxSeconds",
+    replacement: "(expiresIn as number) > maxSeconds + 1",
+    tests: [PRESIGN],
+  },
+
+  // shared/replay: atomic claims that fail closed.
+  {
+    id: "claim-fails-open",
+    invariant: "a replay store that cannot answer is 503 replay_store_unavailable, never a pass",
+    file: "shared/replay/claim-id.ts",
+    original: "    throw new VerigateError(\"replay_store_unavailable\", JSON.stringify(describeError(error)), { cause: error });",
+    replacement: "    return true;",
+    tests: [REPLAY_GATEWAY, PRESIGN],
+  },
+  {
+    id: "durable-object-claim-expires-early",
+    invariant: "a Durable Object claim still holds at its expiry second",
+    file: "shared/replay/durable-object.ts",
+    original: "WHERE claims.expires_at < ?",
+    replacement: "WHERE claims.expires_at <= ?",
+    tests: [REPLAY_STORES],
+  },
+  {
+    id: "memory-claim-expires-early",
+    invariant: "a memory claim still holds at its expiry second",
+    file: "shared/replay/memory.ts",
+    original: "heldUntil >= nowSeconds",
+    replacement: "heldUntil > nowSeconds",
+    tests: [REPLAY_STORES],
+  },
+  {
+    id: "dynamodb-conflict-passes",
+    invariant: "a DynamoDB claim whose conditional write fails is a replay, not a pass",
+    file: "shared/replay/dynamodb.ts",
+    original: 'error.name === "ConditionalCheckFailedException") return false;',
+    replacement: 'error.name === "ConditionalCheckFailedException") return true;',
+    tests: [AWS_BACKENDS],
+  },
+
+  // shared/objects: verified uploads and downloads.
+  {
+    id: "upload-whole-digest-skipped",
+    invariant: "an upload commits only when its whole SHA-256 matches the signed digest (storage that does not check: s3rver)",
+    file: "shared/objects/upload.ts",
+    original: "if (!timingSafeEqual(await hasher.digest(), input.expectedSha256)) {",
+    replacement: "if (false) {",
+    tests: [UPLOADS_HTTP],
+  },
+  {
+    id: "upload-short-body-accepted",
+    invariant: "a body that ends before its Content-Length commits nothing",
+    file: "shared/objects/upload.ts",
+    original: "if (chunk.length < want) {",
+    replacement: "if (false) {",
+    tests: [OBJECT_CORE],
+  },
+  {
+    id: "upload-long-body-accepted",
+    invariant: "a body that runs past its Content-Length commits nothing",
+    file: "shared/objects/upload.ts",
+    original: "if ((await readBody(reader, 1)).length > 0) throw",
+    replacement: "if ((await readBody(reader, 1)).length > 1) throw",
+    tests: [OBJECT_CORE],
+  },
+  {
+    id: "upload-size-limit-doubled",
+    invariant: "a PUT above MAX_OBJECT_BYTES is 413 before any byte is read",
+    file: "shared/objects/upload.ts",
+    original: "if (input.length > input.maxObjectBytes) {",
+    replacement: "if (input.length > 2 * input.maxObjectBytes) {",
+    tests: [OBJECT_CORE],
+  },
+  {
+    id: "upload-precondition-not-rechecked",
+    invariant: "If-None-Match / If-Match are checked again right before commit",
+    file: "shared/objects/upload.ts",
+    original: "    previous = await readCurrent(deps.metadata, input.key);\n    checkPreconditions(input, previous);",
+    replacement: "    previous = await readCurrent(deps.metadata, input.key);",
+    tests: [OBJECT_CORE],
+  },
+  {
+    id: "download-chunk-digest-skipped",
+    invariant: "every chunk is verified against the manifest before its bytes are sent",
+    file: "shared/objects/download.ts",
+    original: "if (bytes.length !== expectedLength || actual !== expected) {",
+    replacement: "if (bytes.length !== expectedLength) {",
+    tests: [OBJECT_CORE, OBJECT_ROUTES],
+  },
+  {
+    id: "download-size-mismatch-skipped",
+    invariant: "a stored blob whose size differs from the manifest is refused before the first byte",
+    file: "shared/objects/download.ts",
+    original: "if (stored.size !== manifest.size) {",
+    replacement: "if (false) {",
+    tests: [OBJECT_CORE],
+  },
+  {
+    id: "key-dot-segment-accepted",
+    invariant: "an object key has no '..' segment",
+    file: "shared/objects/key.ts",
+    original: 'if (segment === "" || segment === "." || segment === "..") {',
+    replacement: 'if (segment === "" || segment === ".") {',
+    tests: [OBJECT_KEYS],
+  },
+];
