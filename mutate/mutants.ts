@@ -32,8 +32,78 @@ const CONTRACT_AUTH = "test/node/contract-auth.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
 const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
 const AWS_BACKENDS = "test/node/aws-backends.test.ts";
+/** Issue #10's regression tests. */
+const UNAUTHENTICATED = "test/workerd/unauthenticated-modes.test.ts";
+const ROUTING = "test/workerd/routing.test.ts";
+const LINKS_AFTER_DELETE = "test/workerd/presign-after-delete.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
+  // Issue #10's findings: each fix broken back.
+  {
+    id: "soft-mode-writes",
+    invariant: "an AUTH_MODE=soft pass may only read and list (finding 1)",
+    file: "functions/middleware/auth.ts",
+    original: 'actions: ["read", "list"] as Action[]',
+    replacement: "actions: [...ACTIONS]",
+    tests: [UNAUTHENTICATED],
+  },
+  {
+    id: "loopback-peer-ignored",
+    invariant: "loopback-only modes need a loopback peer, not only a loopback Host (finding 2)",
+    file: "functions/middleware/guard.ts",
+    original: "if (!isLoopbackAddress(peer) || !isLoopbackHost(host)) {",
+    replacement: "if (!isLoopbackHost(host)) {",
+    tests: [UNAUTHENTICATED],
+  },
+  {
+    id: "link-claim-in-signature-namespace",
+    invariant: "single-use link claims cannot be spent by a signature claim (finding 6)",
+    file: "shared/replay/claim-id.ts",
+    original: "return sha256Hex(`verigate link\\u0000${nonce}`);",
+    replacement: 'return replayClaimId("verigate-link", nonce);',
+    tests: [ROUTING],
+  },
+  {
+    id: "reserved-keyids-allowed",
+    invariant: "keyids the gateway uses itself cannot be registered (finding 6)",
+    file: "shared/keys/validate.ts",
+    original: "return RESERVED_KEYID.test(keyid);",
+    replacement: "return false;",
+    tests: [ROUTING],
+  },
+  {
+    id: "decimal-time-accepted",
+    invariant: "created and expires must be Integers (finding 7)",
+    file: "shared/signature/parse.ts",
+    original: 'if (DECIMAL_TIME_PARAM.test(signatureInput.replace(QUOTED_STRING, \'""\'))) throw malformed("created and expires must be Integers");',
+    replacement: "",
+    tests: [REJECTIONS, AUTH_TESTS],
+  },
+  {
+    id: "non-ascii-base-accepted",
+    invariant: "a signature base outside ASCII is refused (finding 7)",
+    file: "shared/signature/base.ts",
+    original: "if (NON_ASCII.test(base)) throw",
+    replacement: "if (false) throw",
+    tests: [AUTH_TESTS],
+  },
+  {
+    id: "link-outlives-delete",
+    invariant: "a DELETE stops every link to the key's earlier versions at once (finding 3)",
+    file: "shared/objects/tombstone.ts",
+    original: "if (!tombstone || Date.parse(manifest.created_at) > Date.parse(tombstone.deleted_at)) return manifest;",
+    replacement: "return manifest;",
+    tests: [LINKS_AFTER_DELETE],
+  },
+  {
+    id: "link-token-logged",
+    invariant: "log lines name a link by a hash of its token, never the token (finding 12)",
+    file: "functions/middleware/problems.ts",
+    original: "path: c.var.logPath ?? c.req.path",
+    replacement: "path: c.req.path",
+    tests: [ROUTING],
+  },
+
   // shared/signature: the RFC 9421 profile, freshness and the signature base.
   {
     id: "profile-body-coverage",
@@ -325,7 +395,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "authorize-allows-all",
     invariant: "an object action outside the caller's scopes is 403",
     file: "functions/middleware/authorize.ts",
-    original: "if (!allows(principal, action, key)) throw new VerigateError(\"forbidden\", `${principal.keyid} may not ${action} ${key}`);",
+    original: "if (!allows(principal, action, key)) throw new VerigateError(\"forbidden\", `key ${principal.keyid} may not ${action} ${key}`, SHARE);",
     replacement: "",
     tests: [MATRIX],
   },
@@ -333,7 +403,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "admin-only-open",
     invariant: "/v1/keys needs an admin key",
     file: "functions/middleware/authorize.ts",
-    original: "if (!principal.admin) throw new VerigateError(\"forbidden\", `${principal.keyid} is not an admin key`);",
+    original: "if (!principal.admin) throw new VerigateError(\"forbidden\", `key ${principal.keyid} is not an admin key`, SHARE);",
     replacement: "",
     tests: [KEYS],
   },
@@ -449,7 +519,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "single-use-storage-accepted",
     invariant: "a storage presigned URL cannot be single-use (issue #17, survivor 6)",
     file: "shared/presign/request.ts",
-    original: 'if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use");',
+    original: 'if (mode === "storage" && singleUse) throw new VerigateError("bad_request", "a storage URL cannot be single-use", SHARE);',
     replacement: "",
     tests: [PRESIGN],
   },
@@ -531,10 +601,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "upload-precondition-not-rechecked",
-    invariant: "If-None-Match / If-Match are checked again right before commit",
+    invariant: "If-None-Match / If-Match hold atomically at commit: of concurrent writers exactly one wins (issue #10, finding 8)",
     file: "shared/objects/upload.ts",
-    original: "    previous = await readCurrent(deps.metadata, input.key);\n    checkPreconditions(input, previous);",
-    replacement: "    previous = await readCurrent(deps.metadata, input.key);",
+    original: "const committed = await commitCurrent(deps, input.key, manifest, condition, expected);",
+    replacement: 'const committed = await commitCurrent(deps, input.key, manifest, { kind: "any" }, expected);',
     tests: [OBJECT_CORE],
   },
   {
