@@ -84,7 +84,8 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       expect(listed.objects.filter((object) => !object.key.startsWith("a/"))).toEqual([]);
     });
 
-    // DynamoDB's cursor is the table key a page stopped at (shared/metadata/dynamodb.ts); KV's is opaque.
+    // DynamoDB's cursor is the table key a page stopped at (shared/metadata/dynamodb.ts), inside the listing's own
+    // wrapper (shared/objects/list-cursor.ts); KV's is opaque.
     if (runtime === "aws") {
       it("ends no page of that key's listing on a key outside a/, though hidden keys lie on both sides of a/", async () => {
         // More hidden keys in a row than one listing request reads (10 metadata pages), so an unnarrowed listing would stop on one.
@@ -97,7 +98,12 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
           const page = (await (await gateway.signedFetch("GET", `/v1/objects?prefix=&limit=1${query}`, { as: aOnly })).json()) as { objects: { key: string }[]; cursor: string | null };
           seen.push(...page.objects.map((object) => object.key));
           cursor = page.cursor;
-          if (cursor) expect(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))).toMatchObject({ sk: expect.stringMatching(`^${CURRENT_PREFIX}a/`) });
+          if (cursor) {
+            // The listing's cursor wraps the store's: `{ p: prefix, c: DynamoDB's base64url JSON { pk, sk } }`.
+            const outer = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { p: string; c: string };
+            expect(outer.p).toBe("a/");
+            expect(JSON.parse(Buffer.from(outer.c, "base64url").toString("utf8"))).toMatchObject({ sk: expect.stringMatching(`^${CURRENT_PREFIX}a/`) });
+          }
         } while (cursor);
         expect(seen).toEqual(["a/1", "a/2"]);
       });
