@@ -81,13 +81,15 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
 
   const nowSeconds = Math.floor(clock() / 1000);
   checkFreshness(signature.params, nowSeconds, config);
+  // Built before the key lookup: a component the base cannot be built from is malformed whoever signed, so the
+  // answer cannot tell an active keyid from an unknown one (found by the fuzz suite).
+  const base = buildSignatureBase(messageFromRequest(request, config.publicOrigin), signature.components, signature.signatureParams);
 
   const record = await new KeyRegistry(metadata, config.adminKeys).findUsable(signature.params.keyid, clock());
   if (!record) throw new VerigateError("signature_invalid", `unknown, revoked or expired key ${signature.params.keyid}`);
   if (signature.params.alg !== undefined && signature.params.alg !== record.alg) {
     throw new VerigateError("signature_invalid", `alg ${signature.params.alg} disagrees with key record ${record.alg}`);
   }
-  const base = buildSignatureBase(messageFromRequest(request, config.publicOrigin), signature.components, signature.signatureParams);
   if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {
     throw new VerigateError("signature_invalid", `signature does not verify for ${record.keyid}`);
   }

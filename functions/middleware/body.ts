@@ -44,7 +44,13 @@ export const jsonBodyLimit = bodyLimit({
 /** Reads a small JSON body (behind `jsonBodyLimit`), checks it against the signed digest, then parses it. */
 export async function readVerifiedJson(request: Request): Promise<Record<string, unknown>> {
   const expected = signedDigest(request);
-  const bytes = new Uint8Array(await request.arrayBuffer());
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(await request.arrayBuffer());
+  } catch (error) {
+    // A body that ends before its Content-Length (a cut connection): framing, as for a PUT, not an internal error.
+    throw new VerigateError("bad_request", "the body ended before its Content-Length", { ...SHARE, cause: error });
+  }
   if (!timingSafeEqual(await sha256(bytes), expected)) throw new VerigateError("digest_mismatch");
   let value: unknown;
   try {

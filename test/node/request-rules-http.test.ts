@@ -71,6 +71,16 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     }
   });
 
+  // Regression (found by the fuzz suite): a JSON body cut short of its Content-Length was 500 internal.
+  it("answers 400 bad_request to a JSON body that ends before its Content-Length", async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ keyid: "cut", alg: "ed25519", scopes: [] }));
+    const headers = await gateway.signedHeaders("POST", "/v1/keys", { signedBody: body, headers: { "Content-Type": "application/json" } });
+    const connection = gateway.connect({ method: "POST", target: "/v1/keys", headers: { ...headers, "Content-Length": String(body.length + 50) } });
+    connection.write(body);
+    connection.halfClose();
+    expect(wireProblem(await connection.response)).toEqual({ status: 400, code: "bad_request", requestIdMatches: true });
+  });
+
   describe("AUTH_MODE=soft", () => {
     let soft: GatewayHarness;
     beforeAll(async () => {

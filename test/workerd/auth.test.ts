@@ -80,6 +80,19 @@ describe("signed requests through the gateway", () => {
     expect(await problemOf(await gateway.fetch(new Request(url, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
   });
 
+  // Regression (found by the fuzz suite): a covered field that is absent was 400 for an active key but 401 for an
+  // unknown one, so the answer told whether a keyid exists without any valid signature.
+  it("answers 400 malformed_signature to a base that cannot be built, whether or not the keyid exists", async () => {
+    const gateway = await testGateway();
+    const url = `${ORIGIN}/v1/whoami`;
+    const components = ["@method", "@authority", "@path", "@query", "x-absent"];
+    const stranger = await newEd25519Key();
+    for (const signer of [gateway.admin, { keyid: "no-such-key", key: { alg: "ed25519" as const, privateKey: stranger.privateKey } }]) {
+      const { headers } = await signRequest({ method: "GET", url, key: signer.key, keyid: signer.keyid, created: Math.floor(gateway.now / 1000), components, headers: { "x-absent": "v" } });
+      expect(await problemOf(await gateway.fetch(new Request(url, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
+    }
+  });
+
   it("answers 401 signature_expired past max age plus skew, and accepts just inside it", async () => {
     const gateway = await testGateway();
     const nowSeconds = Math.floor(gateway.now / 1000);
