@@ -1,0 +1,439 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, it } from "vitest";
+import type { SigningKey } from "../../shared/signature/index.ts";
+import { FUZZ_TIMEOUT_MS, type FuzzRequest, type KeyFixtures, exchange, expectAnswer, fuzzParameters, keyFixtures, outcome } from "./support/fuzz.ts";
+import {
+  type SignatureInputParts,
+  canonicalInnerList,
+  freshNonce,
+  profileParts,
+  renderSignatureInput,
+  signatureBytes,
+  signatureMember,
+  signatureOver,
+} from "./support/fuzz-signing.ts";
+import { RUNTIMES } from "./support/runtimes.ts";
+import type { GatewayHarness } from "./support/wire.ts";
+
+/** Cases per build: about 5 s of requests on each on this project's 2-core VM. */
+const RUNS = 500;
+
+/**
+ * What one mutation does to an otherwise valid request, by the contract (PROTOCOL section 1), for a signer whose key
+ * may sign: `ok` leaves it valid, a code is the refusal it must get, `refused` is some 4xx, `any` is unspecified
+ * (judged only by the properties every answer has).
+ */
+type Effect = "ok" | "any" | "refused" | "malformed_signature" | "signature_not_yet_valid" | "signature_expired" | "signature_invalid" | "replayed_request" | "signature_missing";
+
+/**
+ * Parameter values as header text. `{now+N}` is the send time plus N seconds, `{rand:N}` N random base64url
+ * characters (a fresh nonce every run), `{spent}` a nonce this signer already used, `{alg}` the signer's algorithm,
+ * `{otheralg}` the other one, `{other}` the keyid of another registered key. Null removes the parameter.
+ * Times keep 10 s or more from every freshness boundary (skew 30 s, age 300 s), so a slow machine does not flip them.
+ */
+const PARAMS: Record<string, [value: string | null, effect: Effect][]> = {
+  created: [
+    ["{now}", "ok"],
+    ["{now-200}", "ok"],
+    ["{now+20}", "ok"],
+    ["{now+45}", "signature_not_yet_valid"],
+    ["999999999999999", "signature_not_yet_valid"],
+    ["{now-345}", "signature_expired"],
+    ["0", "signature_expired"],
+    ["-1", "signature_expired"],
+    // RFC 9421 section 2.3: created is an Integer; a Decimal is outside the profile even when its value is whole.
+    ["{now}.0", "malformed_signature"],
+    ["{now}.5", "malformed_signature"],
+    ["{now}.000", "malformed_signature"],
+    ["9999999999999999", "malformed_signature"],
+    ['"{now}"', "malformed_signature"],
+    ["?1", "malformed_signature"],
+    [":AAAA:", "malformed_signature"],
+    ["now", "malformed_signature"],
+    ["@{now}", "malformed_signature"],
+    ['%"{now}"', "malformed_signature"],
+    // A trailing space would be trimmed off the field value; inside it, it ends the member early.
+    ["{now} ;x=1", "malformed_signature"],
+    ["", "malformed_signature"],
+    [null, "malformed_signature"],
+  ],
+  expires: [
+    ["{now+60}", "ok"],
+    ["{now+300}", "ok"],
+    ["{now}", "ok"],
+    ["{now+301}", "malformed_signature"],
+    ["{now-45}", "signature_expired"],
+    ["-99999999999", "signature_expired"],
+    ["999999999999999", "malformed_signature"],
+    ["{now+60}.0", "malformed_signature"],
+    ['"{now+60}"', "malformed_signature"],
+  ],
+  nonce: [
+    ['"{rand:22}"', "ok"],
+    ['"{rand:128}"', "ok"],
+    ['"{rand:30}=="', "ok"],
+    ['"+/{rand:20}"', "ok"],
+    ['"{rand:21}"', "malformed_signature"],
+    ['"{rand:21}="', "malformed_signature"],
+    ['"{rand:129}"', "malformed_signature"],
+    ['"{rand:30}==="', "malformed_signature"],
+    ['"{rand:22}*"', "malformed_signature"],
+    ['"{rand:11} {rand:11}"', "malformed_signature"],
+    ["12345", "malformed_signature"],
+    ['""', "malformed_signature"],
+    ["a{rand:22}", "malformed_signature"],
+    [null, "malformed_signature"],
+    ['"{spent}"', "replayed_request"],
+  ],
+  keyid: [
+    ['"nobody"', "signature_invalid"],
+    ['"{other}"', "signature_invalid"],
+    ['"verigate-link"', "signature_invalid"],
+    ['"key:wire-admin"', "signature_invalid"],
+    ['"wire-admin "', "signature_invalid"],
+    ['"../wire-admin"', "signature_invalid"],
+    [`"${"k".repeat(129)}"`, "signature_invalid"],
+    ['""', "malformed_signature"],
+    ["1", "malformed_signature"],
+    ["wire-admin", "malformed_signature"],
+    [null, "malformed_signature"],
+  ],
+  alg: [
+    ['"{alg}"', "ok"],
+    ['"{otheralg}"', "signature_invalid"],
+    ['"rsa-v1_5-sha256"', "malformed_signature"],
+    ['"ED25519"', "malformed_signature"],
+    ["ed25519", "malformed_signature"],
+    ["1", "malformed_signature"],
+  ],
+  tag: [
+    ['"verigate"', "ok"],
+    ['"other"', "malformed_signature"],
+    ['""', "malformed_signature"],
+    ["verigate", "malformed_signature"],
+  ],
+  // Parameters the profile does not know are signed but not interpreted.
+  x: [
+    ["1", "ok"],
+    ['"v"', "ok"],
+    ["?0", "ok"],
+    [":AAAA:", "ok"],
+    ['"a\\"b\\\\c"', "ok"],
+    ["(1)", "malformed_signature"],
+  ],
+};
+
+/** Components added to the covered list. The requests send `X-Present` (ASCII) and `X-Utf8` (UTF-8 bytes). */
+const ADDED_COMPONENTS: [item: string, effect: Effect][] = [
+  ['"x-present"', "ok"],
+  ['"@target-uri"', "malformed_signature"],
+  ['"@scheme"', "malformed_signature"],
+  ['"@request-target"', "malformed_signature"],
+  ['"@status"', "malformed_signature"],
+  ['"@METHOD"', "malformed_signature"],
+  ['"@query-param";name="a"', "malformed_signature"],
+  ['"x-absent"', "malformed_signature"],
+  ['"X-Present"', "malformed_signature"],
+  ['"content-digest"', "malformed_signature"],
+  ['"x-present";sf', "malformed_signature"],
+  ['"x-present";bs', "malformed_signature"],
+  ['"@method";req', "malformed_signature"],
+  ['"@path";key="a"', "malformed_signature"],
+  ['""', "malformed_signature"],
+  ['"x present"', "malformed_signature"],
+  ["1", "malformed_signature"],
+  ["@method", "malformed_signature"],
+  // How a runtime hands over Host, and which bytes a non-ASCII field value is, are the runtime's: only well-formedness.
+  ['"host"', "any"],
+  ['"x-utf8"', "any"],
+  ['"signature-input"', "any"],
+];
+
+/** Labels sent on both headers: any valid dictionary key will do. */
+const LABELS: [label: string, effect: Effect][] = [
+  ["a", "ok"],
+  ["*x", "ok"],
+  ["s.1-_*", "ok"],
+  ["l".repeat(64), "ok"],
+  ["Sig1", "malformed_signature"],
+  ["1sig", "malformed_signature"],
+];
+
+/** Signature member values replacing `:<signature>:`; `{sig}` is the real signature. */
+const SIGNATURE_VALUES: [value: string, effect: Effect][] = [
+  ["::", "signature_invalid"],
+  [":AAAA:", "signature_invalid"],
+  ['"abc"', "malformed_signature"],
+  ["?1", "malformed_signature"],
+  ["1", "malformed_signature"],
+  ["(:AAAA:)", "malformed_signature"],
+  [":!!!!:", "malformed_signature"],
+  [":AAAA", "malformed_signature"],
+  ["{sig};x=1", "any"],
+];
+
+/** One mutation of a valid signed request; `resign` signs over the mutated Signature-Input, so it reaches past verification. */
+type Mutation =
+  | { kind: "none" }
+  | { kind: "param"; name: string; value: string | null; effect: Effect; resign: boolean }
+  | { kind: "drop-component"; index: number; resign: boolean }
+  | { kind: "duplicate-component"; index: number; resign: boolean }
+  | { kind: "add-component"; item: string; effect: Effect; resign: boolean }
+  | { kind: "reorder-components"; order: number[]; resign: boolean }
+  | { kind: "no-components"; resign: boolean }
+  | { kind: "label"; label: string; effect: Effect; inputOnly: boolean }
+  | { kind: "flip-signature-bit"; bit: number }
+  | { kind: "resize-signature"; by: -1 | 1 }
+  | { kind: "signature-value"; value: string; effect: Effect }
+  | { kind: "extra-member"; header: "input" | "signature" }
+  | { kind: "drop-header"; headers: "input" | "signature" | "both" }
+  | { kind: "twice"; header: "input" | "signature" }
+  | { kind: "splice"; header: "input" | "signature"; at: number; text: string; resign: boolean }
+  | { kind: "junk"; header: "input" | "signature"; text: string }
+  | { kind: "oversize"; chars: number };
+
+const header = fc.constantFrom<"input" | "signature">("input", "signature");
+const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 200 });
+/** Characters that mean something in a structured field, and some that never may appear in one. */
+const significant = fc.string({ unit: fc.constantFrom(" ", ",", ";", "=", "(", ")", '"', ":", "\\", "*", "a", "1", "?", "@", "%", "\t", "é"), minLength: 1, maxLength: 3 });
+const paramMutation = fc
+  .constantFrom(...Object.entries(PARAMS).flatMap(([name, values]) => values.map(([value, effect]) => ({ name, value, effect }))))
+  .chain((param) => fc.boolean().map((resign) => ({ kind: "param" as const, ...param, resign })));
+
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({ kind: "none" as const }) },
+  { weight: 12, arbitrary: paramMutation },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop-component" as const), index: fc.nat(3), resign: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("duplicate-component" as const), index: fc.nat(3), resign: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .constantFrom(...ADDED_COMPONENTS)
+      .chain(([item, effect]) => fc.record({ kind: fc.constant("add-component" as const), item: fc.constant(item), effect: fc.constant(effect), resign: fc.boolean() })),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reorder-components" as const), order: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4 }), resign: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("no-components" as const), resign: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom(...LABELS)
+      .chain(([label, effect]) => fc.record({ kind: fc.constant("label" as const), label: fc.constant(label), effect: fc.constant(effect), inputOnly: fc.boolean() })),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("flip-signature-bit" as const), bit: fc.nat(511) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("resize-signature" as const), by: fc.constantFrom<-1 | 1>(-1, 1) }) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...SIGNATURE_VALUES).map(([value, effect]) => ({ kind: "signature-value" as const, value, effect })),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("extra-member" as const), header }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop-header" as const), headers: fc.constantFrom<"input" | "signature" | "both">("input", "signature", "both") }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("twice" as const), header }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("splice" as const), header, at: fc.nat(400), text: significant, resign: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("junk" as const), header, text: printable }) },
+  // Node's parser refuses a head over 16 KiB itself; workerd's limit is larger. Either way the answer must be the gateway's.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("oversize" as const), chars: fc.constantFrom(4_000, 12_000, 17_000, 70_000) }) },
+);
+
+type SignerName = "admin" | "user" | "hmac" | "revoked" | "unknown";
+type Route = "whoami" | "whoami-query" | "object" | "keys";
+
+const TARGETS: Record<Route, string> = {
+  whoami: "/v1/whoami",
+  "whoami-query": "/v1/whoami?a=1&b=%20&c",
+  object: "/v1/objects/fuzz/sig",
+  keys: "/v1/keys",
+};
+
+/** What each signer gets on each route with a valid signature: the user and hmac keys are scoped to `fuzz/`, not admin. */
+function control(route: Route, signer: SignerName): string {
+  if (signer === "revoked" || signer === "unknown") return "401 signature_invalid";
+  return route === "keys" && signer !== "admin" ? "403 forbidden" : "200";
+}
+
+/** What the contract asks of the answer: an exact outcome, some refusal, or only the properties of every answer. */
+function deserved(effect: Effect, resigned: boolean, route: Route, signer: SignerName): string {
+  if (effect === "any" || effect === "refused") return effect;
+  // Parse, profile and freshness come before the key lookup and the signature (PROTOCOL section 1, order of checks).
+  if (effect === "malformed_signature" || effect === "signature_not_yet_valid" || effect === "signature_expired" || effect === "signature_missing") {
+    return `${effect === "signature_missing" ? 401 : effect === "malformed_signature" ? 400 : 401} ${effect}`;
+  }
+  const keyCanSign = signer !== "revoked" && signer !== "unknown";
+  if (!resigned || !keyCanSign) return "401 signature_invalid";
+  return effect === "ok" ? control(route, signer) : `401 ${effect}`;
+}
+
+const RANDOM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** A parameter value's text with its placeholders filled in (see PARAMS). */
+function fill(template: string, now: number, signer: { alg: string; spent: string; other: string }): string {
+  return template
+    .replace(/\{now([+-]\d+)?\}/g, (_match, offset?: string) => String(now + Number(offset ?? 0)))
+    .replace(/\{rand:(\d+)\}/g, (_match, length: string) => Array.from({ length: Number(length) }, () => RANDOM_ALPHABET[Math.floor(Math.random() * 64)]).join(""))
+    .replace("{spent}", signer.spent)
+    .replace("{otheralg}", signer.alg === "ed25519" ? "hmac-sha256" : "ed25519")
+    .replace("{alg}", signer.alg)
+    .replace("{other}", signer.other);
+}
+
+/** Every signer but `unknown` was spent once with this nonce before the properties run. */
+const SPENT_NONCE = "spent-nonce-of-the-fuzz-suite-0123456789";
+
+describe.each(RUNTIMES)("on %s", (runtime, start) => {
+  let gateway: GatewayHarness;
+  let keys: KeyFixtures;
+
+  beforeAll(async () => {
+    gateway = await start();
+    keys = await keyFixtures(gateway);
+    const put = await gateway.signedFetch("PUT", "/v1/objects/fuzz/sig", { body: new TextEncoder().encode("signed") });
+    if (put.status !== 201) throw new Error(`fixture object: ${put.status}`);
+    for (const signer of [keys.admin, keys.user, keys.hmac]) {
+      const request: FuzzRequest = { method: "GET", target: "/v1/whoami", headers: {} };
+      const spent = await signed(request, profileParts(signer.keyid, { withBody: false, created: nowSeconds(), nonce: SPENT_NONCE }), signer.key);
+      const answer = await exchange(gateway, spent);
+      if (answer.status !== 200) throw new Error(`spending the fixture nonce of ${signer.keyid}: ${answer.status}`);
+    }
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  async function signed(request: FuzzRequest, parts: SignatureInputParts, key: SigningKey): Promise<FuzzRequest> {
+    const input = renderSignatureInput(parts);
+    const signature = await signatureOver(gateway.origin, request, input, parts.label, key);
+    return { ...request, headers: { ...request.headers, "Signature-Input": input, Signature: signatureMember(parts.label, signature) } };
+  }
+
+  it(`answers every mutation of a signed request as the contract says, never a 5xx, always problem+json (${RUNS} cases, seeded)`, async () => {
+    const cases = fc.record({ route: fc.constantFrom<Route>("whoami", "whoami-query", "object", "keys"), signer: fc.constantFrom<SignerName>("admin", "user", "hmac", "revoked", "unknown"), mutation });
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ route, signer: signerName, mutation }) => {
+        const signer = keys[signerName];
+        const now = nowSeconds();
+        const other = signerName === "admin" ? keys.user.keyid : keys.admin.keyid;
+        const request: FuzzRequest = { method: "GET", target: TARGETS[route], headers: { "X-Present": "  a present value ", "X-Utf8": "caf\u00e9 \u2603" } };
+        const parts = profileParts(signer.keyid, { withBody: false, created: now, nonce: freshNonce() });
+        const original = renderSignatureInput(parts);
+        const sent = await send(request, parts, mutation, { key: signer.key, now, filler: { alg: signer.key.alg, spent: SPENT_NONCE, other } });
+        const answer = await exchange(gateway, sent.request);
+        const effect = sent.effect;
+        // Sent without re-signing, a header that still reads as the signed one may pass; any other must not.
+        const unchanged = !sent.resigned && canonicalInnerList(sent.request.headers["Signature-Input"] ?? "", sent.label) === canonicalInnerList(original, "sig1");
+        const expected = unchanged && effect === "refused" ? "any" : deserved(effect, sent.resigned || unchanged, route, signerName);
+        const got = outcome(answer);
+        const mismatch = expected === "any" ? false : expected === "refused" ? answer.status < 400 : got !== expected;
+        expectAnswer(runtime, sent.request, answer, mismatch ? [`answered ${got}, the contract asks ${expected}`] : []);
+      }),
+      fuzzParameters(RUNS),
+    );
+  }, FUZZ_TIMEOUT_MS);
+
+  interface Sent {
+    request: FuzzRequest;
+    effect: Effect;
+    /** Whether the signature is over the Signature-Input as sent (else over the unmutated one). */
+    resigned: boolean;
+    label: string;
+  }
+
+  async function send(
+    request: FuzzRequest,
+    parts: SignatureInputParts,
+    mutation: Mutation,
+    context: { key: SigningKey; now: number; filler: Parameters<typeof fill>[2] },
+  ): Promise<Sent> {
+    const { key } = context;
+    const valid = await signed(request, parts, key);
+    const withInput = async (mutated: SignatureInputParts, resign: boolean, effect: Effect): Promise<Sent> => {
+      const signedOver = resign ? mutated : parts;
+      const input = renderSignatureInput(mutated);
+      const signature = await signatureOver(gateway.origin, request, renderSignatureInput(signedOver), signedOver.label, key);
+      return {
+        request: { ...request, headers: { ...request.headers, "Signature-Input": input, Signature: signatureMember(mutated.label, signature) } },
+        effect,
+        resigned: resign,
+        label: mutated.label,
+      };
+    };
+    const replace = (headers: Record<string, string>, effect: Effect): Sent => ({ request: { ...request, headers: { ...request.headers, ...headers } }, effect, resigned: false, label: "sig1" });
+    const components = parts.components;
+    switch (mutation.kind) {
+      case "none":
+        return { request: valid, effect: "ok", resigned: true, label: "sig1" };
+      case "param": {
+        const params = parts.params.filter(([name]) => name !== mutation.name);
+        const value = mutation.value === null ? null : fill(mutation.value, context.now, context.filler);
+        return withInput({ ...parts, params: value === null ? params : [...params, [mutation.name, value]] }, mutation.resign, mutation.effect);
+      }
+      case "drop-component":
+        return withInput({ ...parts, components: components.filter((_item, index) => index !== mutation.index) }, mutation.resign, "malformed_signature");
+      case "duplicate-component":
+        return withInput({ ...parts, components: [...components, components[mutation.index] ?? '"@method"'] }, mutation.resign, "malformed_signature");
+      case "add-component":
+        return withInput({ ...parts, components: [...components, mutation.item] }, mutation.resign, mutation.effect);
+      case "reorder-components":
+        return withInput({ ...parts, components: mutation.order.map((index) => components[index] ?? "") }, mutation.resign, "ok");
+      case "no-components":
+        return withInput({ ...parts, components: [] }, mutation.resign, "malformed_signature");
+      case "label": {
+        const relabelled = await withInput({ ...parts, label: mutation.label }, true, mutation.effect);
+        if (!mutation.inputOnly) return relabelled;
+        return { ...relabelled, request: { ...relabelled.request, headers: { ...relabelled.request.headers, Signature: valid.headers.Signature ?? "" } }, effect: "malformed_signature" };
+      }
+      case "flip-signature-bit":
+      case "resize-signature": {
+        const signature = await signatureOver(gateway.origin, request, renderSignatureInput(parts), "sig1", key);
+        // hmac-sha256 signatures are 256 bits, ed25519 ones 512.
+        const bit = mutation.kind === "flip-signature-bit" ? mutation.bit % (signature.length * 8) : 0;
+        const changed =
+          mutation.kind === "flip-signature-bit"
+            ? signature.map((byte, index) => (index === bit >> 3 ? byte ^ (1 << (bit & 7)) : byte))
+            : mutation.by < 0
+              ? signature.subarray(0, -1)
+              : new Uint8Array([...signature, 0]);
+        return replace({ "Signature-Input": original(valid), Signature: signatureMember("sig1", changed) }, "signature_invalid");
+      }
+      case "signature-value": {
+        const real = (valid.headers.Signature ?? "").slice("sig1=".length);
+        return replace({ "Signature-Input": original(valid), Signature: `sig1=${mutation.value.replace("{sig}", real)}` }, mutation.effect);
+      }
+      case "extra-member":
+        return mutation.header === "input"
+          ? replace({ "Signature-Input": `${original(valid)}, sig2=("@method");created=${context.now}` }, "malformed_signature")
+          : replace({ Signature: `${valid.headers.Signature ?? ""}, sig2=:AAAA:` }, "malformed_signature");
+      case "drop-header": {
+        const { "Signature-Input": input = "", Signature: signature = "", ...rest } = valid.headers;
+        const kept: Record<string, string> = mutation.headers === "input" ? { Signature: signature } : mutation.headers === "signature" ? { "Signature-Input": input } : {};
+        return { request: { ...valid, headers: { ...rest, ...kept } }, effect: mutation.headers === "both" ? "signature_missing" : "malformed_signature", resigned: false, label: "sig1" };
+      }
+      case "twice": {
+        // Two field lines of one name (spelled apart so both are written); the server joins them with ", ".
+        const name = mutation.header === "input" ? "Signature-Input" : "Signature";
+        return { request: { ...valid, headers: { ...valid.headers, [name.toLowerCase()]: valid.headers[name] ?? "" } }, effect: "any", resigned: true, label: "sig1" };
+      }
+      case "splice": {
+        const name = mutation.header === "input" ? "Signature-Input" : "Signature";
+        const text = valid.headers[name] ?? "";
+        const at = mutation.at % (text.length + 1);
+        const spliced = text.slice(0, at) + mutation.text + text.slice(at);
+        if (mutation.header === "input" && mutation.resign) {
+          const label = /^[^=]*/.exec(spliced)?.[0] ?? "sig1";
+          const signature = await signatureOver(gateway.origin, request, spliced, label, key);
+          return replace({ "Signature-Input": spliced, Signature: signatureMember(label, signature) }, "any");
+        }
+        // The same signature bytes under the same label may still pass; other bytes must not.
+        const same = mutation.header === "signature" && signatureBytes(spliced, "sig1") === signatureBytes(text, "sig1");
+        return replace({ [name]: spliced }, same ? "any" : "refused");
+      }
+      case "junk":
+        return replace({ [mutation.header === "input" ? "Signature-Input" : "Signature"]: mutation.text }, "refused");
+      case "oversize":
+        return withInput({ ...parts, params: [...parts.params, ["x", JSON.stringify("o".repeat(mutation.chars))]] }, true, "ok");
+    }
+  }
+
+  const original = (request: FuzzRequest) => request.headers["Signature-Input"] ?? "";
+});
