@@ -17,6 +17,24 @@ export interface KnownDefect {
 
 export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
+    finding: 4,
+    runtime: "workers",
+    what: "an object key of 509 to 512 bytes is 500 on every object route: with the `obj:` prefix it is over KV's 512-byte key limit",
+    explains: (request, answer) => answer.status === 500 && (objectKeyBytes(request) ?? 0) >= 509,
+  },
+  {
+    finding: 4,
+    runtime: "workers",
+    what: "a list prefix over 508 bytes is 500: with the `obj:` prefix it is over KV's 512-byte key limit",
+    explains: (request, answer) => answer.status === 500 && (listPrefixBytes(request) ?? 0) > 508,
+  },
+  {
+    finding: 5,
+    runtime: "both",
+    what: "a percent-encoded route segment (`/v1/%6Fbjects/team/x`) matches the route but shifts the key cut from the raw path (`s/team/x`)",
+    explains: (request, answer) => answer.status === 201 && /^\/v1\/[^/?]*%/i.test(request.target),
+  },
+  {
     finding: 7,
     runtime: "both",
     what: "a whole Decimal `created` or `expires` (1796057756.0) is read as an Integer: the request passes, or fails only at the signature",
@@ -36,6 +54,20 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
       "a body that differs in length from its Content-Length (junk after a short body, or a body cut short by the client) gets Node's own bare 400, " +
       "without problem+json or X-Request-Id, whatever the gateway answered",
     explains: (request, answer) => lengthMismatch(request) !== 0 && answer.status === 400 && answer.headers["x-request-id"] === undefined,
+  },
+  {
+    finding: 10,
+    runtime: "aws",
+    what: "a request target with a byte Node's parser refuses (a backslash, a raw non-ASCII byte) gets Node's own bare 400, without problem+json or X-Request-Id",
+    explains: (request, answer) => /[\\\u0080-\uffff]/.test(request.target) && answer.status === 400 && answer.headers["x-request-id"] === undefined,
+  },
+  {
+    finding: "new",
+    runtime: "workers",
+    what:
+      "workerd hands the gateway a path with `^` re-encoded as `%5E` (WHATWG URL, Node and fetch keep `^`), so a path signed as README says " +
+      "(`new URL(url).href`) is 401 signature_invalid on Workers and accepted on the Node build",
+    explains: (request, answer) => (request.target.split("?")[0] ?? "").includes("^") && outcome(answer) === "401 signature_invalid",
   },
   {
     finding: "new",
@@ -63,6 +95,25 @@ function coversUnbuildableComponent(request: FuzzRequest): boolean {
   return [...innerList.matchAll(/"([^"]*)"/g)].some(([, name = ""]) =>
     name.startsWith("@") ? !SUPPORTED_DERIVED.has(name) : !/^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) || (!sent.has(name) && name !== "host"),
   );
+}
+
+/** The UTF-8 length of the key an object route names (its raw path after the route, decoded once); null elsewhere. */
+function objectKeyBytes(request: FuzzRequest): number | null {
+  const path = request.target.split("?")[0] ?? "";
+  if (!path.startsWith("/v1/objects/")) return null;
+  try {
+    return Buffer.byteLength(decodeURIComponent(path.slice("/v1/objects/".length)));
+  } catch {
+    return null;
+  }
+}
+
+/** The UTF-8 length of a listing's prefix as the router reads it; null for other requests. */
+function listPrefixBytes(request: FuzzRequest): number | null {
+  const [path, query] = request.target.split("?");
+  if (path !== "/v1/objects" || query === undefined) return null;
+  const prefix = new URLSearchParams(query).get("prefix");
+  return prefix === null ? null : Buffer.byteLength(prefix);
 }
 
 /** How many bytes the declared Content-Length promises beyond the body sent (negative: the body is longer). */
