@@ -29,6 +29,14 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
     explains: (request, answer) => answer.status === 500 && (listPrefixBytes(request) ?? 0) > 508,
   },
   {
+    finding: "new",
+    runtime: "workers",
+    what:
+      "a link whose (MAC-valid) token pins a version id that makes a metadata key over KV's 512 bytes is 500: finding 4's limit again, " +
+      "reachable only by whoever holds PRESIGN_SECRET, since the gateway issues 26-character versions",
+    explains: (request, answer) => answer.status === 500 && request.target.startsWith("/v1/dl/") && (linkVersionBytes(request.target) ?? 0) > 500,
+  },
+  {
     finding: 5,
     runtime: "both",
     what: "a percent-encoded route segment (`/v1/%6Fbjects/team/x`) matches the route but shifts the key cut from the raw path (`s/team/x`)",
@@ -114,6 +122,17 @@ function listPrefixBytes(request: FuzzRequest): number | null {
   if (path !== "/v1/objects" || query === undefined) return null;
   const prefix = new URLSearchParams(query).get("prefix");
   return prefix === null ? null : Buffer.byteLength(prefix);
+}
+
+/** The UTF-8 length of the version a link token's payload names, or null when it names none. */
+function linkVersionBytes(target: string): number | null {
+  const payload = target.slice("/v1/dl/".length).split(".")[0] ?? "";
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { version?: unknown };
+    return typeof claims.version === "string" ? Buffer.byteLength(claims.version) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** How many bytes the declared Content-Length promises beyond the body sent (negative: the body is longer). */
