@@ -19,7 +19,7 @@ export const KNOWN_DEFECTS: readonly KnownDefect[] = [
   {
     finding: 4,
     runtime: "workers",
-    what: "an object key of 509 to 512 bytes is 500 on every object route: with the `obj:` prefix it is over KV's 512-byte key limit",
+    what: "an object key of 509 to 512 bytes is 500 on every object route and in POST /v1/presign: with the `obj:` prefix it is over KV's 512-byte key limit",
     explains: (request, answer) => answer.status === 500 && (objectKeyBytes(request) ?? 0) >= 509,
   },
   {
@@ -105,12 +105,25 @@ function coversUnbuildableComponent(request: FuzzRequest): boolean {
   );
 }
 
-/** The UTF-8 length of the key an object route names (its raw path after the route, decoded once); null elsewhere. */
+/**
+ * The UTF-8 length of the key an object route names (its raw path after the route, decoded once) or a presign
+ * body names; null elsewhere.
+ */
 function objectKeyBytes(request: FuzzRequest): number | null {
   const path = request.target.split("?")[0] ?? "";
+  if (path === "/v1/presign") return presignKeyBytes(request.body);
   if (!path.startsWith("/v1/objects/")) return null;
   try {
     return Buffer.byteLength(decodeURIComponent(path.slice("/v1/objects/".length)));
+  } catch {
+    return null;
+  }
+}
+
+function presignKeyBytes(body: Uint8Array | undefined): number | null {
+  try {
+    const { key } = JSON.parse(Buffer.from(body ?? []).toString("utf8")) as { key?: unknown };
+    return typeof key === "string" ? Buffer.byteLength(key) : null;
   } catch {
     return null;
   }
