@@ -9,6 +9,10 @@ import type { Signer, WireClient, WireResponse } from "./wire.ts";
 /**
  * What every fuzz suite shares: the seed, how one request goes on the wire, and the properties every answer of
  * the gateway must have whatever it was sent (PROTOCOL section 2).
+ *
+ * Each suite file runs `describe.concurrent.each(RUNTIMES)` with `it.sequential` properties: the two builds are
+ * fuzzed at the same time (workerd is a process of its own, the AWS build runs in the test's), which about
+ * halves the wall time on two cores, while the properties against one gateway run one after the other.
  */
 
 /**
@@ -27,7 +31,7 @@ const FUZZ_SCALE = scaleFrom(process.env.FUZZ_SCALE);
 const KEEP_GOING = Boolean(process.env.FUZZ_KEEP_GOING);
 
 /** A property's time budget: the node project's default, stretched with FUZZ_SCALE. */
-export const FUZZ_TIMEOUT_MS = 60_000 * FUZZ_SCALE;
+export const FUZZ_TIMEOUT_MS = 60_000 * Math.max(1, FUZZ_SCALE);
 
 /**
  * Generous: these small requests take 5 to 60 ms each on this project's 2-core VM even when it is shared and loaded
@@ -152,6 +156,18 @@ export function wellFormedViolations(method: string, answer: Answer): string[] {
 export function outcome(answer: Answer): string {
   const code = problemBody(answer)?.code;
   return code === undefined ? String(answer.status) : `${answer.status} ${String(code)}`;
+}
+
+/**
+ * Whether the answer is one a suite says it deserves: an outcome (`201`, `400 bad_request`; a HEAD error, which has
+ * no body, by its status), one of several, `refused` (any 4xx) or `any` (only the properties every answer has).
+ */
+export function deserve(answer: Answer, deserves: string | readonly string[]): string[] {
+  const alternatives = typeof deserves === "string" ? [deserves] : deserves;
+  const got = outcome(answer);
+  const matches = (wanted: string) =>
+    wanted === "any" || (wanted === "refused" ? answer.status >= 400 && answer.status < 500 : got === wanted || (answer.body.length === 0 && wanted.split(" ")[0] === got));
+  return alternatives.some(matches) ? [] : [`answered ${got}, the contract asks ${alternatives.join(" or ")}`];
 }
 
 /**
