@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { type LinkClaims, issueLinkToken } from "../../shared/presign/token.ts";
+import { randomBytes, sha256Hex } from "./support/bytes.ts";
 import {
   type Answer,
   FUZZ_SCOPE_PREFIX,
@@ -10,87 +12,57 @@ import {
   exchange,
   expectAnswer,
   fuzzParameters,
+  jsonBytes,
   keyFixtures,
   outcome,
 } from "./support/fuzz.ts";
+import {
+  CHUNK,
+  EMPTY_RANGE,
+  FORGED,
+  SIZE,
+  type Validator,
+  damaged,
+  deservedRange,
+  rangeHeader,
+  readsAsToken,
+  tokenDamage,
+  validator,
+} from "./support/fuzz-download-cases.ts";
+import { ROUTE, keyPart, lenientDecode, modelKey, queryValue, querySuffix, route } from "./support/fuzz-object-cases.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
-/** Cases per build: a key case is a PUT and, when it is stored, a GET of it. */
+/** Cases per build of each property: a key case is a PUT and, when it is stored, a GET of it. */
 const KEY_RUNS = 100;
 const LIST_RUNS = 100;
-/** PROTOCOL section 3. */
-const MAX_KEY_BYTES = 512;
-const ROUTE = "/v1/objects/";
+const RANGE_RUNS = 120;
+const LINK_RUNS = 150;
+const PRESIGN_SECRET = "presign-secret-for-the-fuzz-suites-0123456789";
+/** PROTOCOL section 4. */
+const LINK_SECONDS = 300;
+const LINK_PREFIX = "/v1/dl/";
 /** Objects every listing case can find, inside the user key's scope and outside it. */
 const LISTED = ["fuzz/list/a", "fuzz/list/b/c", "fuzz/list/\u00e9t\u00e9", "fuzz/list/\u{1F600}", "other/list/x"];
 
-/** Pieces of a raw path segment: plain text, multibyte UTF-8, and the encodings and characters key rules are about. */
-const piece = fc.oneof(
-  { weight: 6, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~-]{1,10}$/) },
-  { weight: 3, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 3 }).map(encodeURIComponent) },
-  {
-    weight: 4,
-    arbitrary: fc.constantFrom(
-      ...["%2F", "%2f", "%2e", "%2E%2E", ".", "..", "%00", "%0A", "%1F", "%7F", "%C2%80", "%C2%9F", "%5C", "%zz", "%", "%E2%82", "%ED%A0%80"],
-      ...["%F0%9F%98", "%C0%AF", "%E0%80%AF", "%EF%BF%BF", "%F4%8F%BF%BF", "%252e", "%25", "+", "%20", "%3F", "%23", "'", "(", ")", "*", "!", "$"],
-      ...["&", "=", ";", ",", ":", "@", "~", "[", "]", "\\", "|", "{", "^"],
-    ),
-  },
-);
-const segment = fc.array(piece, { maxLength: 3 }).map((pieces) => pieces.join(""));
-const shortKey = fc.array(segment, { minLength: 1, maxLength: 5 }).map((segments) => segments.join("/"));
-/** Keys around the 512-byte limit, of one-byte to four-byte characters, percent-encoded. */
-const longKey = fc
-  .record({ bytes: fc.oneof(fc.integer({ min: 500, max: 520 }), fc.integer({ min: 1, max: 700 })), unit: fc.constantFrom("a", "%C3%A9", "%E2%82%AC", "%F0%9F%98%80") })
-  .map(({ bytes, unit }) => {
-    const unitBytes = unit.length === 1 ? 1 : unit.length / 3;
-    return `fuzz/${unit.repeat(Math.max(1, Math.ceil((bytes - 5) / unitBytes)))}`;
-  });
-const keyPart = fc.oneof({ weight: 3, arbitrary: shortKey }, { weight: 1, arbitrary: shortKey.map((key) => `fuzz/${key}`) }, { weight: 2, arbitrary: longKey });
-/** The route itself, spelled as it should be or with the spellings that once shifted the key (issue #10, finding 5). */
-const route = fc.oneof(
-  { weight: 12, arbitrary: fc.constant(ROUTE) },
-  { weight: 1, arbitrary: fc.constantFrom("/v1/%6Fbjects/", "/v1/obj%65cts/", "/v1/objects/%2F", "/v1/objects//", "/v1//objects/", "/V1/objects/", "/v1/objects/./", "/v1/x/../objects/") },
-);
-const querySuffix = fc.constantFrom("", "", "", "?x=1", "?", "?key=other");
-
-/** The key a raw key path names, decoded once and checked by the rules of PROTOCOL section 3; null when it names none. */
-function modelKey(raw: string): string | null {
-  let key: string;
-  try {
-    key = decodeURIComponent(raw);
-  } catch {
-    return null;
-  }
-  const bytes = Buffer.byteLength(key);
-  if (bytes < 1 || bytes > MAX_KEY_BYTES || /[\u0000-\u001f\u007f-\u009f\\]/.test(key)) return null;
-  return key.split("/").some((part) => part === "" || part === "." || part === "..") ? null : key;
-}
-
-/** Percent-decodes once, keeping malformed escapes as they are. */
-function lenientDecode(text: string): string {
-  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
-    try {
-      return decodeURIComponent(escapes);
-    } catch {
-      return escapes;
-    }
-  });
-}
-
-/** How a query value is decoded by the gateway's router (Hono): `+` is a space, then percent-decoding. */
-const queryValue = (text: string) => lenientDecode(text.replace(/\+/g, " "));
-
-/** Object keys and list prefixes on both builds: percent-encoding, multibyte, long and dot-segment keys, signed as sent. */
+/**
+ * The object routes and downloads on both builds: keys and list prefixes from raw paths signed as sent, Range and
+ * validators on objects and links alike, and damaged or forged link tokens.
+ */
 describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
   let gateway: GatewayHarness;
   let keys: KeyFixtures;
   /** Cursors of real listings, to replay on other prefixes and to damage. */
   const cursors: string[] = [];
+  const ranged = { whole: { key: "fuzz/range", bytes: randomBytes(SIZE) }, empty: { key: "fuzz/empty", bytes: new Uint8Array() } } as const;
+  const links: Record<keyof typeof ranged, string> = { whole: "", empty: "" };
+  /** The token of the link to `fuzz/range`, and the versions a forged token can name. */
+  let token = "";
+  let version = "";
+  let otherVersion = "";
 
   beforeAll(async () => {
-    gateway = await start();
+    gateway = await start({ PRESIGN_SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
     keys = await keyFixtures(gateway);
     for (const key of LISTED) {
       const put = await gateway.signedFetch("PUT", `${ROUTE}${encodeURI(key)}`, { body: new TextEncoder().encode(key) });
@@ -101,6 +73,17 @@ describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
       const { cursor } = (await page.json()) as { cursor: string | null };
       if (cursor) cursors.push(cursor);
     }
+    for (const [name, { key, bytes }] of Object.entries(ranged)) {
+      const put = await gateway.signedFetch("PUT", `${ROUTE}${key}`, { body: new Uint8Array(bytes) });
+      if (put.status !== 201) throw new Error(`fixture ${key}: ${put.status}`);
+      const stored = String(((await put.json()) as { version: string }).version);
+      if (name === "whole") version = stored;
+      else otherVersion = stored;
+      const presigned = await gateway.signedFetch("POST", "/v1/presign", { body: jsonBytes({ key, expires_in: LINK_SECONDS }), headers: { "content-type": "application/json" } });
+      if (presigned.status !== 200) throw new Error(`presigning ${key}: ${presigned.status}`);
+      links[name as keyof typeof ranged] = new URL(String(((await presigned.json()) as { url: string }).url)).pathname;
+    }
+    token = links.whole.slice(LINK_PREFIX.length);
   });
 
   afterAll(async () => {
@@ -206,5 +189,90 @@ describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
     if (limit !== undefined && listed.length > Number(limit)) return [`listed ${listed.length} objects with limit ${limit}`];
     const missed = LISTED.filter((key) => key.startsWith(prefix) && (!user || key.startsWith(FUZZ_SCOPE_PREFIX)) && !listed.includes(key));
     return cursor === undefined && next === null && missed.length > 0 ? [`a last page without ${JSON.stringify(missed)}`] : [];
+  }
+
+  const etag = (body: Uint8Array) => `"${sha256Hex(body)}"`;
+  const validatorText = (kind: Validator, body: Uint8Array): string | undefined =>
+    kind === undefined
+      ? undefined
+      : { etag: etag(body), "weak-etag": `W/${etag(body)}`, "other-etag": `"${"0".repeat(64)}"`, star: "*", date: new Date().toUTCString() }[kind];
+
+  it.sequential(`serves every Range as RFC 9110 says, on objects and links alike, byte-exact; never a 5xx (${RANGE_RUNS} cases, seeded)`, async () => {
+    const cases = fc.record({
+      via: fc.constantFrom<"object" | "link">("object", "link"),
+      which: fc.constantFrom<keyof typeof ranged>("whole", "whole", "whole", "empty"),
+      method: fc.constantFrom("GET", "GET", "HEAD"),
+      range: rangeHeader,
+      ifNoneMatch: validator,
+      ifRange: validator,
+    });
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ via, which, method, range, ifNoneMatch, ifRange }) => {
+        const body = ranged[which].bytes;
+        const conditional = {
+          ...(range === undefined ? {} : { Range: range }),
+          ...(ifNoneMatch === undefined ? {} : { "If-None-Match": validatorText(ifNoneMatch, body) ?? "" }),
+          ...(ifRange === undefined ? {} : { "If-Range": validatorText(ifRange, body) ?? "" }),
+        };
+        const target = via === "object" ? `${ROUTE}${ranged[which].key}` : links[which];
+        const headers = via === "object" ? await gateway.signedHeaders(method, target, { headers: conditional }) : conditional;
+        const request: FuzzRequest = { method, target, headers };
+        const answer = await exchange(gateway, request);
+        expectAnswer(runtime, request, answer, rangeViolations(method, answer, body, deservedRange(range, body.length, ifNoneMatch, ifRange)));
+      }),
+      fuzzParameters(RANGE_RUNS),
+    );
+  }, FUZZ_TIMEOUT_MS);
+
+  function rangeViolations(method: string, answer: Answer, body: Uint8Array, deserves: ReturnType<typeof deservedRange>): string[] {
+    if (deserves.status === EMPTY_RANGE) return answer.status === 200 || answer.status === 400 ? [] : [`answered ${outcome(answer)} to an empty Range`];
+    if (answer.status !== deserves.status) return [`answered ${outcome(answer)}, RFC 9110 and the contract ask ${deserves.status}`];
+    const headers = answer.headers;
+    const [first, last] = [deserves.first ?? 0, deserves.last ?? body.length - 1];
+    const expected =
+      answer.status === 206
+        ? { "content-range": `bytes ${first}-${last}/${body.length}`, "content-length": String(last - first + 1) }
+        : answer.status === 200
+          ? { "content-range": undefined, "content-length": String(body.length) }
+          : answer.status === 416
+            ? { "content-range": `bytes */${body.length}` }
+            : {};
+    const wrong = Object.entries(expected).filter(([name, value]) => headers[name] !== value);
+    if (wrong.length > 0) return wrong.map(([name, value]) => `${name} ${headers[name]}, expected ${value}`);
+    if (method === "HEAD" || (answer.status !== 200 && answer.status !== 206)) return [];
+    const slice = answer.status === 206 ? body.subarray(first, last + 1) : body;
+    return Buffer.from(answer.body).equals(Buffer.from(slice)) ? [] : [`the body is not bytes ${first}-${last} of the object`];
+  }
+
+  it.sequential(`answers every damaged or forged link token 404 or 410, and only genuine ones with the bytes; never a 5xx (${LINK_RUNS} cases, seeded)`, async () => {
+    const cases = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ method: fc.constantFrom("GET", "HEAD", "GET", "DELETE", "POST"), damage: tokenDamage }) },
+      { weight: 1, arbitrary: fc.record({ method: fc.constantFrom("GET", "HEAD"), forged: fc.constantFrom(...FORGED) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, async (testCase) => {
+        const { method } = testCase;
+        const sent = "forged" in testCase ? await forge(testCase.forged[0]) : damaged(token, links.empty.slice(LINK_PREFIX.length), testCase.damage);
+        const request: FuzzRequest = { method, target: `${LINK_PREFIX}${sent}`, headers: {} };
+        const answer = await exchange(gateway, request);
+        const deserves = "forged" in testCase ? testCase.forged[1] : readsAsToken(sent, token) ? "200" : "404 not_found";
+        const served = answer.status === 200 && method === "GET" && !Buffer.from(answer.body).equals(Buffer.from(ranged.whole.bytes));
+        expectAnswer(runtime, request, answer, [
+          ...deserve(answer, method === "GET" || method === "HEAD" ? deserves : ["404 not_found", "405"]),
+          ...(served ? ["served bytes that are not the object's"] : []),
+        ]);
+      }),
+      fuzzParameters(LINK_RUNS),
+    );
+  }, FUZZ_TIMEOUT_MS);
+
+  async function forge(overrides: Record<string, unknown>): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = { key: ranged.whole.key, version, exp: now + LINK_SECONDS, kid: keys.admin.keyid };
+    for (const [name, value] of Object.entries(overrides)) {
+      claims[name] =
+        value === "past" ? now - 10 : value === "soon" ? String(now + 60) : value === "{fresh}" ? crypto.randomUUID() : typeof value === "string" ? value.replace("{version}", version).replace("{other}", otherVersion) : value;
+    }
+    return issueLinkToken(claims as unknown as LinkClaims, PRESIGN_SECRET);
   }
 });

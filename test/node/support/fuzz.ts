@@ -20,7 +20,7 @@ import type { Signer, WireClient, WireResponse } from "./wire.ts";
  * printed (fast-check prints it with the counterexample and its shrink path); `FUZZ_SEED=random` explores.
  */
 const DEFAULT_SEED = 20_261_123;
-export const FUZZ_SEED = seedFrom(process.env.FUZZ_SEED);
+const FUZZ_SEED = seedFrom(process.env.FUZZ_SEED);
 /** Multiplies every property's case count for a longer exploration (`FUZZ_SCALE=10`); 1 in `npm test`. */
 const FUZZ_SCALE = scaleFrom(process.env.FUZZ_SCALE);
 
@@ -38,7 +38,7 @@ export const FUZZ_TIMEOUT_MS = 60_000 * Math.max(1, FUZZ_SCALE);
  * (load average 13). The bound catches a request the gateway never finishes answering, reported with its
  * counterexample instead of as a suite timeout; it does not measure speed.
  */
-export const ANSWER_WITHIN_MS = 10_000;
+const ANSWER_WITHIN_MS = 10_000;
 
 function seedFrom(text: string | undefined): number {
   if (text === undefined || text === "") return DEFAULT_SEED;
@@ -116,7 +116,7 @@ function clientAddress(): string {
 }
 
 /** The answer's problem+json body, when it has one. */
-export function problemBody(answer: Answer): Record<string, unknown> | null {
+function problemBody(answer: Answer): Record<string, unknown> | null {
   if (answer.headers["content-type"] !== "application/problem+json" || answer.body.length === 0) return null;
   try {
     const value: unknown = JSON.parse(Buffer.from(answer.body).toString("utf8"));
@@ -131,7 +131,7 @@ export function problemBody(answer: Answer): Record<string, unknown> | null {
  * error problem+json whose `status` is the response's, whose `code` names it and whose `request_id` is the header's.
  * HEAD errors carry no body, so only their headers are judged.
  */
-export function wellFormedViolations(method: string, answer: Answer): string[] {
+function wellFormedViolations(method: string, answer: Answer): string[] {
   const violations: string[] = [];
   const requestId = answer.headers["x-request-id"];
   if (answer.status >= 500) violations.push(`status ${answer.status}`);
@@ -174,7 +174,7 @@ export function deserve(answer: Answer, deserves: string | readonly string[]): s
  * Fails the property with everything needed to reproduce the case by hand, unless a known defect of issue #10
  * (`fuzz-known-defects.ts`) explains exactly this answer to exactly this request.
  */
-export function judge(runtime: Runtime, request: FuzzRequest, answer: Answer, violations: readonly string[]): void {
+function judge(runtime: Runtime, request: FuzzRequest, answer: Answer, violations: readonly string[]): void {
   if (violations.length === 0 || excusedBy(runtime, request, answer)) return;
   const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, value.length > 300 ? `${value.slice(0, 300)}... (${value.length} chars)` : value]));
   const shown = { method: request.method, target: request.target, headers, body: request.body && preview(request.body) };
@@ -211,7 +211,7 @@ export function jsonBytes(value: unknown): Uint8Array<ArrayBuffer> {
 }
 
 /** Registers a key through `POST /v1/keys` as the admin; the created record (with an hmac key's secret). */
-export async function createKey(gateway: WireClient, request: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function createKey(gateway: WireClient, request: Record<string, unknown>): Promise<Record<string, unknown>> {
   const response = await gateway.signedFetch("POST", "/v1/keys", { body: jsonBytes(request), headers: { "content-type": "application/json" } });
   if (response.status !== 201) throw new Error(`creating key ${String(request.keyid)}: ${response.status} ${await response.text()}`);
   return (await response.json()) as Record<string, unknown>;
