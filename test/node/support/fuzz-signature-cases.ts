@@ -301,13 +301,14 @@ function control(route: Route, signer: SignerName): string {
   return route === "keys" && signer !== "admin" ? "403 forbidden" : "200";
 }
 
+/** Refusals of parse, profile and freshness, which come before the key lookup and the signature (PROTOCOL section 1). */
+const EARLY_REFUSALS: Partial<Record<Effect, number>> = { signature_missing: 401, malformed_signature: 400, signature_not_yet_valid: 401, signature_expired: 401 };
+
 /** What the contract asks of the answer: an exact outcome, some refusal, or only the properties of every answer. */
 export function deserved(effect: Effect, resigned: boolean, route: Route, signer: SignerName): string {
   if (effect === "any" || effect === "refused") return effect;
-  // Parse, profile and freshness come before the key lookup and the signature (PROTOCOL section 1, order of checks).
-  if (effect === "malformed_signature" || effect === "signature_not_yet_valid" || effect === "signature_expired" || effect === "signature_missing") {
-    return `${effect === "signature_missing" ? 401 : effect === "malformed_signature" ? 400 : 401} ${effect}`;
-  }
+  const early = EARLY_REFUSALS[effect];
+  if (early !== undefined) return `${early} ${effect}`;
   const keyCanSign = signer !== "revoked" && signer !== "unknown";
   if (!resigned || !keyCanSign) return "401 signature_invalid";
   return effect === "ok" ? control(route, signer) : `401 ${effect}`;

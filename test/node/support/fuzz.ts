@@ -34,9 +34,9 @@ const KEEP_GOING = Boolean(process.env.FUZZ_KEEP_GOING);
 export const FUZZ_TIMEOUT_MS = 60_000 * Math.max(1, FUZZ_SCALE);
 
 /**
- * Generous: these small requests take 5 to 60 ms each on this project's 2-core VM even when it is shared and loaded
- * (load average 13). The bound catches a request the gateway never finishes answering, reported with its
- * counterexample instead of as a suite timeout; it does not measure speed.
+ * Generous: these small requests take 5 to 150 ms each on this project's 2-core VM, shared and loaded (load average
+ * 4 to 13). The bound catches a request the gateway never finishes answering, reported with its counterexample
+ * instead of as a suite timeout; it does not measure speed.
  */
 const ANSWER_WITHIN_MS = 10_000;
 
@@ -72,16 +72,13 @@ export interface FuzzRequest {
   halfClose?: boolean;
 }
 
-export interface Answer extends WireResponse {
-  elapsedMs: number;
-}
+export type Answer = WireResponse;
 
 /**
  * Sends `request` on its own connection and reads the whole answer, or fails once ANSWER_WITHIN_MS has passed.
  * A body sets `Content-Length` unless the request names one.
  */
 export async function exchange(gateway: WireClient, request: FuzzRequest): Promise<Answer> {
-  const started = performance.now();
   const client = clientAddress();
   const hasLength = Object.keys(request.headers).some((name) => name.toLowerCase() === "content-length");
   const headers = {
@@ -98,7 +95,7 @@ export async function exchange(gateway: WireClient, request: FuzzRequest): Promi
   try {
     const response = await Promise.race([connection.response, deadline]);
     if (!response) throw new Error("the connection closed before a status line");
-    return { ...response, elapsedMs: performance.now() - started };
+    return response;
   } finally {
     clearTimeout(timer);
     connection.destroy();
