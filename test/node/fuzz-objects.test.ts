@@ -4,6 +4,7 @@ import { type LinkClaims, issueLinkToken } from "../../shared/presign/token.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
 import {
   type Answer,
+  FUZZ_PRESIGN_SECRET,
   FUZZ_SCOPE_PREFIX,
   FUZZ_TIMEOUT_MS,
   type FuzzRequest,
@@ -34,11 +35,10 @@ import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
 /** Cases per build of each property: a key case is a PUT and, when it is stored, a GET of it. */
-const KEY_RUNS = 100;
+const KEY_RUNS = 70;
 const LIST_RUNS = 100;
 const RANGE_RUNS = 120;
-const LINK_RUNS = 150;
-const PRESIGN_SECRET = "presign-secret-for-the-fuzz-suites-0123456789";
+const LINK_RUNS = 250;
 /** PROTOCOL section 4. */
 const LINK_SECONDS = 300;
 const LINK_PREFIX = "/v1/dl/";
@@ -62,7 +62,7 @@ describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
   let otherVersion = "";
 
   beforeAll(async () => {
-    gateway = await start({ PRESIGN_SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
+    gateway = await start({ PRESIGN_SECRET: FUZZ_PRESIGN_SECRET, CHUNK_SIZE_BYTES: String(CHUNK) });
     keys = await keyFixtures(gateway);
     for (const key of LISTED) {
       const put = await gateway.signedFetch("PUT", `${ROUTE}${encodeURI(key)}`, { body: new TextEncoder().encode(key) });
@@ -273,6 +273,6 @@ describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
       claims[name] =
         value === "past" ? now - 10 : value === "soon" ? String(now + 60) : value === "{fresh}" ? crypto.randomUUID() : typeof value === "string" ? value.replace("{version}", version).replace("{other}", otherVersion) : value;
     }
-    return issueLinkToken(claims as unknown as LinkClaims, PRESIGN_SECRET);
+    return issueLinkToken(claims as unknown as LinkClaims, FUZZ_PRESIGN_SECRET);
   }
 });

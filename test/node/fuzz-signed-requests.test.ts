@@ -5,6 +5,7 @@ import { newEd25519Key } from "../support/keys.ts";
 import { sha256Hex } from "./support/bytes.ts";
 import {
   type Answer,
+  FUZZ_PRESIGN_SECRET,
   FUZZ_SCOPE_PREFIX,
   FUZZ_TIMEOUT_MS,
   type FuzzRequest,
@@ -36,11 +37,10 @@ import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
 /** Cases per build of each property, weighed by what a case costs (a signed GET, a PUT, a key and its first use). */
-const SIGNATURE_RUNS = 350;
+const SIGNATURE_RUNS = 250;
 const DIGEST_RUNS = 80;
 const KEY_BODY_RUNS = 70;
 const PRESIGN_BODY_RUNS = 80;
-const PRESIGN_SECRET = "presign-secret-for-the-fuzz-suites-0123456789";
 /** How far `expires_at` of a link may sit from now plus `expires_in`: the request's own time on a loaded machine. */
 const EXPIRY_SLACK_SECONDS = 10;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -70,7 +70,7 @@ describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {
   ]);
 
   beforeAll(async () => {
-    gateway = await start({ PRESIGN_SECRET });
+    gateway = await start({ PRESIGN_SECRET: FUZZ_PRESIGN_SECRET });
     keys = await keyFixtures(gateway);
     for (const signer of Object.values(keys)) if (signer.keyid !== keys.unknown.keyid) taken.add(signer.keyid);
     for (const [key, body] of linked) {
