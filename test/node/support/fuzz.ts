@@ -16,11 +16,13 @@ import type { Signer, WireClient, WireResponse } from "./wire.ts";
  */
 
 /**
- * The seed every property starts from, so a run is reproducible. `FUZZ_SEED=<integer>` replays the seed a failure
- * printed (fast-check prints it with the counterexample and its shrink path); `FUZZ_SEED=random` explores.
+ * The seed every property starts from, so a run is reproducible. A failure prints its seed, shrink path and
+ * counterexample (fast-check's message, shown by vitest): `FUZZ_SEED=<seed>` runs that sequence again, and
+ * `FUZZ_SEED=<seed> FUZZ_PATH=<path>` with `-t <property>` goes straight to the shrunk case. `FUZZ_SEED=random` explores.
  */
 const DEFAULT_SEED = 20_261_123;
 const FUZZ_SEED = seedFrom(process.env.FUZZ_SEED);
+const FUZZ_PATH = process.env.FUZZ_PATH || undefined;
 /** Multiplies every property's case count for a longer exploration (`FUZZ_SCALE=10`); 1 in `npm test`. */
 const FUZZ_SCALE = scaleFrom(process.env.FUZZ_SCALE);
 
@@ -59,7 +61,7 @@ function scaleFrom(text: string | undefined): number {
  * seed, the shrink path and the smallest counterexample, which vitest prints as the test's failure.
  */
 export function fuzzParameters<T>(numRuns: number): fc.Parameters<T> {
-  return { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(numRuns * FUZZ_SCALE)) };
+  return { seed: FUZZ_SEED, numRuns: Math.max(1, Math.round(numRuns * FUZZ_SCALE)), ...(FUZZ_PATH ? { path: FUZZ_PATH } : {}) };
 }
 
 /** A request exactly as it goes on the wire: target neither normalised nor re-encoded, headers as given. */
