@@ -37,10 +37,10 @@ import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
 /** Cases per build of each property, weighed by what a case costs (a signed GET, a PUT, a key and its first use). */
-const SIGNATURE_RUNS = 250;
-const DIGEST_RUNS = 80;
-const KEY_BODY_RUNS = 70;
-const PRESIGN_BODY_RUNS = 80;
+const SIGNATURE_RUNS = 375;
+const DIGEST_RUNS = 120;
+const KEY_BODY_RUNS = 100;
+const PRESIGN_BODY_RUNS = 120;
 /** How far `expires_at` of a link may sit from now plus `expires_in`: the request's own time on a loaded machine. */
 const EXPIRY_SLACK_SECONDS = 10;
 const DAY_MS = 24 * 60 * 60 * 1000;
