@@ -51,6 +51,8 @@ export interface RawRequest {
   headers: Record<string, string>;
   /** Written right after the head; `Content-Length` is whatever `headers` says, not its length. */
   body?: Uint8Array;
+  /** The loopback address the connection comes from (any of 127.0.0.0/8), so a server sees distinct clients. */
+  localAddress?: string;
 }
 
 /** One request on its own TCP connection, written by hand so framing can be wrong on purpose. */
@@ -188,7 +190,7 @@ function flatHeaders(headers: Record<string, string | string[] | undefined>): Re
 }
 
 function rawConnection(url: URL, request: RawRequest): RawConnection {
-  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  const socket = connect({ host: url.hostname, port: Number(url.port), ...(request.localAddress ? { localAddress: request.localAddress } : {}) });
   const head = [`${request.method} ${request.target} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
   socket.write(`${head.join("\r\n")}\r\n\r\n`);
   if (request.body) socket.write(request.body);
