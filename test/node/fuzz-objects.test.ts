@@ -35,10 +35,10 @@ import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
 /** Cases per build of each property: a key case is a PUT and, when it is stored, a GET of it. */
-const KEY_RUNS = 100;
-const LIST_RUNS = 150;
-const RANGE_RUNS = 180;
-const LINK_RUNS = 375;
+const KEY_RUNS = 80;
+const LIST_RUNS = 120;
+const RANGE_RUNS = 150;
+const LINK_RUNS = 320;
 /** PROTOCOL section 4. */
 const LINK_SECONDS = 300;
 const LINK_PREFIX = "/v1/dl/";
