@@ -327,7 +327,7 @@ export function fill(template: string, now: number, signer: { alg: string; spent
     .replace("{other}", signer.other);
 }
 
-/** Every signer but `unknown` was spent once with this nonce before the properties run. */
+/** Every admin and user key and the hmac key used this nonce once before the properties run. */
 export const SPENT_NONCE = "spent-nonce-of-the-fuzz-suite-0123456789";
 
 /** `request` with the Signature-Input of `parts` and a signature over it by `key`. */

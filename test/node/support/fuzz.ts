@@ -195,16 +195,25 @@ function preview(bytes: Uint8Array): string {
   return JSON.stringify(bytes.length > 300 ? `${text}... (${bytes.length} bytes)` : text);
 }
 
-/** The keys the suites sign with: `user` (ed25519) may do everything under `fuzz/`, `hmac` only read there. */
+/**
+ * The keys the suites sign with: admins, users (ed25519, everything under `fuzz/`), `hmac` (read under `fuzz/`).
+ * `admin` and `user` take turns among several keys of the kind: both builds limit each keyid to 1,000 verified
+ * requests per 10 s, which one key would reach on a machine a few times faster than this VM.
+ */
 export interface KeyFixtures {
-  admin: Signer;
-  user: Signer;
+  readonly admin: Signer;
+  readonly user: Signer;
+  admins: readonly Signer[];
+  users: readonly Signer[];
   hmac: Signer;
   /** Registered, then revoked. */
   revoked: Signer;
   /** Never registered. */
   unknown: Signer;
 }
+
+/** Keys per kind that take turns (see KeyFixtures). */
+const KEYS_PER_KIND = 4;
 
 export const FUZZ_SCOPE_PREFIX = "fuzz/";
 /** PROTOCOL section 7 asks for at least 32 bytes; the object suite forges link tokens with it. */
@@ -222,18 +231,30 @@ async function createKey(gateway: WireClient, request: Record<string, unknown>):
 }
 
 export async function keyFixtures(gateway: WireClient): Promise<KeyFixtures> {
-  const ed25519 = async (keyid: string, register: boolean): Promise<Signer> => {
+  const ed25519 = async (keyid: string, register: boolean, admin = false): Promise<Signer> => {
     const pair = await newEd25519Key();
-    if (register) await createKey(gateway, { keyid, alg: "ed25519", public_key: pair.publicKey, scopes: [{ prefix: FUZZ_SCOPE_PREFIX, actions: [...ACTIONS] }] });
+    const scopes = [{ prefix: admin ? "" : FUZZ_SCOPE_PREFIX, actions: [...ACTIONS] }];
+    if (register) await createKey(gateway, { keyid, alg: "ed25519", public_key: pair.publicKey, scopes, admin });
     return { keyid, key: { alg: "ed25519", privateKey: pair.privateKey } };
   };
   const hmac = await createKey(gateway, { keyid: "fuzz-hmac", alg: "hmac-sha256", scopes: [{ prefix: FUZZ_SCOPE_PREFIX, actions: ["read"] }] });
   const revoked = await ed25519("fuzz-revoked", true);
   const revocation = await gateway.signedFetch("DELETE", "/v1/keys/fuzz-revoked");
   if (revocation.status !== 204) throw new Error(`revoking fuzz-revoked: ${revocation.status}`);
+  const admins: Signer[] = [gateway.admin];
+  const users: Signer[] = [];
+  for (let index = 1; index < KEYS_PER_KIND; index++) admins.push(await ed25519(`fuzz-admin-${index}`, true, true));
+  for (let index = 0; index < KEYS_PER_KIND; index++) users.push(await ed25519(index === 0 ? "fuzz-user" : `fuzz-user-${index}`, true));
+  let turn = 0;
   return {
-    admin: gateway.admin,
-    user: await ed25519("fuzz-user", true),
+    get admin() {
+      return admins[turn++ % admins.length] as Signer;
+    },
+    get user() {
+      return users[turn++ % users.length] as Signer;
+    },
+    admins,
+    users,
     hmac: { keyid: "fuzz-hmac", key: { alg: "hmac-sha256", secret: fromBase64(String(hmac.secret)) } },
     revoked,
     unknown: await ed25519("fuzz-unknown", false),
