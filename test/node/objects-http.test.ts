@@ -2,16 +2,12 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CURRENT_PREFIX } from "../../shared/objects/manifest.ts";
 import { newEd25519Key } from "../support/keys.ts";
+import { wireProblemOf } from "./support/problem.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer, WireResponse } from "./support/wire.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 
 const CHUNK = 64 * 1024;
-
-function problemCode(response: WireResponse | null): unknown {
-  if (!response) throw new Error("no response");
-  return (JSON.parse(Buffer.from(response.body).toString("utf8")) as { code: unknown }).code;
-}
 
 describe.each(RUNTIMES)("on %s", (runtime, start) => {
   let gateway: GatewayHarness;
@@ -115,7 +111,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const headers = await gateway.signedHeaders("GET", "/v1/objects/b/secret", { as: aOnly });
       const response = await gateway.connect({ method: "GET", target, headers }).response;
       expect(response?.status).toBe(403);
-      expect(problemCode(response)).toBe("forbidden");
+      expect(wireProblemOf(response).code).toBe("forbidden");
     });
   });
 
@@ -168,7 +164,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     ])("never serves %s: the runtime hands the gateway the resolved path, so the raw-target signature fails (401)", async (_label, target) => {
       const { response, loggedPath } = await sendRaw(target);
       expect(response?.status).toBe(401);
-      expect(problemCode(response)).toBe("signature_invalid");
+      expect(wireProblemOf(response).code).toBe("signature_invalid");
       expect(await loggedPath()).toBe("/v1/objects/b");
     });
 
@@ -180,11 +176,11 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const { response, loggedPath } = await sendRaw("/v1/objects/a\\b");
       if (runtime === "workers") {
         expect(response?.status).toBe(401);
-        expect(problemCode(response)).toBe("signature_invalid");
+        expect(wireProblemOf(response).code).toBe("signature_invalid");
         expect(await loggedPath()).toBe("/v1/objects/a/b");
       } else {
         expect(response?.status).toBe(400);
-        expect(problemCode(response)).toBe("bad_request");
+        expect(wireProblemOf(response).code).toBe("bad_request");
         expect(response?.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
       }
     });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUNTIMES } from "./support/runtimes.ts";
+import { wireProblemOf } from "./support/problem.ts";
 import type { GatewayHarness, RawConnection, WireResponse } from "./support/wire.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
 
@@ -82,12 +83,6 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     return gateway.connect({ method: "PUT", target, headers: { ...signed, "Content-Length": String(contentLength) } });
   }
 
-  function problemOf(response: WireResponse | null): { status: number; code: unknown } {
-    if (!response) throw new Error("no response");
-    expect(response.headers["content-type"]).toBe("application/problem+json");
-    return { status: response.status, code: (JSON.parse(Buffer.from(response.body).toString("utf8")) as { code: unknown }).code };
-  }
-
   /**
    * A body whose framing is wrong (it ends before its Content-Length, or runs past it) is refused with a 400
    * problem+json on every runtime and commits nothing, but who answers differs (deploy/LAMBDA.md, "The Node server
@@ -96,8 +91,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
    * #10, finding 10). A Lambda Function URL terminates HTTP itself and never hands either over.
    */
   function expectFramingRefused(response: WireResponse | null, code: string): void {
-    const problem = problemOf(response);
-    expect(problem).toEqual({ status: 400, code: runtime === "workers" ? code : "bad_request" });
+    expect(wireProblemOf(response)).toEqual({ status: 400, code: runtime === "workers" ? code : "bad_request" });
     expect(response?.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   }
 
@@ -156,7 +150,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const body = randomBytes(MAX_OBJECT_BYTES + 1);
       // Not one body byte is written: the answer must come from the declared length.
       const connection = await rawPut(previous.key, body, body.length);
-      expect(problemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
+      expect(wireProblemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
       await expectPreviousIntact(previous, blobsBefore);
     });
 
@@ -175,7 +169,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const headers = await gateway.signedHeaders("PUT", target, { signedBody: body });
       const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]);
       const connection = gateway.connect({ method: "PUT", target, headers: { ...headers, "Transfer-Encoding": "chunked" }, body: chunked });
-      expect(problemOf(await connection.response)).toEqual({ status: 411, code: "length_required" });
+      expect(wireProblemOf(await connection.response)).toEqual({ status: 411, code: "length_required" });
       await expectPreviousIntact(previous, blobsBefore);
     });
 
@@ -191,7 +185,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const fast = randomBytes(1000);
       expect((await gateway.signedFetch("PUT", target, { body: fast })).status).toBe(201);
       connection.write(slow.subarray(CHUNK));
-      expect(problemOf(await connection.response)).toEqual({ status: 409, code: "already_exists" });
+      expect(wireProblemOf(await connection.response)).toEqual({ status: 409, code: "already_exists" });
       const got = await gateway.signedFetch("GET", target);
       expect(Buffer.compare(new Uint8Array(await got.arrayBuffer()), fast)).toBe(0);
     });

@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import type { WireResponse } from "./wire.ts";
 
 /** A problem+json answer (PROTOCOL section 2), as a suite compares it. */
 export interface Problem {
@@ -16,4 +17,14 @@ export async function problemOf(response: Response): Promise<Problem> {
   expect(body.status).toBe(response.status);
   expect(body.request_id).toBe(response.headers.get("x-request-id"));
   return { status: response.status, code: String(body.code) };
+}
+
+/** The same reading of a response taken off a raw connection (`connect`, `wireGet`), which may have no status at all. */
+export function wireProblemOf(response: WireResponse | null): Problem {
+  expect(response, "a status line").not.toBeNull();
+  expect(response!.headers["content-type"]).toBe("application/problem+json");
+  const body = JSON.parse(Buffer.from(response!.body).toString("utf8")) as { status: unknown; code: unknown; request_id: unknown };
+  expect(body.status).toBe(response!.status);
+  expect(body.request_id).toBe(response!.headers["x-request-id"]);
+  return { status: response!.status, code: String(body.code) };
 }
