@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { Config } from "../shared/config/index.ts";
 import { consoleLogger, type Logger } from "../shared/log.ts";
 import { DynamoMetadataStore } from "../shared/metadata/dynamodb.ts";
-import { nodeStreams } from "../shared/objects/node-streams.ts";
+import { nodeStreams } from "../shared/streams/node.ts";
 import { MemoryRateLimiter } from "../shared/ratelimit/memory.ts";
 import { DynamoReplayStore } from "../shared/replay/dynamodb.ts";
 import { MemoryReplayStore } from "../shared/replay/memory.ts";

@@ -5,7 +5,7 @@ import type { Logger } from "../shared/log.ts";
 import type { MetadataStore } from "../shared/metadata/index.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
-import type { StreamRuntime } from "../shared/objects/stream-runtime.ts";
+import type { StreamRuntime } from "../shared/streams/index.ts";
 import type { RateLimits } from "../shared/ratelimit/index.ts";
 
 /** Epoch milliseconds; injected so tests can move time without waiting. */

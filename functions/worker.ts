@@ -7,7 +7,7 @@ import { KvReplayStore } from "../shared/replay/kv-binding.ts";
 import { MemoryReplayStore } from "../shared/replay/memory.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
-import { workerdStreams } from "../shared/objects/workerd-streams.ts";
+import { workerdStreams } from "../shared/streams/workerd.ts";
 import { sweepGarbage } from "../shared/objects/garbage.ts";
 import type { RateLimits } from "../shared/ratelimit/index.ts";
 import { WorkersRateLimiter } from "../shared/ratelimit/workers-binding.ts";

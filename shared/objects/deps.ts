@@ -1,7 +1,7 @@
 import type { Logger } from "../log.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import type { ObjectStorage } from "../storage/index.ts";
-import type { StreamRuntime } from "./stream-runtime.ts";
+import type { StreamRuntime } from "../streams/index.ts";
 
 /** What the object core needs from its runtime; each function takes the subset it uses. */
 export interface ObjectDeps {

@@ -5,6 +5,7 @@ import type { S3Settings } from "../config/index.ts";
 import { createS3Client } from "./s3-client.ts";
 import { toBase64 } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
+import { nodeStreams } from "../streams/node.ts";
 import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
 
 /**
@@ -39,7 +40,7 @@ export class S3ObjectStorage implements ObjectStorage {
    * A stream body is never retried by the SDK, since it cannot be replayed.
    */
   async put(blobKey: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<void> {
-    const sized = body.pipeThrough(exactLength(options.length));
+    const sized = body.pipeThrough(nodeStreams.exactLengthPipe(options.length));
     const source = Readable.fromWeb(sized as NodeReadableStream<Uint8Array>);
     const abort = new AbortController();
     let bodyError: unknown;
@@ -106,21 +107,6 @@ export class S3ObjectStorage implements ObjectStorage {
       throw error;
     }
   }
-}
-
-/** Passes the body through unchanged, failing it as soon as it runs past `length` or when it ends short of it. */
-function exactLength(length: number): TransformStream<Uint8Array, Uint8Array> {
-  let received = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      received += chunk.byteLength;
-      if (received > length) throw new VerigateError("internal", `body runs past its declared ${length} bytes`);
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (received < length) throw new VerigateError("internal", `body ended at ${received} of its declared ${length} bytes`);
-    },
-  });
 }
 
 /** The total after the slash of `Content-Range: bytes a-b/total`; undefined when the store did not say. */

@@ -8,7 +8,7 @@ import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
-import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
+import { workerdStreams } from "../../shared/streams/workerd.ts";
 import type { Scope } from "../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../shared/signature/index.ts";
 import { newEd25519Key } from "./keys.ts";

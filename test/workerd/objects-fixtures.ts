@@ -5,7 +5,7 @@ import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../shared/objects/deps.ts";
-import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
+import { workerdStreams } from "../../shared/streams/workerd.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";

@@ -1,6 +1,7 @@
 /**
- * The few stream primitives the object core needs that differ per runtime. `workerd-streams.ts` is the
- * Workers one; another runtime supplies its own (Node: `crypto.createHash`, an identity TransformStream).
+ * The stream port: the few stream primitives the data path needs that differ per runtime. `workerd.ts` is the
+ * Workers one (native `DigestStream` and `FixedLengthStream`); `node.ts` serves Lambda and the Node server
+ * (`crypto.createHash`, an exact-length TransformStream). test/contracts/streams.ts is what each must do.
  */
 export interface StreamRuntime {
   /** A fresh incremental SHA-256 for an upload's whole body. */

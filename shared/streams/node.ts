@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { VerigateError } from "../errors/index.ts";
-import type { StreamRuntime, WholeHasher } from "./stream-runtime.ts";
+import type { StreamRuntime, WholeHasher } from "./index.ts";
 
 /**
  * Node's pieces (Lambda and the local Node server): `crypto.createHash` for whole-body SHA-256, and a
  * pass-through TransformStream standing in for workerd's `FixedLengthStream`. Node has no stream type that
  * carries a length, so the response's own Content-Length header declares it; what this pipe adds is that
  * its readable errors instead of ending cleanly whenever fewer or more than `length` bytes went in, and
- * errors when the writer aborts, so the HTTP layer cuts the response short of that header.
+ * errors when the writer aborts, so the HTTP layer cuts the response short of that header. The S3 backend
+ * sends its upload bodies through the same pipe, since the SDK would otherwise send a short body unnoticed.
  */
 export const nodeStreams: StreamRuntime = {
   wholeHasher: nodeHasher,
@@ -24,16 +25,17 @@ function nodeHasher(): WholeHasher {
   };
 }
 
+/** Passes the bytes through unchanged, failing as soon as they run past `length` or when they end short of it. */
 function exactLengthPipe(length: number): TransformStream<Uint8Array, Uint8Array> {
-  let written = 0;
+  let received = 0;
   return new TransformStream({
     transform(chunk, controller) {
-      written += chunk.byteLength;
-      if (written > length) throw new VerigateError("internal", `pipe of ${length} bytes was given ${written}`);
+      received += chunk.byteLength;
+      if (received > length) throw new VerigateError("internal", `stream runs past its declared ${length} bytes`);
       controller.enqueue(chunk);
     },
     flush() {
-      if (written < length) throw new VerigateError("internal", `pipe of ${length} bytes closed after ${written}`);
+      if (received < length) throw new VerigateError("internal", `stream ended at ${received} of its declared ${length} bytes`);
     },
   });
 }

@@ -1,4 +1,4 @@
-import type { StreamRuntime, WholeHasher } from "./stream-runtime.ts";
+import type { StreamRuntime, WholeHasher } from "./index.ts";
 
 /** The Workers runtime's native pieces: `crypto.DigestStream` for whole-body SHA-256, `FixedLengthStream` for exact lengths. */
 export const workerdStreams: StreamRuntime = {
