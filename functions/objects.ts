@@ -10,7 +10,8 @@ import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv } from "./context.ts";
 import { authorize, requirePrincipal } from "./middleware/authorize.ts";
 import { signedDigest } from "./middleware/body.ts";
-import { declaredLength, serveManifest } from "./serve.ts";
+import { declaredLength } from "./http/declared-length.ts";
+import { serveManifest } from "./http/serve.ts";
 
 const ROUTE_PREFIX = "/v1/objects/";
 

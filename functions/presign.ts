@@ -11,7 +11,7 @@ import { claimOrFailClosed, linkClaimId } from "../shared/replay/claim-id.ts";
 import type { AppEnv } from "./context.ts";
 import { authorize } from "./middleware/authorize.ts";
 import { jsonBodyLimit, readVerifiedJson } from "./middleware/body.ts";
-import { serveManifest } from "./serve.ts";
+import { serveManifest } from "./http/serve.ts";
 import { storagePresign } from "./storage-presign.ts";
 
 /** 32 random bytes: a single-use link's claim id must be unguessable and never collide. */

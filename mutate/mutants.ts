@@ -610,7 +610,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "download-chunk-digest-skipped",
     invariant: "every chunk is verified against the manifest before its bytes are sent",
-    file: "shared/objects/download.ts",
+    file: "shared/objects/chunk-verifier.ts",
     original: "if (bytes.length !== expectedLength || actual !== expected) {",
     replacement: "if (bytes.length !== expectedLength) {",
     tests: [OBJECT_CORE, OBJECT_ROUTES],

@@ -1,41 +1,37 @@
-import { toHex } from "../crypto/encoding.ts";
 import { isVerigateError, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import type { ByteRange, StoredBlob } from "../storage/index.ts";
-import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
+import { chunkReader } from "./chunk-reader.ts";
+import { integrityLogger, verifiedChunks, type VerifiedChunks } from "./chunk-verifier.ts";
 import type { ObjectDeps } from "./deps.ts";
-import { objectHeaders } from "./headers.ts";
 import type { Manifest } from "./manifest.ts";
 
 export interface OpenOptions {
-  /** From `parseRange`; absent or null serves the whole object. */
-  range?: ByteRange | null | undefined;
+  /** The bytes to read, within the object; absent or null reads the whole object. */
+  span?: ByteRange | null | undefined;
   requestId: string;
-}
-
-export interface VerifiedBody {
-  status: 200 | 206;
-  headers: Record<string, string>;
-  /** Exactly Content-Length bytes, each verified before it was written, or an error part way. */
-  body: ReadableStream<Uint8Array>;
 }
 
 type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams">;
 
 /**
- * Opens `manifest`'s bytes (or the chunks covering `range`) and verifies the first chunk before returning,
+ * Opens `manifest`'s bytes (or the chunks covering `span`) and verifies the first chunk before returning,
  * so a mismatch there is a clean `integrity_failure` (502). Later chunks are verified by a background pump
- * before they are written; a mismatch aborts the body, which then ends short of its Content-Length.
+ * before they are written; a mismatch aborts the stream, which then ends short of the span's length.
  * Every mismatch is logged as an `integrity_failure` event. At most two chunks are held: one being written
  * while the next is verified.
+ *
+ * Returns exactly the span's bytes, each verified before it was written, or an error part way. The stream
+ * comes from the runtime's exact-length pipe, so a response built on it declares that length; status and
+ * headers are the HTTP layer's (functions/http/serve.ts).
  */
-export async function openVerified(deps: DownloadDeps, manifest: Manifest, options: OpenOptions): Promise<VerifiedBody> {
-  const span = options.range ?? { offset: 0, length: manifest.size };
+export async function openVerified(deps: DownloadDeps, manifest: Manifest, options: OpenOptions): Promise<ReadableStream<Uint8Array>> {
+  const span = options.span ?? { offset: 0, length: manifest.size };
   const chunkSize = manifest.chunk_size;
   const firstChunk = Math.floor(span.offset / chunkSize);
   const endChunk = span.length === 0 ? firstChunk : Math.floor((span.offset + span.length - 1) / chunkSize) + 1;
   const fetchOffset = firstChunk * chunkSize;
-  const fetchRange = options.range
+  const fetchRange = options.span
     ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset }
     : undefined;
   const integrityFailure = integrityLogger(deps, manifest, options.requestId);
@@ -72,45 +68,7 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
       ...describeError(error),
     }),
   );
-  return { status: options.range ? 206 : 200, headers: objectHeaders(manifest, options.range), body: pipe.readable };
-}
-
-interface VerifiedChunks {
-  /** Chunk `index`, verified against the manifest and cut to the span; chunks must be read in order. */
-  read(index: number): Promise<Uint8Array>;
-  cancel(reason?: unknown): void;
-}
-
-function verifiedChunks(
-  reader: ChunkReader,
-  manifest: Manifest,
-  span: ByteRange,
-  integrityFailure: (fields: IntegrityFields) => VerigateError,
-): VerifiedChunks {
-  return {
-    async read(index) {
-      const start = index * manifest.chunk_size;
-      const expectedLength = Math.min(manifest.chunk_size, manifest.size - start);
-      let bytes: Uint8Array<ArrayBuffer>;
-      try {
-        bytes = await reader.read(expectedLength);
-      } catch (error) {
-        throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
-      }
-      const expected = manifest.chunks[index];
-      const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
-      if (bytes.length !== expectedLength || actual !== expected) {
-        const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";
-        throw integrityFailure({ chunk: index, reason, expected, actual });
-      }
-      const from = Math.max(span.offset, start) - start;
-      const to = Math.min(span.offset + span.length, start + bytes.length) - start;
-      return bytes.subarray(from, to);
-    },
-    cancel(reason) {
-      reader.cancel(reason).catch(() => {});
-    },
-  };
+  return pipe.readable;
 }
 
 /**
@@ -163,27 +121,4 @@ function writeFirst(writer: WritableStreamDefaultWriter<Uint8Array>, first: Uint
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
-}
-
-interface IntegrityFields {
-  chunk: number | null;
-  reason: "blob_missing" | "size_mismatch" | "digest_mismatch" | "short_chunk";
-  expected?: string | undefined;
-  actual?: string;
-  expected_size?: number;
-  actual_size?: number;
-}
-
-/** Logs an `integrity_failure` event and returns the error to throw. */
-function integrityLogger(deps: DownloadDeps, manifest: Manifest, requestId: string): (fields: IntegrityFields) => VerigateError {
-  return (fields) => {
-    deps.log.log("error", "integrity_failure", {
-      key: manifest.key,
-      version: manifest.version,
-      blob: manifest.blob,
-      request_id: requestId,
-      ...fields,
-    });
-    return new VerigateError("integrity_failure", `${fields.reason} at chunk ${fields.chunk ?? "-"} of ${manifest.blob}`);
-  };
 }

@@ -6,7 +6,7 @@ import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
 import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
 import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage } from "./garbage.ts";
-import { ifMatchHolds } from "./headers.ts";
+import { ifMatchHolds } from "./entity-tags.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Object storage: where blob bytes live. It is untrusted (PROTOCOL "Trust model"): nothing read back from it
- * reaches a client before `shared/objects/download.ts` checked it against the manifest, so a backend only
+ * reaches a client before `shared/objects/chunk-verifier.ts` checked it against the manifest, so a backend only
  * moves bytes and reports what it holds. Blob keys are listed in docs/STORAGE.md.
  */
 export interface ObjectStorage {

@@ -45,7 +45,7 @@ async function blobExists(deps: Deps, blob: string): Promise<boolean> {
 }
 
 async function readsBack(deps: Deps, manifest: Manifest, data: Uint8Array): Promise<boolean> {
-  const { received, error } = await drain((await openVerified(deps, manifest, { requestId: "req-gc" })).body);
+  const { received, error } = await drain(await openVerified(deps, manifest, { requestId: "req-gc" }));
   return error === undefined && received.length === data.length && received.every((byte, i) => byte === data[i]);
 }
 

@@ -1,15 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { VerigateError } from "../../shared/errors/index.ts";
-import {
-  ifMatchHolds,
-  ifRangeHolds,
-  isNotModified,
-  notModifiedHeaders,
-  objectHeaders,
-  rangeNotSatisfiableHeaders,
-} from "../../shared/objects/headers.ts";
+import { ifRangeHolds, isNotModified, notModifiedHeaders, objectResponseHead, rangeNotSatisfiableHeaders } from "../../functions/http/object-headers.ts";
+import { parseRange } from "../../functions/http/range.ts";
+import { ifMatchHolds } from "../../shared/objects/entity-tags.ts";
 import type { Manifest } from "../../shared/objects/manifest.ts";
-import { parseRange } from "../../shared/objects/range.ts";
 
 function outcome(header: string | undefined, size: number): unknown {
   try {
@@ -82,7 +76,8 @@ const etag = `"${manifest.sha256}"`;
 
 describe("object response headers", () => {
   it("describes the whole object on a 200", () => {
-    expect(objectHeaders(manifest)).toEqual({
+    expect(objectResponseHead(manifest).status).toBe(200);
+    expect(objectResponseHead(manifest).headers).toEqual({
       "Content-Length": "1000",
       "Content-Type": "application/pdf",
       ETag: etag,
@@ -93,8 +88,9 @@ describe("object response headers", () => {
   });
 
   it("describes the part on a 206, keeping the whole representation's Repr-Digest", () => {
-    const headers = objectHeaders(manifest, { offset: 100, length: 50 });
-    expect(headers).toMatchObject({ "Content-Length": "50", "Content-Range": "bytes 100-149/1000", "Repr-Digest": objectHeaders(manifest)["Repr-Digest"] });
+    const { status, headers } = objectResponseHead(manifest, { offset: 100, length: 50 });
+    expect(status).toBe(206);
+    expect(headers).toMatchObject({ "Content-Length": "50", "Content-Range": "bytes 100-149/1000", "Repr-Digest": objectResponseHead(manifest).headers["Repr-Digest"] });
   });
 
   it("gives a 304 its validators only, and a 416 the current length", () => {

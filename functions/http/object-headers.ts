@@ -1,16 +1,20 @@
-import { toBase64 } from "../crypto/encoding.ts";
-import type { ByteRange } from "../storage/index.ts";
-import { etagOf, type Manifest } from "./manifest.ts";
+import { toBase64 } from "../../shared/crypto/encoding.ts";
+import { entityTags } from "../../shared/objects/entity-tags.ts";
+import { etagOf, type Manifest } from "../../shared/objects/manifest.ts";
+import type { ByteRange } from "../../shared/storage/index.ts";
 
-/** An entity tag in a list header; anything else in the header is ignored, so junk never matches. */
-const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"/g;
+/** The status and headers of a GET or HEAD answered from a manifest: 200 for the whole object, 206 for a range. */
+export interface ObjectResponseHead {
+  status: 200 | 206;
+  headers: Record<string, string>;
+}
 
 /**
- * Headers of a GET or HEAD of `manifest`, or of the 206 part `range` of it. Repr-Digest is the digest of
- * the whole representation (RFC 9530), so it is the same on a 206 and lets the client check a resumed
+ * The status and headers of a GET or HEAD of `manifest`, or of the 206 part `range` of it. Repr-Digest is the
+ * digest of the whole representation (RFC 9530), so it is the same on a 206 and lets the client check a resumed
  * download once it has every part.
  */
-export function objectHeaders(manifest: Manifest, range?: ByteRange | null): Record<string, string> {
+export function objectResponseHead(manifest: Manifest, range?: ByteRange | null): ObjectResponseHead {
   const headers: Record<string, string> = {
     "Content-Length": String(range ? range.length : manifest.size),
     "Content-Type": manifest.content_type,
@@ -20,7 +24,7 @@ export function objectHeaders(manifest: Manifest, range?: ByteRange | null): Rec
     "Last-Modified": new Date(manifest.created_at).toUTCString(),
   };
   if (range) headers["Content-Range"] = `bytes ${range.offset}-${range.offset + range.length - 1}/${manifest.size}`;
-  return headers;
+  return { status: range ? 206 : 200, headers };
 }
 
 /** A 304 carries the validators a cache needs to refresh its copy, and no representation headers (RFC 9110 section 15.4.5). */
@@ -40,13 +44,6 @@ export function isNotModified(ifNoneMatch: string | null | undefined, manifest: 
   return entityTags(ifNoneMatch).some((tag) => tag.opaque === manifest.sha256);
 }
 
-/** True when `If-Match` allows writing over `current` (strong comparison, RFC 9110 section 13.1.1): a weak tag never matches. */
-export function ifMatchHolds(ifMatch: string, current: Manifest | null): boolean {
-  if (!current) return false;
-  if (ifMatch.trim() === "*") return true;
-  return entityTags(ifMatch).some((tag) => !tag.weak && tag.opaque === current.sha256);
-}
-
 /**
  * True when a Range request may be served as a range: no `If-Range`, or one naming the stored version's
  * entity tag. A date is treated as not matching, which only costs a full response (RFC 9110 section 13.1.5).
@@ -54,10 +51,6 @@ export function ifMatchHolds(ifMatch: string, current: Manifest | null): boolean
 export function ifRangeHolds(ifRange: string | null | undefined, manifest: Manifest): boolean {
   if (ifRange === null || ifRange === undefined) return true;
   return ifRange.trim() === etagOf(manifest);
-}
-
-function entityTags(header: string): { weak: boolean; opaque: string }[] {
-  return [...header.matchAll(ENTITY_TAG)].map((match) => ({ weak: match[1] !== undefined, opaque: match[2] ?? "" }));
 }
 
 function fromHex(hex: string): Uint8Array {

@@ -1,5 +1,5 @@
-import { SHARE, VerigateError } from "../errors/index.ts";
-import type { ByteRange } from "../storage/index.ts";
+import { SHARE, VerigateError } from "../../shared/errors/index.ts";
+import type { ByteRange } from "../../shared/storage/index.ts";
 
 const RANGES_SPECIFIER = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=(.*)$/s;
 const RANGE_SPEC = /^(\d*)-(\d*)$/;
