@@ -5,16 +5,17 @@ import type { ChunkReader } from "./chunk-reader.ts";
 import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";
 
-/**
- * The chunk verifier: reads a stored blob chunk by chunk and lets a chunk through only when its SHA-256 is the
- * one the manifest lists for it (PROTOCOL "Trust model"). Storage is untrusted; this is where that is enforced.
- */
 export interface VerifiedChunks {
   /** Chunk `index`, verified against the manifest and cut to the span; chunks must be read in order. */
   read(index: number): Promise<Uint8Array>;
   cancel(reason?: unknown): void;
 }
 
+/**
+ * The chunk verifier: reads a stored blob chunk by chunk and lets a chunk through only when it has the manifest's
+ * length and SHA-256 for it (PROTOCOL "Trust model"). Storage is untrusted; this is where that is enforced, and a
+ * mismatch is reported through `integrityFailure` (logged) before it is thrown.
+ */
 export function verifiedChunks(reader: ChunkReader, manifest: Manifest, span: ByteRange, integrityFailure: IntegrityFailure): VerifiedChunks {
   return {
     async read(index) {
