@@ -86,6 +86,17 @@ describe.each(["ed25519", "hmac-sha256"] as const)("%s", (alg) => {
     expect(await ourVerify(moved, BODY, keys.ourVerification, now)).toBe(false);
   });
 
+  it("signRequest given the body's SHA-256 signs exactly the headers it signs given the body", async () => {
+    // The SDK, the CLI and the bench stream large bodies and pass only the digest; the wire must not tell.
+    const keys = await keyMaterial(alg);
+    const fixed = { method: "PUT", url: URL_SIGNED, key: keys.ours, keyid: keys.keyid, created: 1_700_000_000, nonce: "fixed-nonce", alg: true };
+    const fromBody = await signRequest({ ...fixed, body: BODY });
+    const fromDigest = await signRequest({ ...fixed, bodySha256: await sha256(BODY) });
+    expect(Object.entries(fromDigest.headers)).toEqual(Object.entries(fromBody.headers));
+    expect(fromBody.headers["Content-Digest"]).toBe(`sha-256=:${toBase64(await sha256(BODY))}:`);
+    expect(fromBody.headers["Signature-Input"]).toContain('"content-digest"');
+  });
+
   it("a request signed by our sign.ts verifies with http-message-signatures", async () => {
     const keys = await keyMaterial(alg);
     const { headers } = await signRequest({
