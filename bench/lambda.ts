@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { generateEd25519Key } from "../client/sdk/keys.ts";
 import { authRounds } from "./auth.ts";
 import { type ChildServer, startChild } from "./child.ts";
 import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "./downloads.ts";
@@ -43,15 +44,14 @@ export async function lambdaSection(report: Report, input: LambdaInput): Promise
     return { ran: false };
   }
   const { small, large, plan, sampler, progress } = input;
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const { x } = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
+  const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
   const signer = { keyid: ADMIN_KEYID, key: { alg: "ed25519" as const, privateKey: pair.privateKey } };
 
   const downloads = new Map<string, Map<DownloadVariant, DownloadRun[]>>();
   let auth: Awaited<ReturnType<typeof authRounds>>;
   const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
   try {
-    const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
+    const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
     let gateway: ChildServer<GatewayOrigins> | undefined;
     try {
       gateway = await startChild<GatewayOrigins>(AWS_GATEWAY, { BENCH_VARS: JSON.stringify(vars) });

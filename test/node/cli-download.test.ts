@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { generateEd25519Jwk } from "../../client/sdk/keys.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { EXIT_INTEGRITY } from "../../client/cli/exit-codes.ts";
 
 const BIN = new URL("../../client/cli/bin.mjs", import.meta.url).pathname;
@@ -95,7 +95,7 @@ describe("verigate get and presign -o verify what they write", () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(root, "case-"));
     keyPath = join(dir, "key.jwk");
-    await writeFile(keyPath, JSON.stringify(await generateEd25519Jwk()), { mode: 0o600 });
+    await writeFile(keyPath, JSON.stringify((await generateEd25519Key()).jwk), { mode: 0o600 });
   });
 
   afterAll(async () => {

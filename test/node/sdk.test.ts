@@ -15,7 +15,7 @@ import {
 import {
   contentDigestOfSha256,
   ed25519Thumbprint,
-  generateEd25519Jwk,
+  generateEd25519Key,
   importJwk,
   integrityOf,
   VerigateApiError,
@@ -29,7 +29,7 @@ const WINDOW = { clockSkewSeconds: 30, maxSignatureAgeSeconds: 300 };
 
 /** A client whose fetch records the Request it would send (the URL as fetch normalises it) and answers `reply`. */
 async function recordingClient(endpoint = "http://127.0.0.1:8787", reply: () => Response = () => Response.json({}), clockOffsetSeconds = 0) {
-  const jwk = await generateEd25519Jwk();
+  const { jwk } = await generateEd25519Key();
   const sent: { request: Request; body: Uint8Array }[] = [];
   const client = new VerigateClient({
     endpoint,
@@ -180,8 +180,8 @@ describe("the SDK's errors and integrity checks", () => {
   });
 
   it("name a generated key by its RFC 7638 thumbprint", async () => {
-    const jwk = await generateEd25519Jwk();
+    const { jwk } = await generateEd25519Key();
     expect(jwk.kid).toBe(await ed25519Thumbprint(jwk.x));
-    expect((await generateEd25519Jwk("laptop")).kid).toBe("laptop");
+    expect((await generateEd25519Key("laptop")).jwk.kid).toBe("laptop");
   });
 });

@@ -12,6 +12,7 @@ import {
   type VerificationKey,
   verifySignature,
 } from "../../shared/signature/index.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { pem } from "../support/keys.ts";
 
 // Interoperability with an independent RFC 9421 implementation (dhensby/node-http-message-signatures),
@@ -38,7 +39,7 @@ async function keyMaterial(alg: "ed25519" | "hmac-sha256"): Promise<KeyMaterial>
     const secret = crypto.getRandomValues(new Uint8Array(32));
     return { alg, keyid, ours: { alg, secret }, ourVerification: { alg, secret }, theirSigning: secret, theirVerification: secret };
   }
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const { pair } = await generateEd25519Key();
   return {
     alg,
     keyid,
