@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Agent, type IncomingMessage, request } from "node:http";
 import { performance } from "node:perf_hooks";
+import { toHex } from "../shared/crypto/encoding.ts";
 import { type SigningKey, signRequest } from "../shared/signature/index.ts";
 
 export interface Signer {
@@ -66,7 +67,7 @@ function transfer(url: string, options: TransferOptions = {}): Promise<Transfer>
           ttfbMs: ttfbMs ?? totalMs,
           totalMs,
           ...(keepText ? { text: Buffer.concat(pieces).toString("utf8") } : {}),
-          ...(hash ? { sha256: hash.digest("hex") } : {}),
+          ...(hash ? { sha256: toHex(hash.digest()) } : {}),
         });
       });
     });

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { generateEd25519Key } from "../client/sdk/keys.ts";
+import { toHex } from "../shared/crypto/encoding.ts";
 import { authRounds } from "./auth.ts";
 import { type ChildServer, startChild } from "./child.ts";
 import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "./downloads.ts";
@@ -66,7 +67,7 @@ export async function lambdaSection(report: Report, input: LambdaInput): Promise
         progress(`uploading ${object.key} (${object.size / MIB} MiB) to s3rver through the verified PUT`);
         await putVerified(target, object);
         const check = await downloadOnce(target, sampler, "verified", object, true);
-        if (check.sha256 !== object.sha256.toString("hex")) throw new Error(`verified GET of ${object.key} returned other bytes`);
+        if (check.sha256 !== toHex(object.sha256)) throw new Error(`verified GET of ${object.key} returned other bytes`);
         const runs = await downloadRounds(target, sampler, object, rounds, LAMBDA_VARIANTS, (round) =>
           progress(`Lambda build download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
         );

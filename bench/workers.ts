@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { toHex } from "../shared/crypto/encoding.ts";
 import { authRounds, signingCostUs } from "./auth.ts";
 import { onInterrupt } from "./cleanup.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "./downloads.ts";
@@ -48,7 +49,7 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     }
     for (const object of [small, large]) {
       const check = await downloadOnce(target, sampler, "verified", object, true);
-      if (check.sha256 !== object.sha256.toString("hex")) throw new Error(`verified GET of ${object.key} returned other bytes`);
+      if (check.sha256 !== toHex(object.sha256)) throw new Error(`verified GET of ${object.key} returned other bytes`);
     }
     progress("correctness: both verified downloads hash, in the client, to the bytes uploaded");
     progress(`upload: ${plan.uploadRounds} rounds of verified PUT vs raw put, ${small.size / MIB} MiB`);

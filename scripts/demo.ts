@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { VerigateClient, importJwk } from "../client/sdk/index.ts";
 import { startWranglerDev } from "../test/node/support/wrangler-dev.ts";
+import { toBase64Url, toHex } from "../shared/crypto/encoding.ts";
 import { ensureDevKey } from "./dev-key.ts";
 
 const run = promisify(execFile);
@@ -19,7 +20,7 @@ const dir = await mkdtemp(join(tmpdir(), "verigate-demo-"));
 const state = join(dir, "state");
 const keyPath = join(dir, "admin.jwk");
 const { jwk } = await ensureDevKey(keyPath);
-const presignSecret = randomBytes(32).toString("base64url");
+const presignSecret = toBase64Url(randomBytes(32));
 const server = await startWranglerDev(["--var", `ADMIN_KEYS:${jwk.kid}=${jwk.x}`, "--var", `PRESIGN_SECRET:${presignSecret}`], state);
 const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: keyPath };
 let failures = 0;
@@ -52,7 +53,7 @@ async function sh(display: string, file: string, args: string[]): Promise<{ code
 const cli = join(process.cwd(), "client/cli/bin.mjs");
 const wrangler = join(process.cwd(), "node_modules/.bin/wrangler");
 const verigate = (args: string[]) => sh(`verigate ${args.join(" ")}`, process.execPath, [cli, ...args]);
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sha256 = (bytes: Uint8Array) => toHex(createHash("sha256").update(bytes).digest());
 
 try {
   console.log(`Verigate demo: a gateway under wrangler dev at ${server.origin}, state in ${state}\n`);

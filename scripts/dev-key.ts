@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseEnv } from "node:util";
 import { type Ed25519PrivateJwk, generateEd25519Key } from "../client/sdk/keys.ts";
+import { toBase64Url } from "../shared/crypto/encoding.ts";
 
 export const DEV_KEYID = "dev-admin";
 export const DEV_KEY_PATH = ".verigate/dev-admin.jwk";
@@ -24,7 +25,7 @@ const DEV_PRESIGN_SECRET_BYTES = 32;
 /** Writes `.dev.vars` with the dev key as the bootstrap admin and a random presign secret, unless one exists. */
 export async function ensureDevVars(jwk: Ed25519PrivateJwk, path = DEV_VARS_PATH): Promise<boolean> {
   if (existsSync(path)) return false;
-  const presignSecret = Buffer.from(crypto.getRandomValues(new Uint8Array(DEV_PRESIGN_SECRET_BYTES))).toString("base64url");
+  const presignSecret = toBase64Url(crypto.getRandomValues(new Uint8Array(DEV_PRESIGN_SECRET_BYTES)));
   const lines = ["# Local development only; created by npm start.", `ADMIN_KEYS="${jwk.kid}=${jwk.x}"`, `PRESIGN_SECRET="${presignSecret}"`];
   await writeFile(path, `${lines.join("\n")}\n`, { mode: 0o600 });
   return true;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { toHex } from "../../shared/crypto/encoding.ts";
 import { transferProgress } from "./progress.ts";
 
 /** One read per pull: large enough for few syscalls, small next to the memory an upload may use. */
@@ -24,7 +25,7 @@ export async function digestFile(path: string, expectedSize: number): Promise<{ 
   } finally {
     progress.stop();
   }
-  return { sha256: hash.digest("hex"), size };
+  return { sha256: toHex(hash.digest()), size };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, sha256, toHex, utf8 } from "../../shared/crypto/encoding.ts";
+import { fromBase64, fromHex, sha256, toHex, utf8 } from "../../shared/crypto/encoding.ts";
 import { hasBody } from "../../functions/middleware/body.ts";
 import { parseObjectKey } from "../../shared/objects/key.ts";
 import {
@@ -172,6 +172,13 @@ describe("the SDK's errors and integrity checks", () => {
     await expect(verifyBytes(utf8("abc"), expected)).resolves.toBeUndefined();
     await expect(verifyBytes(utf8("abd"), expected)).rejects.toMatchObject({ reason: "digest_mismatch" });
     await expect(verifyBytes(utf8("ab"), expected)).rejects.toMatchObject({ reason: "short_response" });
+  });
+
+  it("decode hex exactly as toHex encodes it, and refuse what is not hex", () => {
+    const bytes = Uint8Array.from([0, 1, 0x7f, 0x80, 0xab, 0xff]);
+    expect(fromHex(toHex(bytes))).toEqual(bytes);
+    expect(fromHex("ABff")).toEqual(Uint8Array.from([0xab, 0xff]));
+    for (const bad of ["abc", "zz", "0x00", "a b "]) expect(() => fromHex(bad)).toThrow(TypeError);
   });
 
   it("compute Content-Digest as RFC 9530's example does", async () => {
