@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { generateEd25519Key } from "../client/sdk/keys.ts";
+import { GIB, MIB } from "../shared/bytes.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { authRounds } from "./auth.ts";
 import { type ChildServer, startChild } from "./child.ts";
 import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "./downloads.ts";
-import { type BenchObject, MIB, putVerified } from "./objects.ts";
+import { type BenchObject, putVerified } from "./objects.ts";
 import type { Plan } from "./plan.ts";
 import type { MemorySampler } from "./process-memory.ts";
 import type { Report } from "./report.ts";
@@ -18,7 +19,7 @@ const AWS_GATEWAY = new URL("./aws-gateway.ts", import.meta.url).pathname;
 const LAMBDA_VARIANTS: readonly DownloadVariant[] = ["verified", "raw", "buffered", "read-hash", "hash-memory"];
 const ADMIN_KEYID = "bench-admin";
 /** 2 GiB: room for the 1 GiB object (the product default is 100 MiB). */
-const MAX_OBJECT_BYTES = String(2 * 1024 * MIB);
+const MAX_OBJECT_BYTES = String(2 * GIB);
 
 export interface LambdaInput {
   small: BenchObject;

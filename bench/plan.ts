@@ -1,4 +1,4 @@
-import { MIB } from "./objects.ts";
+import { GIB, MIB } from "../shared/bytes.ts";
 
 /** How much a run measures: object sizes, rounds per comparison, auth load duration. */
 export interface Plan {
@@ -24,7 +24,7 @@ export interface Plan {
  */
 export const FULL_PLAN: Plan = {
   small: 256 * MIB,
-  large: 1024 * MIB,
+  large: GIB,
   smallRounds: 7,
   largeRounds: 3,
   memoryRounds: 3,

@@ -1,11 +1,12 @@
 import { join } from "node:path";
+import { MIB } from "../shared/bytes.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { authRounds, signingCostUs } from "./auth.ts";
 import { onInterrupt } from "./cleanup.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "./downloads.ts";
 import { type BenchGateway, bundleBenchWorker, startBenchGateway } from "./gateway.ts";
 import { memoryPhase } from "./memory-phase.ts";
-import { type BenchObject, MIB, putVerified } from "./objects.ts";
+import { type BenchObject, putVerified } from "./objects.ts";
 import type { Plan } from "./plan.ts";
 import type { MemorySampler } from "./process-memory.ts";
 import type { Report } from "./report.ts";

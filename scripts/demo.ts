@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { VerigateClient, importJwk } from "../client/sdk/index.ts";
 import { startWranglerDev } from "../test/node/support/wrangler-dev.ts";
+import { MIB } from "../shared/bytes.ts";
 import { toBase64Url, toHex } from "../shared/crypto/encoding.ts";
 import { ensureDevKey } from "./dev-key.ts";
 
@@ -39,7 +40,7 @@ function expectThat(ok: boolean, what: string): void {
 /** Runs a command in `dir`, shows it as typed, and returns its exit code and combined output. */
 async function sh(display: string, file: string, args: string[]): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run(file, args, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, { cwd: dir, env, maxBuffer: 16 * MIB });
     show(display, stdout + stderr);
     return { code: 0, output: stdout + stderr };
   } catch (error) {
@@ -59,7 +60,7 @@ try {
   console.log(`Verigate demo: a gateway under wrangler dev at ${server.origin}, state in ${state}\n`);
   await verigate(["whoami"]);
 
-  const original = randomBytes(3 * 1024 * 1024);
+  const original = randomBytes(3 * MIB);
   await writeFile(join(dir, "weights.bin"), original);
   console.log(`(weights.bin: 3 MiB of random bytes, sha256 ${sha256(original)})\n`);
   await verigate(["put", "weights.bin", "models/weights.bin"]);

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { MIB } from "../../shared/bytes.ts";
 import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { EXIT_INTEGRITY } from "../../client/cli/exit-codes.ts";
 
@@ -60,7 +61,7 @@ function misbehave(request: IncomingMessage, response: ServerResponse, origin: s
             method: "GET",
             mode: "storage",
             expires_at: new Date(Date.now() + 60_000).toISOString(),
-            integrity: { sha256: sha256(vouched).toString("hex"), size: vouched.length, chunk_size: 1_048_576 },
+            integrity: { sha256: sha256(vouched).toString("hex"), size: vouched.length, chunk_size: MIB },
           }),
         );
       });
