@@ -6,16 +6,16 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onInterrupt, stopEverythingOnSignals } from "./cleanup.ts";
-import { lambdaSection } from "./lambda.ts";
-import { describeMachine, finishMachine, machineLine } from "./machine.ts";
+import { onInterrupt, stopEverythingOnSignals } from "./harness/cleanup.ts";
+import { lambdaSection } from "./suites/aws-node-server.ts";
+import { describeMachine, finishMachine, machineLine } from "./report/machine.ts";
 import { MIB } from "../shared/bytes.ts";
-import { benchObject } from "./objects.ts";
+import { benchObject } from "./harness/objects.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
-import { MemorySampler } from "./process-memory.ts";
-import { emptyReport, formatReport } from "./report.ts";
-import { lambdaTargets, workersTargets } from "./targets.ts";
-import { workersSection } from "./workers.ts";
+import { MemorySampler } from "./harness/process-memory.ts";
+import { emptyReport, formatReport } from "./report/report.ts";
+import { lambdaTargets, workersTargets } from "./report/targets.ts";
+import { workersSection } from "./suites/workers.ts";
 
 const quick = process.argv.includes("--quick");
 const plan = quick ? QUICK_PLAN : FULL_PLAN;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, totalmem } from "node:os";
-import { GIB } from "../shared/bytes.ts";
+import { GIB } from "../../shared/bytes.ts";
 
 export interface Machine {
   nproc: number;

@@ -1,7 +1,7 @@
-import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "./auth.ts";
-import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "./downloads.ts";
-import { MIB } from "../shared/bytes.ts";
-import type { BenchObject } from "./objects.ts";
+import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
+import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
+import { MIB } from "../../shared/bytes.ts";
+import type { BenchObject } from "../harness/objects.ts";
 import type { Report } from "./report.ts";
 import { summarize } from "./stats.ts";
 

@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { generateEd25519Key } from "../client/sdk/keys.ts";
-import { startWranglerDev } from "../test/node/support/wrangler-dev.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
+import { startWranglerDev } from "../../test/node/support/wrangler-dev.ts";
 import type { Signer } from "./client.ts";
 import { findWorkerd, type ServingProcesses } from "./process-memory.ts";
 
 const run = promisify(execFile);
-const BENCH_CONFIG = new URL("./wrangler.toml", import.meta.url).pathname;
+const BENCH_CONFIG = new URL("../wrangler.toml", import.meta.url).pathname;
 const ADMIN_KEYID = "bench-admin";
 
 export interface BenchGateway {

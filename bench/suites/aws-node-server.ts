@@ -1,20 +1,20 @@
 import { existsSync } from "node:fs";
-import { generateEd25519Key } from "../client/sdk/keys.ts";
-import { GIB, MIB } from "../shared/bytes.ts";
-import { toHex } from "../shared/crypto/encoding.ts";
-import { authRounds } from "./auth.ts";
-import { type ChildServer, startChild } from "./child.ts";
-import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "./downloads.ts";
-import { type BenchObject, putVerified } from "./objects.ts";
-import type { Plan } from "./plan.ts";
-import type { MemorySampler } from "./process-memory.ts";
-import type { Report } from "./report.ts";
-import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "./rows.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
+import { GIB, MIB } from "../../shared/bytes.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
+import { authRounds } from "../measures/auth.ts";
+import { type ChildServer, startChild } from "../harness/child.ts";
+import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "../measures/downloads.ts";
+import { type BenchObject, putVerified } from "../harness/objects.ts";
+import type { Plan } from "../plan.ts";
+import type { MemorySampler } from "../harness/process-memory.ts";
+import type { Report } from "../report/report.ts";
+import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "../report/rows.ts";
 
 /** The Lambda build's entry points; without them there is nothing to measure. */
 const LAMBDA_BUILD_FILES = ["functions/lambda.ts", "functions/node-server.ts", "functions/aws-backends.ts"];
-const AWS_STAND_INS = new URL("./aws-stand-ins.ts", import.meta.url).pathname;
-const AWS_GATEWAY = new URL("./aws-gateway.ts", import.meta.url).pathname;
+const AWS_STAND_INS = new URL("../harness/child-aws-stand-ins.ts", import.meta.url).pathname;
+const AWS_GATEWAY = new URL("../harness/child-aws-node-server.ts", import.meta.url).pathname;
 /** DigestStream is workerd's; the raw put has no counterpart needed by the Lambda rows. */
 const LAMBDA_VARIANTS: readonly DownloadVariant[] = ["verified", "raw", "buffered", "read-hash", "hash-memory"];
 const ADMIN_KEYID = "bench-admin";
@@ -40,7 +40,7 @@ interface GatewayOrigins {
  * the Lambda build is not in the checkout.
  */
 export async function lambdaSection(report: Report, input: LambdaInput): Promise<{ ran: boolean }> {
-  const missing = LAMBDA_BUILD_FILES.filter((file) => !existsSync(new URL(`../${file}`, import.meta.url)));
+  const missing = LAMBDA_BUILD_FILES.filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)));
   if (missing.length > 0) {
     report.skipped.push(`Lambda rows: skipped: Lambda build not present (missing ${missing.join(", ")})`);
     return { ran: false };

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { type Agent, type IncomingMessage, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { toHex } from "../shared/crypto/encoding.ts";
-import { type SigningKey, signRequest } from "../shared/signature/index.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
+import { type SigningKey, signRequest } from "../../shared/signature/index.ts";
 
 export interface Signer {
   keyid: string;

@@ -1,5 +1,5 @@
 import { createCipheriv, createHash } from "node:crypto";
-import { MIB } from "../shared/bytes.ts";
+import { MIB } from "../../shared/bytes.ts";
 
 /** The piece size the generator yields: large enough that the client's per-piece overhead is negligible. */
 const PIECE_BYTES = MIB;

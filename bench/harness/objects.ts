@@ -1,4 +1,4 @@
-import { MIB } from "../shared/bytes.ts";
+import { MIB } from "../../shared/bytes.ts";
 import { type Signer, type Transfer, expectTransfer, signedHeaders } from "./client.ts";
 import { payload, payloadSha256 } from "./payload.ts";
 
