@@ -11,17 +11,17 @@ import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
 import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "../report/rows.ts";
 
-/** The Lambda build's entry points; without them there is nothing to measure. */
-const LAMBDA_BUILD_FILES = ["functions/lambda.ts", "functions/node-server.ts", "functions/aws-backends.ts"];
+/** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
+const AWS_NODE_SERVER_FILES = ["functions/node-server.ts", "functions/aws-backends.ts"];
 const AWS_STAND_INS = new URL("../harness/child-aws-stand-ins.ts", import.meta.url).pathname;
-const AWS_GATEWAY = new URL("../harness/child-aws-node-server.ts", import.meta.url).pathname;
-/** DigestStream is workerd's; the raw put has no counterpart needed by the Lambda rows. */
-const LAMBDA_VARIANTS: readonly DownloadVariant[] = ["verified", "raw", "buffered", "read-hash", "hash-memory"];
+const AWS_NODE_SERVER = new URL("../harness/child-aws-node-server.ts", import.meta.url).pathname;
+/** DigestStream is workerd's; the raw put has no counterpart needed by these rows. */
+const AWS_NODE_SERVER_VARIANTS: readonly DownloadVariant[] = ["verified", "raw", "buffered", "read-hash", "hash-memory"];
 const ADMIN_KEYID = "bench-admin";
 /** 2 GiB: room for the 1 GiB object (the product default is 100 MiB). */
 const MAX_OBJECT_BYTES = String(2 * GIB);
 
-export interface LambdaInput {
+export interface AwsNodeServerInput {
   small: BenchObject;
   large: BenchObject;
   plan: Plan;
@@ -35,14 +35,15 @@ interface GatewayOrigins {
 }
 
 /**
- * The Lambda build's download and auth rows: the gateway on Node with the AWS backends against s3rver and
- * dynalite, each in a child process, measured exactly as the Workers rows are. Skipped, and said so, when
- * the Lambda build is not in the checkout.
+ * The AWS rows: the gateway's Node server (`functions/node-server.ts`: the code the Lambda function runs, without
+ * the Lambda event adapter) with the AWS backends against s3rver and dynalite, each in a child process, measured
+ * exactly as the Workers rows are. Named for what they run: no row goes through the Lambda handler. Skipped, and
+ * said so, when those files are not in the checkout.
  */
-export async function lambdaSection(report: Report, input: LambdaInput): Promise<{ ran: boolean }> {
-  const missing = LAMBDA_BUILD_FILES.filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)));
+export async function awsNodeServerSection(report: Report, input: AwsNodeServerInput): Promise<{ ran: boolean }> {
+  const missing = AWS_NODE_SERVER_FILES.filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)));
   if (missing.length > 0) {
-    report.skipped.push(`Lambda rows: skipped: Lambda build not present (missing ${missing.join(", ")})`);
+    report.skipped.push(`AWS Node server rows: skipped: not in the checkout (missing ${missing.join(", ")})`);
     return { ran: false };
   }
   const { small, large, plan, sampler, progress } = input;
@@ -56,12 +57,12 @@ export async function lambdaSection(report: Report, input: LambdaInput): Promise
     const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
     let gateway: ChildServer<GatewayOrigins> | undefined;
     try {
-      gateway = await startChild<GatewayOrigins>(AWS_GATEWAY, { BENCH_VARS: JSON.stringify(vars) });
+      gateway = await startChild<GatewayOrigins>(AWS_NODE_SERVER, { BENCH_VARS: JSON.stringify(vars) });
       progress(`Node/AWS gateway up at ${gateway.ready.origin} (pid ${gateway.pid}), bench routes at ${gateway.ready.benchOrigin}`);
       const target: DownloadTarget = { ...gateway.ready, signer, processes: { gateway: gateway.pid, proxy: undefined } };
       const sized = [
-        [small, plan.lambdaSmallRounds],
-        [large, plan.lambdaLargeRounds],
+        [small, plan.awsNodeServerSmallRounds],
+        [large, plan.awsNodeServerLargeRounds],
       ] as const;
       for (const [object, rounds] of sized) {
         if (rounds === 0) continue;
@@ -69,12 +70,12 @@ export async function lambdaSection(report: Report, input: LambdaInput): Promise
         await putVerified(target, object);
         const check = await downloadOnce(target, sampler, "verified", object, true);
         if (check.sha256 !== toHex(object.sha256)) throw new Error(`verified GET of ${object.key} returned other bytes`);
-        const runs = await downloadRounds(target, sampler, object, rounds, LAMBDA_VARIANTS, (round) =>
-          progress(`Lambda build download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
+        const runs = await downloadRounds(target, sampler, object, rounds, AWS_NODE_SERVER_VARIANTS, (round) =>
+          progress(`AWS Node server download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
         );
         downloads.set(object.label, runs);
       }
-      progress(`Lambda build auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
+      progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
       auth = await authRounds({ origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim` }, plan.concurrencies, plan.authRounds, plan.authMs);
     } finally {
       await gateway?.stop();
@@ -83,13 +84,13 @@ export async function lambdaSection(report: Report, input: LambdaInput): Promise
     await standIns.stop();
   }
 
-  const section = (object: BenchObject, rounds: number) => `Lambda build (Node + AWS backends, s3rver), download ${object.size / MIB} MiB (${rounds} rounds)`;
+  const section = (object: BenchObject, rounds: number) => `AWS backends on the Node server (s3rver), download ${object.size / MIB} MiB (${rounds} rounds)`;
   const smallRuns = downloads.get(small.label);
   const largeRuns = downloads.get(large.label);
-  const smallMedians = smallRuns ? addDownloadSection(report, section(small, plan.lambdaSmallRounds), small, smallRuns) : undefined;
-  const largeMedians = largeRuns ? addDownloadSection(report, section(large, plan.lambdaLargeRounds), large, largeRuns) : undefined;
-  if (smallMedians) downloadRatios(report.medians, "lambda_", smallMedians, largeMedians);
-  const authSection = `Lambda build auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
-  authRatios(report.medians, "lambda_", addAuthSection(report, authSection, auth, plan.concurrencies));
+  const smallMedians = smallRuns ? addDownloadSection(report, section(small, plan.awsNodeServerSmallRounds), small, smallRuns) : undefined;
+  const largeMedians = largeRuns ? addDownloadSection(report, section(large, plan.awsNodeServerLargeRounds), large, largeRuns) : undefined;
+  if (smallMedians) downloadRatios(report.medians, "aws_node_server_", smallMedians, largeMedians);
+  const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
+  authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
   return { ran: true };
 }
