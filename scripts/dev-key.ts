@@ -5,9 +5,9 @@ import { parseEnv } from "node:util";
 import { type Ed25519PrivateJwk, generateEd25519Key } from "../client/sdk/keys.ts";
 import { toBase64Url } from "../shared/crypto/encoding.ts";
 
-export const DEV_KEYID = "dev-admin";
-export const DEV_KEY_PATH = ".verigate/dev-admin.jwk";
-export const DEV_VARS_PATH = ".dev.vars";
+const DEV_KEYID = "dev-admin";
+const DEV_KEY_PATH = ".verigate/dev-admin.jwk";
+const DEV_VARS_PATH = ".dev.vars";
 
 /** Loads the local dev admin key, creating it (mode 0600: it is a private key) on first use. */
 export async function ensureDevKey(path = DEV_KEY_PATH): Promise<{ jwk: Ed25519PrivateJwk; created: boolean }> {
@@ -23,7 +23,7 @@ export async function ensureDevKey(path = DEV_KEY_PATH): Promise<{ jwk: Ed25519P
 const DEV_PRESIGN_SECRET_BYTES = 32;
 
 /** Writes `.dev.vars` with the dev key as the bootstrap admin and a random presign secret, unless one exists. */
-export async function ensureDevVars(jwk: Ed25519PrivateJwk, path = DEV_VARS_PATH): Promise<boolean> {
+async function ensureDevVars(jwk: Ed25519PrivateJwk, path = DEV_VARS_PATH): Promise<boolean> {
   if (existsSync(path)) return false;
   const presignSecret = toBase64Url(crypto.getRandomValues(new Uint8Array(DEV_PRESIGN_SECRET_BYTES)));
   const lines = ["# Local development only; created by npm start.", `ADMIN_KEYS="${jwk.kid}=${jwk.x}"`, `PRESIGN_SECRET="${presignSecret}"`];

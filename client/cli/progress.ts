@@ -2,7 +2,7 @@ import { Presets, SingleBar } from "cli-progress";
 import { MIB } from "../../shared/bytes.ts";
 
 /** Below this a transfer takes about a second on a slow link: a bar would only flicker. */
-export const PROGRESS_MIN_BYTES = 4 * MIB;
+const PROGRESS_MIN_BYTES = 4 * MIB;
 
 export interface Progress {
   advance(bytes: number): void;

@@ -7,13 +7,13 @@ import {
   checkFreshness,
   checkProfile,
   contentDigest,
+  contentDigestOfSha256,
   messageFromRequest,
   parseSignatureHeaders,
   verifySignature,
   type VerificationKey,
 } from "../../shared/signature/index.ts";
 import {
-  contentDigestOfSha256,
   ed25519Thumbprint,
   generateEd25519Key,
   importJwk,
