@@ -1,4 +1,4 @@
-import { MIB } from "./objects.ts";
+import { GIB, MIB } from "../shared/bytes.ts";
 
 /** How much a run measures: object sizes, rounds per comparison, auth load duration. */
 export interface Plan {
@@ -12,9 +12,9 @@ export interface Plan {
   authRounds: number;
   authMs: number;
   concurrencies: readonly number[];
-  /** Rounds of the Lambda build's downloads; 0 leaves that size out. */
-  lambdaSmallRounds: number;
-  lambdaLargeRounds: number;
+  /** Rounds of the AWS Node server's downloads; 0 leaves that size out. */
+  awsNodeServerSmallRounds: number;
+  awsNodeServerLargeRounds: number;
 }
 
 /**
@@ -24,7 +24,7 @@ export interface Plan {
  */
 export const FULL_PLAN: Plan = {
   small: 256 * MIB,
-  large: 1024 * MIB,
+  large: GIB,
   smallRounds: 7,
   largeRounds: 3,
   memoryRounds: 3,
@@ -33,8 +33,8 @@ export const FULL_PLAN: Plan = {
   authRounds: 8,
   authMs: 2000,
   concurrencies: [1, 10],
-  lambdaSmallRounds: 5,
-  lambdaLargeRounds: 3,
+  awsNodeServerSmallRounds: 5,
+  awsNodeServerLargeRounds: 3,
 };
 
 /** Proves the harness end to end in under a minute; its figures are not comparable with a full run's. */
@@ -49,6 +49,6 @@ export const QUICK_PLAN: Plan = {
   authRounds: 1,
   authMs: 1000,
   concurrencies: [1, 10],
-  lambdaSmallRounds: 2,
-  lambdaLargeRounds: 1,
+  awsNodeServerSmallRounds: 2,
+  awsNodeServerLargeRounds: 1,
 };

@@ -7,6 +7,7 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../functions/context.ts";
 import { signedRequests } from "../functions/middleware/auth.ts";
+import { MIB } from "../shared/bytes.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
 import { chunkReader } from "../shared/objects/chunk-reader.ts";
@@ -16,7 +17,7 @@ export const BENCH_PREFIX = "/bench/";
 /** One replay claim window, as the gateway asks for one: max signature age plus skew, in seconds. */
 const CLAIM_WINDOW_SECONDS = 330;
 /** The size of one in-memory hashing step: the gateway's default verification chunk. */
-const MEMORY_HASH_CHUNK_BYTES = 1024 * 1024;
+const MEMORY_HASH_CHUNK_BYTES = MIB;
 
 /** The manifest of the object named by the path after `/bench/<variant>/`, read exactly as the GET route reads it. */
 export async function manifestOf(c: Context<AppEnv>, variant: string): Promise<Manifest> {

@@ -6,15 +6,16 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onInterrupt, stopEverythingOnSignals } from "./cleanup.ts";
-import { lambdaSection } from "./lambda.ts";
-import { describeMachine, finishMachine, machineLine } from "./machine.ts";
-import { MIB, benchObject } from "./objects.ts";
+import { onInterrupt, stopEverythingOnSignals } from "./harness/cleanup.ts";
+import { awsNodeServerSection } from "./suites/aws-node-server.ts";
+import { describeMachine, finishMachine, machineLine } from "./report/machine.ts";
+import { MIB } from "../shared/bytes.ts";
+import { benchObject } from "./harness/objects.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
-import { MemorySampler } from "./process-memory.ts";
-import { emptyReport, formatReport } from "./report.ts";
-import { lambdaTargets, workersTargets } from "./targets.ts";
-import { workersSection } from "./workers.ts";
+import { MemorySampler } from "./harness/process-memory.ts";
+import { emptyReport, formatReport } from "./report/report.ts";
+import { awsNodeServerTargets, workersTargets } from "./report/targets.ts";
+import { workersSection } from "./suites/workers.ts";
 
 const quick = process.argv.includes("--quick");
 const plan = quick ? QUICK_PLAN : FULL_PLAN;
@@ -42,8 +43,8 @@ try {
   };
   await workersSection(report, { dir, ...objects, plan, sampler, progress });
   report.targets.push(...workersTargets(report.medians));
-  const lambda = await lambdaSection(report, { ...objects, plan, sampler, progress });
-  if (lambda.ran) report.targets.push(...lambdaTargets(report.medians));
+  const awsNodeServer = await awsNodeServerSection(report, { ...objects, plan, sampler, progress });
+  if (awsNodeServer.ran) report.targets.push(...awsNodeServerTargets(report.medians));
 } finally {
   await sampler.close();
   await removeDir();

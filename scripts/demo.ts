@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { VerigateClient, importJwk } from "../client/sdk/index.ts";
 import { startWranglerDev } from "../test/node/support/wrangler-dev.ts";
+import { MIB } from "../shared/bytes.ts";
+import { toBase64Url, toHex } from "../shared/crypto/encoding.ts";
 import { ensureDevKey } from "./dev-key.ts";
 
 const run = promisify(execFile);
@@ -19,7 +21,7 @@ const dir = await mkdtemp(join(tmpdir(), "verigate-demo-"));
 const state = join(dir, "state");
 const keyPath = join(dir, "admin.jwk");
 const { jwk } = await ensureDevKey(keyPath);
-const presignSecret = randomBytes(32).toString("base64url");
+const presignSecret = toBase64Url(randomBytes(32));
 const server = await startWranglerDev(["--var", `ADMIN_KEYS:${jwk.kid}=${jwk.x}`, "--var", `PRESIGN_SECRET:${presignSecret}`], state);
 const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: keyPath };
 let failures = 0;
@@ -38,7 +40,7 @@ function expectThat(ok: boolean, what: string): void {
 /** Runs a command in `dir`, shows it as typed, and returns its exit code and combined output. */
 async function sh(display: string, file: string, args: string[]): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run(file, args, { cwd: dir, env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, { cwd: dir, env, maxBuffer: 16 * MIB });
     show(display, stdout + stderr);
     return { code: 0, output: stdout + stderr };
   } catch (error) {
@@ -52,13 +54,13 @@ async function sh(display: string, file: string, args: string[]): Promise<{ code
 const cli = join(process.cwd(), "client/cli/bin.mjs");
 const wrangler = join(process.cwd(), "node_modules/.bin/wrangler");
 const verigate = (args: string[]) => sh(`verigate ${args.join(" ")}`, process.execPath, [cli, ...args]);
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sha256 = (bytes: Uint8Array) => toHex(createHash("sha256").update(bytes).digest());
 
 try {
   console.log(`Verigate demo: a gateway under wrangler dev at ${server.origin}, state in ${state}\n`);
   await verigate(["whoami"]);
 
-  const original = randomBytes(3 * 1024 * 1024);
+  const original = randomBytes(3 * MIB);
   await writeFile(join(dir, "weights.bin"), original);
   console.log(`(weights.bin: 3 MiB of random bytes, sha256 ${sha256(original)})\n`);
   await verigate(["put", "weights.bin", "models/weights.bin"]);

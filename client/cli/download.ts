@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { toHex } from "../../shared/crypto/encoding.ts";
 import { VerigateIntegrityError } from "../sdk/errors.ts";
 import type { ExpectedContent } from "../sdk/integrity.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
@@ -17,7 +18,7 @@ const TEMP_SUFFIX_BYTES = 6;
  * final rename atomic.
  */
 export async function saveVerified(body: ReadableStream<Uint8Array> | null, expected: ExpectedContent, target: string): Promise<void> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(TEMP_SUFFIX_BYTES).toString("hex")}.verigate-partial`);
+  const temp = join(dirname(target), `.${basename(target)}.${toHex(randomBytes(TEMP_SUFFIX_BYTES))}.verigate-partial`);
   const file = await open(temp, "wx");
   const removeOnSignal = () => {
     rmSync(temp, { force: true });
@@ -36,7 +37,7 @@ export async function saveVerified(body: ReadableStream<Uint8Array> | null, expe
       progress.advance(chunk.length);
     }
     if (received < expected.size) throw shortResponse(received, expected.size);
-    const actual = hash.digest("hex");
+    const actual = toHex(hash.digest());
     if (actual !== expected.sha256) {
       throw new VerigateIntegrityError("digest_mismatch", `sha256 of the received bytes is ${actual}, expected ${expected.sha256}`);
     }

@@ -1,8 +1,8 @@
 import { Presets, SingleBar } from "cli-progress";
+import { MIB } from "../../shared/bytes.ts";
 
 /** Below this a transfer takes about a second on a slow link: a bar would only flicker. */
-export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
-const BYTES_PER_MIB = 1024 * 1024;
+const PROGRESS_MIN_BYTES = 4 * MIB;
 
 export interface Progress {
   advance(bytes: number): void;
@@ -18,7 +18,7 @@ export function transferProgress(label: string, totalBytes: number, stream: Node
     {
       stream,
       format: `${label} [{bar}] {percentage}% | {value}/{total} MiB | ETA {eta_formatted}`,
-      formatValue: (value, _options, type) => (type === "value" || type === "total" ? (value / BYTES_PER_MIB).toFixed(1) : String(value)),
+      formatValue: (value, _options, type) => (type === "value" || type === "total" ? (value / MIB).toFixed(1) : String(value)),
       hideCursor: true,
       clearOnComplete: false,
     },

@@ -23,7 +23,7 @@ export function keyPathOf(options: OptionValues, env: NodeJS.ProcessEnv): string
 }
 
 /** Loads a private JWK key file, warning (as ssh does, without refusing) when others may read it. */
-export async function readKeyFile(path: string, warn: (text: string) => void): Promise<ClientKey> {
+async function readKeyFile(path: string, warn: (text: string) => void): Promise<ClientKey> {
   const text = await readFile(path, "utf8");
   if (process.platform !== "win32" && ((await stat(path)).mode & SHARED_PERMISSION_BITS) !== 0) {
     warn(`warning: the key file ${path} is readable by other users; chmod 600 it`);

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { MIB } from "../../shared/bytes.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
 import { transferProgress } from "./progress.ts";
 
 /** One read per pull: large enough for few syscalls, small next to the memory an upload may use. */
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = MIB;
 
 /**
  * SHA-256 (hex) and size of a file, read once as a stream: the signature must cover the digest before the upload
@@ -24,7 +26,7 @@ export async function digestFile(path: string, expectedSize: number): Promise<{ 
   } finally {
     progress.stop();
   }
-  return { sha256: hash.digest("hex"), size };
+  return { sha256: toHex(hash.digest()), size };
 }
 
 /**

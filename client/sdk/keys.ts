@@ -31,12 +31,22 @@ export interface ClientKey {
 
 export { ed25519Thumbprint };
 
-/** A new ed25519 key; its keyid defaults to the RFC 7638 thumbprint, which is what the gateway would pick. */
-export async function generateEd25519Jwk(kid?: string): Promise<Ed25519PrivateJwk> {
+/** A freshly generated ed25519 key: its key file form, and the pair itself (extractable, so a test can export it). */
+export interface GeneratedEd25519Key {
+  jwk: Ed25519PrivateJwk;
+  pair: CryptoKeyPair;
+}
+
+/**
+ * The one ed25519 key generator: `verigate keygen`, the dev scripts, the bench and the tests all call it.
+ * Its keyid defaults to the RFC 7638 thumbprint, which is what the gateway would pick. `jwk.x` is the raw
+ * public key in base64url, the form `ADMIN_KEYS` and `/v1/keys` take.
+ */
+export async function generateEd25519Key(kid?: string): Promise<GeneratedEd25519Key> {
   const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const { x, d } = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
   if (x === undefined || d === undefined) throw new Error("WebCrypto exported an Ed25519 JWK without x or d");
-  return { kty: "OKP", crv: "Ed25519", x, d, kid: kid ?? (await ed25519Thumbprint(x)) };
+  return { jwk: { kty: "OKP", crv: "Ed25519", x, d, kid: kid ?? (await ed25519Thumbprint(x)) }, pair };
 }
 
 /** Imports a key file's JWK for signing; anything but a complete private key with a `kid` is a usage error. */

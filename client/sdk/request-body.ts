@@ -1,4 +1,4 @@
-import { sha256, utf8 } from "../../shared/crypto/encoding.ts";
+import { fromHex, sha256, utf8 } from "../../shared/crypto/encoding.ts";
 import { VerigateUsageError } from "./errors.ts";
 
 /**
@@ -33,7 +33,7 @@ export async function outgoingBody(body: ObjectBody, options: { sha256?: string;
 
 function declaredSha256(hex: string): Uint8Array {
   if (!SHA256_HEX.test(hex)) throw new VerigateUsageError("sha256 must be 64 lowercase hex digits");
-  return Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+  return fromHex(hex);
 }
 
 /** A JSON request body with its Content-Type, hashed for its Content-Digest. */

@@ -1,5 +1,4 @@
-import { serializeDictionary } from "structured-headers";
-import { BODY_COMPONENT, REQUIRED_COMPONENTS, signRequest } from "../../shared/signature/index.ts";
+import { signRequest } from "../../shared/signature/index.ts";
 import type { ClientKey } from "./keys.ts";
 
 export interface SignInput {
@@ -17,24 +16,13 @@ export interface SignInput {
  * `@authority`/`@path` than the one signed. Every call draws a fresh nonce.
  */
 export async function signatureHeaders(input: SignInput): Promise<Record<string, string>> {
-  const url = new URL(input.url).href;
-  const digest = input.bodySha256 === undefined ? undefined : contentDigestOf(input.bodySha256);
   const { headers } = await signRequest({
     method: input.method,
-    url,
+    url: new URL(input.url).href,
     key: input.key.signingKey,
     keyid: input.key.keyid,
     created: input.nowSeconds,
-    ...(digest === undefined ? {} : { headers: { "content-digest": digest }, components: [...REQUIRED_COMPONENTS, BODY_COMPONENT] }),
+    ...(input.bodySha256 === undefined ? {} : { bodySha256: input.bodySha256 }),
   });
-  return digest === undefined ? headers : { "Content-Digest": digest, ...headers };
-}
-
-/** RFC 9530 `Content-Digest` from an already computed SHA-256. */
-export function contentDigestOf(sha256: Uint8Array): string {
-  return serializeDictionary(new Map([["sha-256", [arrayBufferOf(sha256), new Map()]]]));
-}
-
-function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
-  return new Uint8Array(bytes).buffer;
+  return headers;
 }

@@ -42,6 +42,16 @@ export function toHex(bytes: Uint8Array): string {
   return hex;
 }
 
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** The one hex decoder: either case; an odd length or any other character throws rather than decoding as 0. */
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
+  if (!HEX.test(hex)) throw new TypeError("not hex: an odd length or a character outside 0-9, a-f");
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
 export async function sha256(data: Uint8Array<ArrayBuffer> | string): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = typeof data === "string" ? utf8(data) : data;
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));

@@ -6,8 +6,12 @@ const SHA256_BYTES = 32;
 
 /** The RFC 9530 `Content-Digest` value of `body`: `sha-256=:<base64>:`. */
 export async function contentDigest(body: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", arrayBufferBacked(body));
-  return serializeDictionary(new Map([[SHA256_MEMBER, [digest, new Map()]]]));
+  return contentDigestOfSha256(new Uint8Array(await crypto.subtle.digest("SHA-256", arrayBufferBacked(body))));
+}
+
+/** The same value from a SHA-256 already computed, for a body that is streamed and so hashed as it is read. */
+export function contentDigestOfSha256(sha256: Uint8Array): string {
+  return serializeDictionary(new Map([[SHA256_MEMBER, [new Uint8Array(sha256).buffer, new Map()]]]));
 }
 
 /**

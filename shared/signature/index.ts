@@ -1,6 +1,6 @@
 export { buildSignatureBase } from "./base.ts";
 export * from "./constants.ts";
-export { contentDigest, parseContentDigest } from "./content-digest.ts";
+export { contentDigest, contentDigestOfSha256, parseContentDigest } from "./content-digest.ts";
 export { checkFreshness, type FreshnessWindow, replayWindowEnd, type SignatureTimes } from "./freshness.ts";
 export { messageFromRequest, type RequestLike, type SignedMessage, splitUrl, type UrlTarget } from "./message.ts";
 export { type ParsedSignature, parseSignatureHeaders, type SignatureParams } from "./parse.ts";

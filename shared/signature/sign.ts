@@ -2,13 +2,21 @@ import { type InnerList, type Item, serializeDictionary, serializeInnerList } fr
 import { toBase64Url, utf8 } from "../crypto/encoding.ts";
 import { buildSignatureBase } from "./base.ts";
 import { BODY_COMPONENT, DEFAULT_SIGNATURE_LABEL, REQUIRED_COMPONENTS, SIGNER_NONCE_BYTES } from "./constants.ts";
-import { contentDigest } from "./content-digest.ts";
+import { contentDigest, contentDigestOfSha256 } from "./content-digest.ts";
 import { messageFromRequest } from "./message.ts";
 import { hmacSha256 } from "./verify.ts";
 
 export type SigningKey = { alg: "ed25519"; privateKey: CryptoKey } | { alg: "hmac-sha256"; secret: Uint8Array };
 
-export interface SignRequestInput {
+export type SignRequestInput = SignRequestCommon & SignedBody;
+
+/**
+ * The body the signature covers through `Content-Digest`: its bytes, or its SHA-256 when the caller streams it
+ * and has hashed it once as it read it (a large upload is then never held whole). Both sign the same headers.
+ */
+type SignedBody = { body?: Uint8Array; bodySha256?: never } | { body?: never; bodySha256: Uint8Array };
+
+interface SignRequestCommon {
   method: string;
   /**
    * Absolute URL exactly as it will be sent: `@path` and `@query` are sliced from this string as the gateway
@@ -16,7 +24,6 @@ export interface SignRequestInput {
    */
   url: string;
   headers?: Record<string, string>;
-  body?: Uint8Array;
   key: SigningKey;
   keyid: string;
   /** Epoch seconds; now by default. */
@@ -33,7 +40,7 @@ export interface SignRequestInput {
 
 /** Signs a request per Verigate's profile and returns the headers to add to it. */
 export async function signRequest(input: SignRequestInput): Promise<{ headers: Record<string, string> }> {
-  const digest = input.body === undefined ? undefined : await contentDigest(input.body);
+  const digest = await digestOf(input);
   const headers = new Headers(input.headers);
   if (digest !== undefined) headers.set("content-digest", digest);
 
@@ -57,6 +64,11 @@ export async function signRequest(input: SignRequestInput): Promise<{ headers: R
       Signature: serializeDictionary(new Map<string, Item>([[label, [signature, new Map()]]])),
     },
   };
+}
+
+async function digestOf(input: SignedBody): Promise<string | undefined> {
+  if (input.bodySha256 !== undefined) return contentDigestOfSha256(input.bodySha256);
+  return input.body === undefined ? undefined : contentDigest(input.body);
 }
 
 async function sign(base: Uint8Array<ArrayBuffer>, key: SigningKey): Promise<Uint8Array<ArrayBuffer>> {

@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { generateEd25519Jwk } from "../../client/sdk/keys.ts";
+import { MIB } from "../../shared/bytes.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { EXIT_INTEGRITY } from "../../client/cli/exit-codes.ts";
 
 const BIN = new URL("../../client/cli/bin.mjs", import.meta.url).pathname;
@@ -60,7 +61,7 @@ function misbehave(request: IncomingMessage, response: ServerResponse, origin: s
             method: "GET",
             mode: "storage",
             expires_at: new Date(Date.now() + 60_000).toISOString(),
-            integrity: { sha256: sha256(vouched).toString("hex"), size: vouched.length, chunk_size: 1_048_576 },
+            integrity: { sha256: sha256(vouched).toString("hex"), size: vouched.length, chunk_size: MIB },
           }),
         );
       });
@@ -95,7 +96,7 @@ describe("verigate get and presign -o verify what they write", () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(root, "case-"));
     keyPath = join(dir, "key.jwk");
-    await writeFile(keyPath, JSON.stringify(await generateEd25519Jwk()), { mode: 0o600 });
+    await writeFile(keyPath, JSON.stringify((await generateEd25519Key()).jwk), { mode: 0o600 });
   });
 
   afterAll(async () => {

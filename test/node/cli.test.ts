@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MIB } from "../../shared/bytes.ts";
 import { sha256Hex } from "../../shared/crypto/encoding.ts";
 import { ed25519Thumbprint } from "../../shared/keys/jwk-thumbprint.ts";
 import { VERSION } from "../../shared/version.ts";
@@ -16,7 +17,6 @@ import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-d
 const REPO = new URL("../../", import.meta.url).pathname;
 const BIN = join(REPO, "client/cli/bin.mjs");
 const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
-const MIB = 1024 * 1024;
 /** The gateway's MAX_OBJECT_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
 const MAX_OBJECT_BYTES = 8 * MIB;
 const run = promisify(execFile);

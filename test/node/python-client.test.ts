@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateEd25519Jwk } from "../../client/sdk/keys.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
 
@@ -31,7 +31,7 @@ describe.each(RUNTIMES)("the Python example against the %s gateway", (_runtime, 
     dir = await mkdtemp(join(tmpdir(), "verigate-python-"));
     gateway = await start();
     // A key file as `verigate keygen` writes it, registered by the harness's admin with a scope of its own.
-    const jwk = await generateEd25519Jwk("python-client");
+    const { jwk } = await generateEd25519Key("python-client");
     keyPath = join(dir, "python.jwk");
     await writeFile(keyPath, JSON.stringify(jwk), { mode: 0o600 });
     const scopes = [{ prefix: "py/", actions: ["read", "write"] }];

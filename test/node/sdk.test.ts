@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64, sha256, toHex, utf8 } from "../../shared/crypto/encoding.ts";
+import { fromBase64, fromHex, sha256, toHex, utf8 } from "../../shared/crypto/encoding.ts";
 import { hasBody } from "../../functions/middleware/body.ts";
 import { parseObjectKey } from "../../shared/objects/key.ts";
 import {
@@ -7,15 +7,15 @@ import {
   checkFreshness,
   checkProfile,
   contentDigest,
+  contentDigestOfSha256,
   messageFromRequest,
   parseSignatureHeaders,
   verifySignature,
   type VerificationKey,
 } from "../../shared/signature/index.ts";
 import {
-  contentDigestOf,
   ed25519Thumbprint,
-  generateEd25519Jwk,
+  generateEd25519Key,
   importJwk,
   integrityOf,
   VerigateApiError,
@@ -29,7 +29,7 @@ const WINDOW = { clockSkewSeconds: 30, maxSignatureAgeSeconds: 300 };
 
 /** A client whose fetch records the Request it would send (the URL as fetch normalises it) and answers `reply`. */
 async function recordingClient(endpoint = "http://127.0.0.1:8787", reply: () => Response = () => Response.json({}), clockOffsetSeconds = 0) {
-  const jwk = await generateEd25519Jwk();
+  const { jwk } = await generateEd25519Key();
   const sent: { request: Request; body: Uint8Array }[] = [];
   const client = new VerigateClient({
     endpoint,
@@ -161,7 +161,7 @@ describe("the SDK's errors and integrity checks", () => {
 
   it("refuse a response whose ETag and Repr-Digest name different bytes", async () => {
     const digest = await sha256(utf8("one"));
-    const headers = new Headers({ "repr-digest": contentDigestOf(digest), etag: `"${toHex(await sha256(utf8("two")))}"`, "content-length": "3" });
+    const headers = new Headers({ "repr-digest": contentDigestOfSha256(digest), etag: `"${toHex(await sha256(utf8("two")))}"`, "content-length": "3" });
     expect(() => integrityOf(headers)).toThrow(VerigateIntegrityError);
     headers.set("etag", `"${toHex(digest)}"`);
     expect(integrityOf(headers)).toMatchObject({ sha256: toHex(digest), size: 3 });
@@ -174,14 +174,21 @@ describe("the SDK's errors and integrity checks", () => {
     await expect(verifyBytes(utf8("ab"), expected)).rejects.toMatchObject({ reason: "short_response" });
   });
 
+  it("decode hex exactly as toHex encodes it, and refuse what is not hex", () => {
+    const bytes = Uint8Array.from([0, 1, 0x7f, 0x80, 0xab, 0xff]);
+    expect(fromHex(toHex(bytes))).toEqual(bytes);
+    expect(fromHex("ABff")).toEqual(Uint8Array.from([0xab, 0xff]));
+    for (const bad of ["abc", "zz", "0x00", "a b "]) expect(() => fromHex(bad)).toThrow(TypeError);
+  });
+
   it("compute Content-Digest as RFC 9530's example does", async () => {
     // RFC 9530 section 2: the sha-256 Content-Digest of the body {"hello": "world"}.
-    expect(contentDigestOf(await sha256(utf8('{"hello": "world"}')))).toBe("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
+    expect(contentDigestOfSha256(await sha256(utf8('{"hello": "world"}')))).toBe("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
   });
 
   it("name a generated key by its RFC 7638 thumbprint", async () => {
-    const jwk = await generateEd25519Jwk();
+    const { jwk } = await generateEd25519Key();
     expect(jwk.kid).toBe(await ed25519Thumbprint(jwk.x));
-    expect((await generateEd25519Jwk("laptop")).kid).toBe("laptop");
+    expect((await generateEd25519Key("laptop")).jwk.kid).toBe("laptop");
   });
 });

@@ -12,6 +12,7 @@ import {
   type VerificationKey,
   verifySignature,
 } from "../../shared/signature/index.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { pem } from "../support/keys.ts";
 
 // Interoperability with an independent RFC 9421 implementation (dhensby/node-http-message-signatures),
@@ -38,7 +39,7 @@ async function keyMaterial(alg: "ed25519" | "hmac-sha256"): Promise<KeyMaterial>
     const secret = crypto.getRandomValues(new Uint8Array(32));
     return { alg, keyid, ours: { alg, secret }, ourVerification: { alg, secret }, theirSigning: secret, theirVerification: secret };
   }
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const { pair } = await generateEd25519Key();
   return {
     alg,
     keyid,
@@ -84,6 +85,17 @@ describe.each(["ed25519", "hmac-sha256"] as const)("%s", (alg) => {
 
     const moved = new Request(URL_SIGNED.replace("data.json", "other.json"), { method: "PUT", headers, body: BODY });
     expect(await ourVerify(moved, BODY, keys.ourVerification, now)).toBe(false);
+  });
+
+  it("signRequest given the body's SHA-256 signs exactly the headers it signs given the body", async () => {
+    // The SDK, the CLI and the bench stream large bodies and pass only the digest; the wire must not tell.
+    const keys = await keyMaterial(alg);
+    const fixed = { method: "PUT", url: URL_SIGNED, key: keys.ours, keyid: keys.keyid, created: 1_700_000_000, nonce: "fixed-nonce", alg: true };
+    const fromBody = await signRequest({ ...fixed, body: BODY });
+    const fromDigest = await signRequest({ ...fixed, bodySha256: await sha256(BODY) });
+    expect(Object.entries(fromDigest.headers)).toEqual(Object.entries(fromBody.headers));
+    expect(fromBody.headers["Content-Digest"]).toBe(`sha-256=:${toBase64(await sha256(BODY))}:`);
+    expect(fromBody.headers["Signature-Input"]).toContain('"content-digest"');
   });
 
   it("a request signed by our sign.ts verifies with http-message-signatures", async () => {

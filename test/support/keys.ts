@@ -1,10 +1,10 @@
-import { toBase64, toBase64Url } from "../../shared/crypto/encoding.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
+import { toBase64 } from "../../shared/crypto/encoding.ts";
 
-/** A fresh ed25519 key pair with its raw public key in base64url, as `ADMIN_KEYS` and `/v1/keys` take it. */
+/** A fresh ed25519 key (the SDK's generator) as tests use it: the private key, and the raw public key in base64url as `ADMIN_KEYS` and `/v1/keys` take it. */
 export async function newEd25519Key(): Promise<{ privateKey: CryptoKey; publicKey: string }> {
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const raw = new Uint8Array((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer);
-  return { privateKey: pair.privateKey, publicKey: toBase64Url(raw) };
+  const { jwk, pair } = await generateEd25519Key();
+  return { privateKey: pair.privateKey, publicKey: jwk.x };
 }
 
 /** A DER key (`pkcs8`, `spki`) as PEM text, the form Node's crypto and the libraries built on it take. */

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { generateEd25519Jwk } from "../../sdk/keys.ts";
+import { generateEd25519Key } from "../../sdk/keys.ts";
 import { type Command, printFields, stringOption } from "../command.ts";
 import { writeKeyFile } from "../key-file.ts";
 import { keyPathOf } from "../session.ts";
@@ -12,7 +12,7 @@ export const keygen: Command = {
   args: [0, 1],
   options: { kid: { type: "string" } },
   async run(invocation) {
-    const jwk = await generateEd25519Jwk(stringOption(invocation.options, "kid"));
+    const { jwk } = await generateEd25519Key(stringOption(invocation.options, "kid"));
     // Never the working directory by default: in a clone, that is where `git add .` would pick the key up.
     const path = invocation.args[0] ?? keyPathOf(invocation.options, process.env) ?? join(configDirectory(), `${jwk.kid}.jwk`);
     await writeKeyFile(path, jwk, invocation.warn);

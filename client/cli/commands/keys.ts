@@ -90,7 +90,7 @@ async function createInput(invocation: Invocation): Promise<CreateKeyInput> {
 }
 
 /** `<prefix>=<action,...>`; split at the last `=`, since a prefix may hold one and an action never does. */
-export function parseScope(text: string): Scope {
+function parseScope(text: string): Scope {
   const split = text.lastIndexOf("=");
   if (split === -1) throw new VerigateUsageError(`--scope ${JSON.stringify(text)} is not <prefix>=<action,...>`);
   const actions = text.slice(split + 1).split(",").filter((action) => action !== "");

@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { fromHex } from "../../../shared/crypto/encoding.ts";
 import { VerigateUsageError } from "../../sdk/errors.ts";
 import { type Command, type Invocation, stringOption } from "../command.ts";
 import { openClient } from "../session.ts";
@@ -20,7 +21,7 @@ export const sign: Command = {
     const { client, url } = await signerFor(invocation, target);
     const bodyFile = stringOption(invocation.options, "body-file");
     const digest = bodyFile === undefined ? undefined : await digestFile(bodyFile, (await stat(bodyFile)).size);
-    const headers = await client.sign(method, url, digest === undefined ? undefined : Buffer.from(digest.sha256, "hex"));
+    const headers = await client.sign(method, url, digest === undefined ? undefined : fromHex(digest.sha256));
     const curl = invocation.options.curl === true;
     const contentType = stringOption(invocation.options, "content-type") ?? (curl && bodyFile !== undefined ? DEFAULT_BODY_TYPE : undefined);
     if (contentType !== undefined) headers["Content-Type"] = contentType;

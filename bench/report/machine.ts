@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, totalmem } from "node:os";
+import { GIB } from "../../shared/bytes.ts";
 
 export interface Machine {
   nproc: number;
@@ -31,7 +32,7 @@ export function describeMachine(): Machine {
   return {
     nproc: availableParallelism(),
     cpu_model: model.trim(),
-    memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    memory_gib: Math.round((totalmem() / GIB) * 10) / 10,
     node: process.version,
     wrangler: packageVersion("wrangler"),
     workerd: packageVersion("workerd", miniflare),

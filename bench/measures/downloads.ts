@@ -1,8 +1,8 @@
 import { request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { type Signer, expectTransfer, signedHeaders } from "./client.ts";
-import { type BenchObject, mibPerSecond } from "./objects.ts";
-import { type MemorySampler, type ProcessPeak, type ServingProcesses, growthMib } from "./process-memory.ts";
+import { type Signer, expectTransfer, signedHeaders } from "../harness/client.ts";
+import { type BenchObject, mibPerSecond } from "../harness/objects.ts";
+import { type MemorySampler, type ProcessPeak, type ServingProcesses, growthMib } from "../harness/process-memory.ts";
 
 /**
  * The download variants, all signed and all reading the same manifest and blob, so they differ only in

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startLocalAws } from "../scripts/local-aws.ts";
+import { startLocalAws } from "../../scripts/local-aws.ts";
 
 const s3Directory = await mkdtemp(join(tmpdir(), "verigate-bench-s3-"));
 const { vars, stop } = await startLocalAws({ bucket: "verigate-bench", table: "verigate-bench", s3Directory });

@@ -1,6 +1,6 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { percentile } from "./stats.ts";
+import { percentile } from "../report/stats.ts";
 
 export interface LoadOptions {
   url: string;

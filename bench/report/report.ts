@@ -48,7 +48,8 @@ export function formatReport(report: Report, header: string[]): string {
     lines.push(`  ${`${row.label} (${row.unit})`.padEnd(labelWidth)} ${figure(min).padStart(9)} ${figure(median).padStart(9)} ${figure(max).padStart(9)}  ${samples.length}`);
   }
   lines.push("", "Named medians (bench/results.json)");
-  for (const [name, value] of Object.entries(report.medians)) lines.push(`  ${name.padEnd(44)} ${figure(value)}`);
+  const nameWidth = Math.max(...Object.keys(report.medians).map((name) => name.length), 44);
+  for (const [name, value] of Object.entries(report.medians)) lines.push(`  ${name.padEnd(nameWidth)} ${figure(value)}`);
   lines.push("", "Targets");
   for (const target of report.targets) lines.push(`  ${target.pass ? "PASS" : "MISS"}  ${target.claim}: ${target.measured}`);
   for (const skipped of report.skipped) lines.push(`  SKIP  ${skipped}`);

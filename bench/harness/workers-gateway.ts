@@ -1,12 +1,13 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startWranglerDev } from "../test/node/support/wrangler-dev.ts";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
+import { startWranglerDev } from "../../test/node/support/wrangler-dev.ts";
 import type { Signer } from "./client.ts";
 import { findWorkerd, type ServingProcesses } from "./process-memory.ts";
 
 const run = promisify(execFile);
-const BENCH_CONFIG = new URL("./wrangler.toml", import.meta.url).pathname;
+const BENCH_CONFIG = new URL("../wrangler.toml", import.meta.url).pathname;
 const ADMIN_KEYID = "bench-admin";
 
 export interface BenchGateway {
@@ -34,9 +35,8 @@ export async function bundleBenchWorker(outDir: string): Promise<string> {
  * admin key. State lives in `stateDir`, so a restarted gateway still serves the objects uploaded before.
  */
 export async function startBenchGateway(bundle: string, stateDir: string): Promise<BenchGateway> {
-  const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
-  const { x } = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  const server = await startWranglerDev(["--config", BENCH_CONFIG, "--no-bundle", bundle, "--var", `ADMIN_KEYS:${ADMIN_KEYID}=${x}`], stateDir);
+  const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
+  const server = await startWranglerDev(["--config", BENCH_CONFIG, "--no-bundle", bundle, "--var", `ADMIN_KEYS:${ADMIN_KEYID}=${jwk.x}`], stateDir);
   try {
     return {
       origin: server.origin,

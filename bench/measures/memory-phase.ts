@@ -1,7 +1,7 @@
 import { type DownloadTarget, downloadOnce } from "./downloads.ts";
-import type { BenchObject } from "./objects.ts";
-import { type MemorySampler, rssMib } from "./process-memory.ts";
-import { percentile } from "./stats.ts";
+import type { BenchObject } from "../harness/objects.ts";
+import { type MemorySampler, rssMib } from "../harness/process-memory.ts";
+import { percentile } from "../report/stats.ts";
 
 /** Small requests that load and compile the download path before the idle baseline is taken. */
 const WARMUP_DOWNLOADS = 3;

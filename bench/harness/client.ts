@@ -1,27 +1,18 @@
 import { createHash } from "node:crypto";
 import { type Agent, type IncomingMessage, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { BODY_COMPONENT, REQUIRED_COMPONENTS, type SigningKey, signRequest } from "../shared/signature/index.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
+import { type SigningKey, signRequest } from "../../shared/signature/index.ts";
 
 export interface Signer {
   keyid: string;
   key: SigningKey;
 }
 
-/** Fresh signature headers for one request; `sha256` is the body's digest when there is a body. */
+/** Fresh signature headers for one request; `sha256` is the body's digest when there is a body, as the body is streamed. */
 export async function signedHeaders(signer: Signer, method: string, url: string, sha256?: Buffer): Promise<Record<string, string>> {
-  if (sha256 === undefined) return (await signRequest({ method, url, keyid: signer.keyid, key: signer.key })).headers;
-  // The body is streamed, so its digest is computed beforehand and signed as a header rather than from bytes.
-  const digest = `sha-256=:${sha256.toString("base64")}:`;
-  const { headers } = await signRequest({
-    method,
-    url,
-    keyid: signer.keyid,
-    key: signer.key,
-    headers: { "content-digest": digest },
-    components: [...REQUIRED_COMPONENTS, BODY_COMPONENT],
-  });
-  return { ...headers, "Content-Digest": digest };
+  const { headers } = await signRequest({ method, url, keyid: signer.keyid, key: signer.key, ...(sha256 === undefined ? {} : { bodySha256: sha256 }) });
+  return headers;
 }
 
 /** One response as the client saw it: times from the moment the request was issued. */
@@ -76,7 +67,7 @@ function transfer(url: string, options: TransferOptions = {}): Promise<Transfer>
           ttfbMs: ttfbMs ?? totalMs,
           totalMs,
           ...(keepText ? { text: Buffer.concat(pieces).toString("utf8") } : {}),
-          ...(hash ? { sha256: hash.digest("hex") } : {}),
+          ...(hash ? { sha256: toHex(hash.digest()) } : {}),
         });
       });
     });

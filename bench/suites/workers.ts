@@ -1,15 +1,17 @@
 import { join } from "node:path";
-import { authRounds, signingCostUs } from "./auth.ts";
-import { onInterrupt } from "./cleanup.ts";
-import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "./downloads.ts";
-import { type BenchGateway, bundleBenchWorker, startBenchGateway } from "./gateway.ts";
-import { memoryPhase } from "./memory-phase.ts";
-import { type BenchObject, MIB, putVerified } from "./objects.ts";
-import type { Plan } from "./plan.ts";
-import type { MemorySampler } from "./process-memory.ts";
-import type { Report } from "./report.ts";
-import { addAuthSection, addDownloadSection, addRow, authRatios, downloadRatios } from "./rows.ts";
-import { uploadRounds } from "./uploads.ts";
+import { MIB } from "../../shared/bytes.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
+import { authRounds, signingCostUs } from "../measures/auth.ts";
+import { onInterrupt } from "../harness/cleanup.ts";
+import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "../measures/downloads.ts";
+import { type BenchGateway, bundleBenchWorker, startBenchGateway } from "../harness/workers-gateway.ts";
+import { memoryPhase } from "../measures/memory-phase.ts";
+import { type BenchObject, putVerified } from "../harness/objects.ts";
+import type { Plan } from "../plan.ts";
+import type { MemorySampler } from "../harness/process-memory.ts";
+import type { Report } from "../report/report.ts";
+import { addAuthSection, addDownloadSection, addRow, authRatios, downloadRatios } from "../report/rows.ts";
+import { uploadRounds } from "../measures/uploads.ts";
 
 /** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
 const CHUNK_BYTES = MIB;
@@ -48,7 +50,7 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     }
     for (const object of [small, large]) {
       const check = await downloadOnce(target, sampler, "verified", object, true);
-      if (check.sha256 !== object.sha256.toString("hex")) throw new Error(`verified GET of ${object.key} returned other bytes`);
+      if (check.sha256 !== toHex(object.sha256)) throw new Error(`verified GET of ${object.key} returned other bytes`);
     }
     progress("correctness: both verified downloads hash, in the client, to the bytes uploaded");
     progress(`upload: ${plan.uploadRounds} rounds of verified PUT vs raw put, ${small.size / MIB} MiB`);

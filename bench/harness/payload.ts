@@ -1,7 +1,8 @@
 import { createCipheriv, createHash } from "node:crypto";
+import { MIB } from "../../shared/bytes.ts";
 
 /** The piece size the generator yields: large enough that the client's per-piece overhead is negligible. */
-const PIECE_BYTES = 1024 * 1024;
+const PIECE_BYTES = MIB;
 /** AES-128-CTR: 16-byte key and counter block. */
 const AES_BLOCK_BYTES = 16;
 

@@ -1,6 +1,6 @@
 import type { DownloadTarget } from "./downloads.ts";
-import { type BenchObject, mibPerSecond, putRaw, putVerified } from "./objects.ts";
-import type { MemorySampler } from "./process-memory.ts";
+import { type BenchObject, mibPerSecond, putRaw, putVerified } from "../harness/objects.ts";
+import type { MemorySampler } from "../harness/process-memory.ts";
 
 export interface UploadRuns {
   verifiedMibps: number[];

@@ -1,6 +1,7 @@
-import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "./auth.ts";
-import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "./downloads.ts";
-import { type BenchObject, MIB } from "./objects.ts";
+import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
+import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
+import { MIB } from "../../shared/bytes.ts";
+import type { BenchObject } from "../harness/objects.ts";
 import type { Report } from "./report.ts";
 import { summarize } from "./stats.ts";
 
@@ -78,7 +79,7 @@ function ratio(a: number | undefined, b: number | undefined): number {
   return a === undefined || b === undefined ? Number.NaN : a / b;
 }
 
-/** The named download ratios (medians over medians), `prefix` marking the runtime (`lambda_`). */
+/** The named download ratios (medians over medians), `prefix` marking the deployment (`aws_node_server_`). */
 export function downloadRatios(medians: Record<string, number>, prefix: string, small: DownloadMedians, large: DownloadMedians | undefined): void {
   medians[`${prefix}download_verified_over_raw`] = ratio(small.mibps.verified, small.mibps.raw);
   medians[`${prefix}download_verified_over_bound`] = ratio(small.mibps.verified, small.boundMibps);

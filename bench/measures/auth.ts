@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { type Signer, signedHeaders } from "./client.ts";
+import { type Signer, signedHeaders } from "../harness/client.ts";
 import { type LoadResult, closedLoop } from "./load.ts";
 
 export const AUTH_VARIANTS = ["signed", "unsigned", "claim"] as const;

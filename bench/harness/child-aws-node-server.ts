@@ -6,9 +6,9 @@
  */
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { createApp } from "../functions/app.ts";
-import { serveNode } from "../functions/node-server.ts";
-import { addBenchRoutes } from "./routes.ts";
+import { createApp } from "../../functions/app.ts";
+import { serveNode } from "../../functions/node-server.ts";
+import { addBenchRoutes } from "../routes.ts";
 
 const vars = JSON.parse(process.env.BENCH_VARS ?? "{}") as Record<string, string>;
 const gateway = await serveNode(vars, { port: 0 });

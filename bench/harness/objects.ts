@@ -1,7 +1,6 @@
+import { MIB } from "../../shared/bytes.ts";
 import { type Signer, type Transfer, expectTransfer, signedHeaders } from "./client.ts";
 import { payload, payloadSha256 } from "./payload.ts";
-
-export const MIB = 1024 * 1024;
 
 /** One benchmark object: its bytes are `payload(seed, size)`, regenerated for every pass, never held whole. */
 export interface BenchObject {

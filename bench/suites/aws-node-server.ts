@@ -1,0 +1,96 @@
+import { existsSync } from "node:fs";
+import { generateEd25519Key } from "../../client/sdk/keys.ts";
+import { GIB, MIB } from "../../shared/bytes.ts";
+import { toHex } from "../../shared/crypto/encoding.ts";
+import { authRounds } from "../measures/auth.ts";
+import { type ChildServer, startChild } from "../harness/child.ts";
+import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "../measures/downloads.ts";
+import { type BenchObject, putVerified } from "../harness/objects.ts";
+import type { Plan } from "../plan.ts";
+import type { MemorySampler } from "../harness/process-memory.ts";
+import type { Report } from "../report/report.ts";
+import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "../report/rows.ts";
+
+/** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
+const AWS_NODE_SERVER_FILES = ["functions/node-server.ts", "functions/aws-backends.ts"];
+const AWS_STAND_INS = new URL("../harness/child-aws-stand-ins.ts", import.meta.url).pathname;
+const AWS_NODE_SERVER = new URL("../harness/child-aws-node-server.ts", import.meta.url).pathname;
+/** DigestStream is workerd's; the raw put has no counterpart needed by these rows. */
+const AWS_NODE_SERVER_VARIANTS: readonly DownloadVariant[] = ["verified", "raw", "buffered", "read-hash", "hash-memory"];
+const ADMIN_KEYID = "bench-admin";
+/** 2 GiB: room for the 1 GiB object (the product default is 100 MiB). */
+const MAX_OBJECT_BYTES = String(2 * GIB);
+
+export interface AwsNodeServerInput {
+  small: BenchObject;
+  large: BenchObject;
+  plan: Plan;
+  sampler: MemorySampler;
+  progress: (message: string) => void;
+}
+
+interface GatewayOrigins {
+  origin: string;
+  benchOrigin: string;
+}
+
+/**
+ * The AWS rows: the gateway's Node server (`functions/node-server.ts`: the code the Lambda function runs, without
+ * the Lambda event adapter) with the AWS backends against s3rver and dynalite, each in a child process, measured
+ * exactly as the Workers rows are. Named for what they run: no row goes through the Lambda handler. Skipped, and
+ * said so, when those files are not in the checkout.
+ */
+export async function awsNodeServerSection(report: Report, input: AwsNodeServerInput): Promise<{ ran: boolean }> {
+  const missing = AWS_NODE_SERVER_FILES.filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)));
+  if (missing.length > 0) {
+    report.skipped.push(`AWS Node server rows: skipped: not in the checkout (missing ${missing.join(", ")})`);
+    return { ran: false };
+  }
+  const { small, large, plan, sampler, progress } = input;
+  const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
+  const signer = { keyid: ADMIN_KEYID, key: { alg: "ed25519" as const, privateKey: pair.privateKey } };
+
+  const downloads = new Map<string, Map<DownloadVariant, DownloadRun[]>>();
+  let auth: Awaited<ReturnType<typeof authRounds>>;
+  const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
+  try {
+    const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
+    let gateway: ChildServer<GatewayOrigins> | undefined;
+    try {
+      gateway = await startChild<GatewayOrigins>(AWS_NODE_SERVER, { BENCH_VARS: JSON.stringify(vars) });
+      progress(`Node/AWS gateway up at ${gateway.ready.origin} (pid ${gateway.pid}), bench routes at ${gateway.ready.benchOrigin}`);
+      const target: DownloadTarget = { ...gateway.ready, signer, processes: { gateway: gateway.pid, proxy: undefined } };
+      const sized = [
+        [small, plan.awsNodeServerSmallRounds],
+        [large, plan.awsNodeServerLargeRounds],
+      ] as const;
+      for (const [object, rounds] of sized) {
+        if (rounds === 0) continue;
+        progress(`uploading ${object.key} (${object.size / MIB} MiB) to s3rver through the verified PUT`);
+        await putVerified(target, object);
+        const check = await downloadOnce(target, sampler, "verified", object, true);
+        if (check.sha256 !== toHex(object.sha256)) throw new Error(`verified GET of ${object.key} returned other bytes`);
+        const runs = await downloadRounds(target, sampler, object, rounds, AWS_NODE_SERVER_VARIANTS, (round) =>
+          progress(`AWS Node server download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
+        );
+        downloads.set(object.label, runs);
+      }
+      progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
+      auth = await authRounds({ origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim` }, plan.concurrencies, plan.authRounds, plan.authMs);
+    } finally {
+      await gateway?.stop();
+    }
+  } finally {
+    await standIns.stop();
+  }
+
+  const section = (object: BenchObject, rounds: number) => `AWS backends on the Node server (s3rver), download ${object.size / MIB} MiB (${rounds} rounds)`;
+  const smallRuns = downloads.get(small.label);
+  const largeRuns = downloads.get(large.label);
+  const smallMedians = smallRuns ? addDownloadSection(report, section(small, plan.awsNodeServerSmallRounds), small, smallRuns) : undefined;
+  const largeMedians = largeRuns ? addDownloadSection(report, section(large, plan.awsNodeServerLargeRounds), large, largeRuns) : undefined;
+  if (smallMedians) downloadRatios(report.medians, "aws_node_server_", smallMedians, largeMedians);
+  const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
+  authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
+  return { ran: true };
+}
