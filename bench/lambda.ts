@@ -9,7 +9,7 @@ import type { Report } from "./report.ts";
 import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "./rows.ts";
 
 /** The Lambda build's entry points; without them there is nothing to measure. */
-const LAMBDA_BUILD_FILES = ["functions/lambda.ts", "functions/node-server.ts", "functions/aws-backends.ts"];
+const LAMBDA_BUILD_FILES = ["functions/aws/lambda.ts", "functions/aws/node-server.ts", "functions/aws/backends.ts"];
 const AWS_STAND_INS = new URL("./aws-stand-ins.ts", import.meta.url).pathname;
 const AWS_GATEWAY = new URL("./aws-gateway.ts", import.meta.url).pathname;
 /** DigestStream is workerd's; the raw put has no counterpart needed by the Lambda rows. */

@@ -5,7 +5,7 @@
  * settings always point at the local servers. It shares `npm start`'s dev configuration: the dev admin key
  * and `.dev.vars` (created on first use), whose variables apply unless the environment sets them.
  */
-import { serveNode } from "../functions/node-server.ts";
+import { serveNode } from "../functions/aws/node-server.ts";
 import { sweepGarbage } from "../shared/objects/garbage.ts";
 import { devConfig } from "./dev-key.ts";
 import { startLocalAws } from "./local-aws.ts";

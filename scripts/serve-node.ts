@@ -1,11 +1,11 @@
 /**
- * `npx node scripts/serve-node.ts`: the gateway on Node (`functions/node-server.ts`) with the AWS backends,
+ * `npx node scripts/serve-node.ts`: the gateway on Node (`functions/aws/node-server.ts`) with the AWS backends,
  * against the S3 bucket and DynamoDB table the environment names: AWS itself, or an S3-compatible store
  * (MinIO, R2's S3 API) through `S3_ENDPOINT`. Configured only by the PROTOCOL section 7 variables, plus `PORT`
  * and `HOST` (the address to listen on). Unlike `npm run start:aws-local` it starts no local stand-ins and
  * creates no key: docs/OPERATIONS.md has the recipe.
  */
-import { serveNode } from "../functions/node-server.ts";
+import { serveNode } from "../functions/aws/node-server.ts";
 import { sweepGarbage } from "../shared/objects/garbage.ts";
 
 const DEFAULT_PORT = 8080;

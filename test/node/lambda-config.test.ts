@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { awsConfig, LAMBDA_MAX_PUT_BYTES, LAMBDA_REQUEST_PAYLOAD_BYTES } from "../../functions/aws-config.ts";
+import { awsConfig, LAMBDA_MAX_PUT_BYTES, LAMBDA_REQUEST_PAYLOAD_BYTES } from "../../functions/aws/config.ts";
 import { parseConfig } from "../../shared/config/index.ts";
 import { DEFAULT_MAX_OBJECT_BYTES } from "../../shared/config/constants.ts";
 

@@ -6,9 +6,9 @@ import type { LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../functions/app.ts";
-import { awsBackends } from "../../functions/aws-backends.ts";
-import { awsConfig, LAMBDA_MAX_PUT_BYTES } from "../../functions/aws-config.ts";
-import { streamingHandler } from "../../functions/lambda-stream.ts";
+import { awsBackends } from "../../functions/aws/backends.ts";
+import { awsConfig, LAMBDA_MAX_PUT_BYTES } from "../../functions/aws/config.ts";
+import { streamingHandler } from "../../functions/aws/lambda-stream.ts";
 import type { Logger } from "../../shared/log.ts";
 import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
 import type { Manifest } from "../../shared/objects/manifest.ts";
@@ -46,7 +46,7 @@ beforeAll(async () => {
   // What the SAM template sets, pointed at the local servers; AWS_REGION is what the Lambda runtime sets.
   Object.assign(process.env, vars, { AWS_REGION: LOCAL_AWS_REGION, ADMIN_KEYS: `${admin.keyid}=${key.publicKey}`, CHUNK_SIZE_BYTES: String(CHUNK) });
   installLambdaRuntime();
-  ({ handler } = await import("../../functions/lambda.ts"));
+  ({ handler } = await import("../../functions/aws/lambda.ts"));
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, type Tags, type YAMLMap, type YAMLSeq } from "yaml";
-import { awsConfig } from "../../functions/aws-config.ts";
+import { awsConfig } from "../../functions/aws/config.ts";
 import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DEFAULT_LAMBDA_OUTFILE } from "../../scripts/lambda-bundle.ts";
 import { installLambdaRuntime } from "./support/lambda-runtime.ts";
@@ -96,9 +96,9 @@ describe("deploy/template.yaml", () => {
     expect(gateway?.Properties.FunctionUrlConfig).toEqual({ AuthType: "NONE", InvokeMode: "RESPONSE_STREAM" });
     expect(template.Outputs.GatewayUrl?.Value).toEqual({ "Fn::GetAtt": ["GatewayFunctionUrl", "FunctionUrl"] });
 
-    // Handlers are `<file>.<export>`: the bundle's file name and exports of functions/lambda.ts.
+    // Handlers are `<file>.<export>`: the bundle's file name and exports of functions/aws/lambda.ts.
     installLambdaRuntime();
-    const entry: Record<string, unknown> = await import("../../functions/lambda.ts");
+    const entry: Record<string, unknown> = await import("../../functions/aws/lambda.ts");
     const bundleName = basename(DEFAULT_LAMBDA_OUTFILE, ".mjs");
     for (const name of ["GatewayFunction", "SweepFunction"]) {
       const [file, exported] = String(template.Resources[name]?.Properties.Handler).split(".");

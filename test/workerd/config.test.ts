@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/index.ts";
-import { workersConfig } from "../../functions/worker.ts";
+import { workersConfig } from "../../functions/workers/backends.ts";
 import { problemOf, testGateway } from "../support/gateway.ts";
 
 describe("configuration", () => {

@@ -1,7 +1,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import worker from "../../functions/worker.ts";
+import worker from "../../functions/workers/worker.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { scheduleGarbage } from "../../shared/objects/garbage.ts";
 

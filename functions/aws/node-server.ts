@@ -1,13 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { type HttpBindings, getRequestListener } from "@hono/node-server";
-import type { Vars } from "../shared/config/index.ts";
-import type { Logger } from "../shared/log.ts";
-import { createApp } from "./app.ts";
-import { awsBackends } from "./aws-backends.ts";
-import { awsConfig } from "./aws-config.ts";
-import type { Backends } from "./context.ts";
-import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-adapter.ts";
+import type { Vars } from "../../shared/config/index.ts";
+import type { Logger } from "../../shared/log.ts";
+import { createApp } from "../app.ts";
+import { awsBackends } from "./backends.ts";
+import { awsConfig } from "./config.ts";
+import type { Backends } from "../context.ts";
+import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-http-patches.ts";
 
 export interface NodeServerOptions {
   port: number;

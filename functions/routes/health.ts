@@ -1,8 +1,8 @@
 import { Hono } from "hono";
-import type { Config } from "../shared/config/index.ts";
-import type { ReplayBackendName } from "../shared/replay/index.ts";
-import { VERSION } from "../shared/version.ts";
-import type { AppEnv } from "./context.ts";
+import type { Config } from "../../shared/config/index.ts";
+import type { ReplayBackendName } from "../../shared/replay/index.ts";
+import { VERSION } from "../../shared/version.ts";
+import type { AppEnv } from "../context.ts";
 
 /** Whether each replay backend can compare-and-set; mirrors the `atomic` flag each backend declares. */
 const REPLAY_ATOMIC: Record<ReplayBackendName, boolean> = {

@@ -1,8 +1,8 @@
-import { sweepGarbage } from "../shared/objects/garbage.ts";
-import { createApp } from "./app.ts";
-import { awsBackends } from "./aws-backends.ts";
-import { awsConfig } from "./aws-config.ts";
-import type { Backends } from "./context.ts";
+import { sweepGarbage } from "../../shared/objects/garbage.ts";
+import { createApp } from "../app.ts";
+import { awsBackends } from "./backends.ts";
+import { awsConfig } from "./config.ts";
+import type { Backends } from "../context.ts";
 import { type LambdaBindings, streamingHandler } from "./lambda-stream.ts";
 
 /** Built on the first invocation and kept for the execution environment's life, SDK connections included. */

@@ -1,4 +1,4 @@
-import { parseConfig, type Config, type Vars } from "../shared/config/index.ts";
+import { parseConfig, type Config, type Vars } from "../../shared/config/index.ts";
 
 /** Lambda's quota on a synchronous invocation's request payload; Function URLs invoke synchronously. */
 export const LAMBDA_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -1,21 +1,16 @@
-import { parseConfig, type Config, type Vars } from "../shared/config/index.ts";
-import { consoleLogger } from "../shared/log.ts";
-import { DurableObjectSwapAuthority } from "../shared/metadata/durable-object.ts";
-import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
-import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
-import { KvReplayStore } from "../shared/replay/kv-binding.ts";
-import { MemoryReplayStore } from "../shared/replay/memory.ts";
-import type { ReplayStore } from "../shared/replay/index.ts";
-import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
-import { workerdStreams } from "../shared/objects/workerd-streams.ts";
-import { sweepGarbage } from "../shared/objects/garbage.ts";
-import type { RateLimits } from "../shared/ratelimit/index.ts";
-import { WorkersRateLimiter } from "../shared/ratelimit/workers-binding.ts";
-import { createApp } from "./app.ts";
-import type { Backends } from "./context.ts";
-
-export { CommitShard } from "../shared/metadata/durable-object.ts";
-export { ReplayShard } from "../shared/replay/durable-object.ts";
+import { parseConfig, type Config, type Vars } from "../../shared/config/index.ts";
+import { consoleLogger } from "../../shared/log.ts";
+import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
+import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
+import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
+import { KvReplayStore } from "../../shared/replay/kv-binding.ts";
+import { MemoryReplayStore } from "../../shared/replay/memory.ts";
+import type { ReplayStore } from "../../shared/replay/index.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../shared/objects/workerd-streams.ts";
+import type { RateLimits } from "../../shared/ratelimit/index.ts";
+import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
+import type { Backends } from "../context.ts";
 
 /** Bindings a Workers deployment must declare; a missing one is a problem code, never a guess. */
 const REQUIRED_BINDINGS = ["OBJECTS", "META", "REPLAY", "COMMITS"] as const;
@@ -76,15 +71,3 @@ export function backendsFor(env: Env): Backends {
   }
   return backends;
 }
-
-const app = createApp((c) => backendsFor(c.env as Env));
-
-export default {
-  fetch: app.fetch,
-  async scheduled(_controller, env) {
-    const backends = backendsFor(env);
-    if (backends.config.problems.length > 0) return;
-    const result = await sweepGarbage(backends, backends.clock());
-    backends.log.log("info", "garbage_swept", { ...result });
-  },
-} satisfies ExportedHandler<Env>;
