@@ -1,5 +1,5 @@
-import { sweepGarbage } from "../../shared/objects/garbage.ts";
 import { createApp } from "../app.ts";
+import { runSweep } from "../sweep.ts";
 import { awsBackends } from "./backends.ts";
 import { awsConfig } from "./config.ts";
 import type { Backends } from "../context.ts";
@@ -23,11 +23,5 @@ export const handler = awslambda.streamifyResponse(streamingHandler((request, en
 
 /** The garbage sweep, run by a schedule (deploy/template.yaml) as the Workers cron trigger runs it. */
 export async function sweep(): Promise<void> {
-  const deps = lambdaBackends();
-  if (deps.config.problems.length > 0) {
-    deps.log.log("warn", "garbage_sweep_skipped", { problems: deps.config.problems });
-    return;
-  }
-  const result = await sweepGarbage(deps, deps.clock());
-  deps.log.log("info", "garbage_swept", { ...result });
+  await runSweep(lambdaBackends());
 }

@@ -1,5 +1,5 @@
-import { sweepGarbage } from "../../shared/objects/garbage.ts";
 import { createApp } from "../app.ts";
+import { runSweep } from "../sweep.ts";
 import { backendsFor } from "./backends.ts";
 
 export { CommitShard } from "../../shared/metadata/durable-object.ts";
@@ -9,10 +9,5 @@ const app = createApp((c) => backendsFor(c.env as Env));
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env) {
-    const backends = backendsFor(env);
-    if (backends.config.problems.length > 0) return;
-    const result = await sweepGarbage(backends, backends.clock());
-    backends.log.log("info", "garbage_swept", { ...result });
-  },
+  scheduled: (_controller, env) => runSweep(backendsFor(env)),
 } satisfies ExportedHandler<Env>;

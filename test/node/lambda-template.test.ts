@@ -2,13 +2,16 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { parse, type Tags, type YAMLMap, type YAMLSeq } from "yaml";
 import { awsConfig } from "../../functions/aws/config.ts";
+import { SWEEP_PERIOD_MS } from "../../functions/sweep.ts";
 import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DEFAULT_LAMBDA_OUTFILE } from "../../scripts/lambda-bundle.ts";
 import { installLambdaRuntime } from "./support/lambda-runtime.ts";
 
 const TEMPLATE_PATH = fileURLToPath(new URL("../../deploy/template.yaml", import.meta.url));
+const WRANGLER_CONFIG_PATH = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
 
 /**
  * Variables the Lambda config reads that the template must not set, each with why. Every other variable the
@@ -162,6 +165,13 @@ describe("deploy/template.yaml", () => {
       Principal: "*",
       InvokedViaFunctionUrl: true,
     });
+  });
+
+  it("runs the sweep function at the sweep period of every runtime, as wrangler.toml's cron trigger does", () => {
+    const events = template.Resources.SweepFunction?.Properties.Events as Record<string, { Type: string; Properties: { Schedule: string } }>;
+    expect(Object.values(events)).toEqual([{ Type: "Schedule", Properties: { Schedule: `rate(${SWEEP_PERIOD_MS / 60_000} minutes)` } }]);
+    const { triggers } = unstable_readConfig({ config: WRANGLER_CONFIG_PATH }, { hideWarnings: true });
+    expect(triggers.crons).toEqual([`*/${SWEEP_PERIOD_MS / 60_000} * * * *`]);
   });
 
   it("uses every parameter it declares", () => {
