@@ -1,18 +1,7 @@
 import { Hono } from "hono";
 import type { Config } from "../../shared/config/index.ts";
-import type { ReplayBackendName } from "../../shared/replay/index.ts";
 import { VERSION } from "../../shared/version.ts";
 import type { AppEnv } from "../context.ts";
-
-/** Whether each replay backend can compare-and-set; mirrors the `atomic` flag each backend declares. */
-const REPLAY_ATOMIC: Record<ReplayBackendName, boolean> = {
-  "durable-object": true,
-  dynamodb: true,
-  memory: true,
-  kv: false,
-};
-
-const STORAGE_BACKEND: Record<Config["runtime"], string> = { workers: "r2", lambda: "s3", node: "s3" };
 
 /**
  * Settings only some routes need: without them those routes answer 503 `misconfigured` while the rest serve,
@@ -26,10 +15,11 @@ function warningsOf(config: Readonly<Config>): string[] {
 
 /**
  * `GET /healthz`: no auth and no secrets; problem and warning codes name variables, never their values.
+ * The replay store and storage describe themselves (`backend`, `atomic`): what is reported is what serves.
  * `max_object_bytes` lets a client refuse an upload the gateway would refuse before sending its body.
  */
 export const health = new Hono<AppEnv>().get("/", (c) => {
-  const { config } = c.var;
+  const { config, replay, storage } = c.var;
   const healthy = config.problems.length === 0;
   const warnings = warningsOf(config);
   return c.json(
@@ -38,8 +28,8 @@ export const health = new Hono<AppEnv>().get("/", (c) => {
       version: VERSION,
       runtime: config.runtime,
       auth_mode: config.authMode,
-      replay_store: { backend: config.replayStore, atomic: REPLAY_ATOMIC[config.replayStore] },
-      storage: { backend: STORAGE_BACKEND[config.runtime] },
+      replay_store: { backend: replay.backend, atomic: replay.atomic },
+      storage: { backend: storage.backend },
       presign_storage: config.presignStorage,
       max_object_bytes: config.maxObjectBytes,
       ...(healthy ? {} : { problems: config.problems }),

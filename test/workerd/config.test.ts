@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/index.ts";
 import { workersConfig } from "../../functions/workers/backends.ts";
+import { KvReplayStore } from "../../shared/replay/kv-binding.ts";
 import { problemOf, testGateway } from "../support/gateway.ts";
 
 describe("configuration", () => {
@@ -82,6 +83,14 @@ describe("refusing to serve when misconfigured", () => {
   it("/healthz states the upload limit, MAX_OBJECT_BYTES, for clients to check before sending a body", async () => {
     const gateway = await testGateway({ MAX_OBJECT_BYTES: "1234" });
     expect(await (await gateway.fetch(new Request("http://gateway.test/healthz"))).json()).toMatchObject({ max_object_bytes: 1234 });
+  });
+
+  it("/healthz reports the replay store and storage the gateway serves with, as each describes itself", async () => {
+    const gateway = await testGateway({ REPLAY_STORE: "kv" }, { replay: new KvReplayStore(env.META) });
+    expect(await (await gateway.fetch(new Request("http://gateway.test/healthz"))).json()).toMatchObject({
+      replay_store: { backend: "kv", atomic: false },
+      storage: { backend: "r2" },
+    });
   });
 
   it("serves REPLAY_STORE=memory only to loopback hosts", async () => {
