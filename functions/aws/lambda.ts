@@ -1,7 +1,7 @@
+import { loadConfig } from "../../shared/config/index.ts";
 import { createApp } from "../app.ts";
 import { runSweep } from "../sweep.ts";
 import { awsBackends } from "./backends.ts";
-import { awsConfig } from "./config.ts";
 import type { Backends } from "../context.ts";
 import { type LambdaBindings, streamingHandler } from "./lambda-stream.ts";
 
@@ -9,7 +9,7 @@ import { type LambdaBindings, streamingHandler } from "./lambda-stream.ts";
 let backends: Backends | undefined;
 
 function lambdaBackends(): Backends {
-  backends ??= awsBackends(awsConfig(process.env, "lambda"), {
+  backends ??= awsBackends(loadConfig(process.env, { runtime: "lambda" }), {
     // Set by the Function URL from the connection; a client cannot choose it.
     clientAddress: (c) => (c.env as LambdaBindings).event.requestContext.http.sourceIp,
   });

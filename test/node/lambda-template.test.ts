@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { parse, type Tags, type YAMLMap, type YAMLSeq } from "yaml";
-import { awsConfig } from "../../functions/aws/config.ts";
+import { loadConfig } from "../../shared/config/index.ts";
 import { SWEEP_PERIOD_MS } from "../../functions/sweep.ts";
 import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DEFAULT_LAMBDA_OUTFILE } from "../../scripts/lambda-bundle.ts";
@@ -64,7 +64,7 @@ beforeAll(async () => {
   template = parse(source, { customTags: CLOUDFORMATION_TAGS }) as Template;
 });
 
-/** Every variable name `awsConfig` asks for, found by handing it an environment that records each lookup. */
+/** Every variable name the Lambda config (`loadConfig`) asks for, found by handing it an environment that records each lookup. */
 function variablesTheLambdaConfigReads(): Set<string> {
   const read = new Set<string>();
   const recording = new Proxy({} as Record<string, string>, {
@@ -74,7 +74,7 @@ function variablesTheLambdaConfigReads(): Set<string> {
       return "x";
     },
   });
-  awsConfig(recording, "lambda");
+  loadConfig(recording, { runtime: "lambda" });
   return read;
 }
 
