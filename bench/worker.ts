@@ -1,10 +1,10 @@
 /**
- * The benchmark Worker: the real gateway (`createApp`, backends built as `functions/worker.ts` builds them)
+ * The benchmark Worker: the real gateway (`createApp`, backends built as `functions/workers/backends.ts` builds them)
  * plus the `/bench/*` comparison routes on the same bindings. Local only (`npm run bench`).
  */
 import { createApp } from "../functions/app.ts";
 // The bench config declares no rate limiting bindings, so these backends run unlimited and log `rate_limit_disabled`.
-import { backendsFor } from "../functions/worker.ts";
+import { backendsFor } from "../functions/workers/backends.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
 import { BENCH_PREFIX, addBenchRoutes, manifestOf, storedBody } from "./routes.ts";

@@ -3,16 +3,17 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv, Backends } from "./context.ts";
-import { health } from "./health.ts";
-import { keys } from "./keys.ts";
-import { openapi } from "./openapi.ts";
-import { objects } from "./objects.ts";
-import { download, presign, redactLinkToken } from "./presign.ts";
+import { health } from "./routes/health.ts";
+import { keys } from "./routes/keys.ts";
+import { openapi } from "./routes/openapi.ts";
+import { objects } from "./routes/objects.ts";
+import { download, redactLinkToken } from "./routes/links.ts";
+import { presign } from "./routes/presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
 import { limitClients } from "./middleware/rate-limit.ts";
 import { onNotFound, onProblem } from "./middleware/problems.ts";
 import { signedRequests } from "./middleware/auth.ts";
-import { whoami } from "./whoami.ts";
+import { whoami } from "./routes/whoami.ts";
 
 /** How an entry file supplies the backends for a request (Workers bindings arrive per request in `c.env`). */
 export type ResolveBackends = (c: Context<AppEnv>) => Backends;

@@ -420,7 +420,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "put-needs-read",
     invariant: "PUT needs write (issue #17, survivor 4)",
-    file: "functions/objects.ts",
+    file: "functions/routes/objects.ts",
     original: 'const principal = authorize(c, "write", key);',
     replacement: 'const principal = authorize(c, "read", key);',
     tests: [MATRIX],
@@ -428,7 +428,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "get-needs-list",
     invariant: "GET and HEAD need read",
-    file: "functions/objects.ts",
+    file: "functions/routes/objects.ts",
     original: '    authorize(c, "read", key);\n    const manifest',
     replacement: '    authorize(c, "list", key);\n    const manifest',
     tests: [MATRIX],
@@ -436,7 +436,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "delete-needs-write",
     invariant: "DELETE needs delete",
-    file: "functions/objects.ts",
+    file: "functions/routes/objects.ts",
     original: 'const principal = authorize(c, "delete", key);',
     replacement: 'const principal = authorize(c, "write", key);',
     tests: [MATRIX],
@@ -444,7 +444,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "list-needs-read",
     invariant: "listing needs list",
-    file: "functions/objects.ts",
+    file: "functions/routes/objects.ts",
     original: 'principal.scopes.filter((scope) => scope.actions.includes("list"))',
     replacement: 'principal.scopes.filter((scope) => scope.actions.includes("read"))',
     tests: [MATRIX],
@@ -452,7 +452,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "listing-not-narrowed",
     invariant: "a broad listing narrows to the caller's list scope, so no cursor names a hidden key (issue #17, survivor 5)",
-    file: "functions/objects.ts",
+    file: "functions/routes/objects.ts",
     original: "  return outermost[0] as string;",
     replacement: "  return requested;",
     tests: [OBJECT_ROUTES, OBJECTS_HTTP],
@@ -460,7 +460,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "presign-without-read",
     invariant: "presign needs presign and read",
-    file: "functions/presign.ts",
+    file: "functions/routes/presign.ts",
     original: '  authorize(c, "read", request.key);\n',
     replacement: "",
     tests: [PRESIGN, MATRIX],
@@ -468,7 +468,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "link-claim-fails-open",
     invariant: "a replay store error while spending a single-use link is 503, never a download (issue #17, survivor 7)",
-    file: "functions/presign.ts",
+    file: "functions/routes/links.ts",
     original: "if (!(await claimOrFailClosed(vars.replay, id, { nowSeconds, expiresAtSeconds: exp })))",
     replacement: "if (!(await vars.replay.claim(id, { nowSeconds, expiresAtSeconds: exp }).catch(() => true)))",
     tests: [PRESIGN],
@@ -476,7 +476,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "link-expiry-unchecked",
     invariant: "an expired link is 410",
-    file: "functions/presign.ts",
+    file: "functions/routes/links.ts",
     original: "if (nowSeconds > claims.exp) throw",
     replacement: "if (nowSeconds > claims.exp + 1) throw",
     tests: [PRESIGN],
@@ -484,7 +484,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "link-revoked-issuer-allowed",
     invariant: "a link of a revoked or unknown issuer is 410",
-    file: "functions/presign.ts",
+    file: "functions/routes/links.ts",
     original: "if (!issuer) throw new VerigateError(\"link_revoked\", `issuer ${claims.kid} is revoked, expired or gone`);",
     replacement: "",
     tests: [PRESIGN],
@@ -492,7 +492,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "single-use-not-spent",
     invariant: "a single-use link gives exactly one download",
-    file: "functions/presign.ts",
+    file: "functions/routes/links.ts",
     original: 'if (claims.nonce !== undefined && c.req.method === "GET") await spendLink',
     replacement: 'if (claims.nonce !== undefined && c.req.method === "PATCH") await spendLink',
     tests: [PRESIGN],
@@ -500,7 +500,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "head-spends-single-use",
     invariant: "HEAD does not spend a single-use link",
-    file: "functions/presign.ts",
+    file: "functions/routes/links.ts",
     original: 'if (claims.nonce !== undefined && c.req.method === "GET") await spendLink',
     replacement: "if (claims.nonce !== undefined) await spendLink",
     tests: [PRESIGN],

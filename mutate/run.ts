@@ -53,7 +53,7 @@ function progress(message: string): void {
   console.error(`[mutate ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-/** The top two path segments: shared/signature, functions/middleware, functions/objects.ts... */
+/** The top two path segments: shared/signature, functions/middleware, functions/routes... */
 function folderOf(file: string): string {
   return file.split("/").slice(0, 2).join("/");
 }

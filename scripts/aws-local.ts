@@ -5,8 +5,8 @@
  * settings always point at the local servers. It shares `npm start`'s dev configuration: the dev admin key
  * and `.dev.vars` (created on first use), whose variables apply unless the environment sets them.
  */
-import { serveNode } from "../functions/node-server.ts";
-import { sweepGarbage } from "../shared/objects/garbage.ts";
+import { serveNode } from "../functions/aws/node-server.ts";
+import { sweepPeriodically } from "../functions/sweep.ts";
 import { devConfig } from "./dev-key.ts";
 import { startLocalAws } from "./local-aws.ts";
 
@@ -15,8 +15,6 @@ const BUCKET = "verigate-local";
 const TABLE = "verigate-local";
 /** Next to `npm start`'s 8787, so both can run at once. */
 const DEFAULT_PORT = 8788;
-/** The Workers cron trigger's period (wrangler.toml). */
-const SWEEP_EVERY_MS = 15 * 60 * 1000;
 
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
 const { vars: devVars } = await devConfig(console.log);
@@ -24,12 +22,7 @@ const { vars: devVars } = await devConfig(console.log);
 const local = await startLocalAws({ bucket: BUCKET, table: TABLE, s3Directory: `${STATE_DIR}/s3`, dynamodbPath: `${STATE_DIR}/dynamodb` });
 const gateway = await serveNode({ ...devVars, ...process.env, ...local.vars }, { port });
 const { backends } = gateway;
-const sweeping = setInterval(() => {
-  sweepGarbage(backends, backends.clock()).then(
-    (result) => backends.log.log("info", "garbage_swept", { ...result }),
-    (error: unknown) => backends.log.log("error", "garbage_sweep_failed", { error_message: String(error) }),
-  );
-}, SWEEP_EVERY_MS);
+const stopSweeping = sweepPeriodically(backends);
 
 console.log(`
 Verigate (AWS backends: s3rver ${local.vars.S3_ENDPOINT}, dynalite ${local.vars.DYNAMODB_ENDPOINT}, state in ${STATE_DIR}/)
@@ -40,7 +33,7 @@ is listening on ${gateway.origin}. Try, in another terminal:
 if (backends.config.problems.length > 0) console.log(`Misconfigured: ${backends.config.problems.join(", ")}`);
 
 async function shutdown(): Promise<void> {
-  clearInterval(sweeping);
+  stopSweeping();
   await gateway.close();
   await local.stop();
   process.exit(0);

@@ -2,7 +2,7 @@ import { builtinModules } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-const ENTRY = fileURLToPath(new URL("../functions/lambda.ts", import.meta.url));
+const ENTRY = fileURLToPath(new URL("../functions/aws/lambda.ts", import.meta.url));
 export const DEFAULT_LAMBDA_OUTFILE = fileURLToPath(new URL("../dist/lambda/index.mjs", import.meta.url));
 
 /**

@@ -1,18 +1,16 @@
 /**
- * `npx node scripts/serve-node.ts`: the gateway on Node (`functions/node-server.ts`) with the AWS backends,
+ * `npx node scripts/serve-node.ts`: the gateway on Node (`functions/aws/node-server.ts`) with the AWS backends,
  * against the S3 bucket and DynamoDB table the environment names: AWS itself, or an S3-compatible store
  * (MinIO, R2's S3 API) through `S3_ENDPOINT`. Configured only by the PROTOCOL section 7 variables, plus `PORT`
  * and `HOST` (the address to listen on). Unlike `npm run start:aws-local` it starts no local stand-ins and
  * creates no key: docs/OPERATIONS.md has the recipe.
  */
-import { serveNode } from "../functions/node-server.ts";
-import { sweepGarbage } from "../shared/objects/garbage.ts";
+import { serveNode } from "../functions/aws/node-server.ts";
+import { sweepPeriodically } from "../functions/sweep.ts";
 
 const DEFAULT_PORT = 8080;
 /** Loopback unless told otherwise: a gateway reachable from other machines is the operator's explicit choice. */
 const DEFAULT_HOST = "127.0.0.1";
-/** The Workers cron trigger's period (wrangler.toml) and the Lambda sweep schedule's. */
-const SWEEP_EVERY_MS = 15 * 60 * 1000;
 
 const port = Number(process.env.PORT ?? DEFAULT_PORT);
 const gateway = await serveNode(process.env, { port, hostname: process.env.HOST ?? DEFAULT_HOST });
@@ -24,17 +22,10 @@ log.log(config.problems.length > 0 ? "error" : "info", "gateway_started", {
   problems: config.problems,
 });
 
-const sweeping = setInterval(() => {
-  // A misconfigured gateway serves nothing, and its bucket or table may be someone else's.
-  if (config.problems.length > 0) return;
-  sweepGarbage(backends, backends.clock()).then(
-    (result) => log.log("info", "garbage_swept", { ...result }),
-    (error: unknown) => log.log("error", "garbage_sweep_failed", { error_message: String(error) }),
-  );
-}, SWEEP_EVERY_MS);
+const stopSweeping = sweepPeriodically(backends);
 
 async function shutdown(): Promise<void> {
-  clearInterval(sweeping);
+  stopSweeping();
   await gateway.close();
   process.exit(0);
 }

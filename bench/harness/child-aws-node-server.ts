@@ -1,5 +1,5 @@
 /**
- * Child process of `npm run bench`: the gateway on Node with the AWS backends (`functions/node-server.ts`,
+ * Child process of `npm run bench`: the gateway on Node with the AWS backends (`functions/aws/node-server.ts`,
  * the Lambda function's code path without the Lambda event adapter), plus a second server with the
  * `/bench/*` routes on the very same backends. Configured by the PROTOCOL section 7 variables in
  * `BENCH_VARS` (JSON). Prints `{"ready": {"origin", "benchOrigin"}}`, stops on SIGTERM.
@@ -7,7 +7,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../functions/app.ts";
-import { serveNode } from "../../functions/node-server.ts";
+import { serveNode } from "../../functions/aws/node-server.ts";
 import { addBenchRoutes } from "../routes.ts";
 
 const vars = JSON.parse(process.env.BENCH_VARS ?? "{}") as Record<string, string>;

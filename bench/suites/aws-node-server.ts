@@ -12,7 +12,7 @@ import type { Report } from "../report/report.ts";
 import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "../report/rows.ts";
 
 /** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
-const AWS_NODE_SERVER_FILES = ["functions/node-server.ts", "functions/aws-backends.ts"];
+const AWS_NODE_SERVER_FILES = ["functions/aws/node-server.ts", "functions/aws/backends.ts"];
 const AWS_STAND_INS = new URL("../harness/child-aws-stand-ins.ts", import.meta.url).pathname;
 const AWS_NODE_SERVER = new URL("../harness/child-aws-node-server.ts", import.meta.url).pathname;
 /** DigestStream is workerd's; the raw put has no counterpart needed by these rows. */
@@ -35,7 +35,7 @@ interface GatewayOrigins {
 }
 
 /**
- * The AWS rows: the gateway's Node server (`functions/node-server.ts`: the code the Lambda function runs, without
+ * The AWS rows: the gateway's Node server (`functions/aws/node-server.ts`: the code the Lambda function runs, without
  * the Lambda event adapter) with the AWS backends against s3rver and dynalite, each in a child process, measured
  * exactly as the Workers rows are. Named for what they run: no row goes through the Lambda handler. Skipped, and
  * said so, when those files are not in the checkout.

@@ -1,181 +1,39 @@
-import { fromBase64 } from "../crypto/encoding.ts";
-import { isReservedKeyid, validKeyid } from "../keys/validate.ts";
-import type { ReplayBackendName } from "../replay/index.ts";
-import { isExampleName } from "./blocklist.ts";
-import {
-  DEFAULT_CHUNK_SIZE_BYTES,
-  DEFAULT_CLOCK_SKEW_SECONDS,
-  DEFAULT_MAX_OBJECT_BYTES,
-  DEFAULT_MAX_SIGNATURE_AGE_SECONDS,
-  DEFAULT_PRESIGN_MAX_SECONDS,
-  MAX_CHUNK_SIZE_BYTES,
-  MIN_CHUNK_SIZE_BYTES,
-  MIN_PRESIGN_SECRET_BYTES,
-} from "./constants.ts";
+import { type AwsRuntime, awsProblems, LAMBDA_MAX_PUT_BYTES } from "./aws.ts";
+import type { ConfigProblem, ConfigWarning } from "./problems.ts";
+import { parseVariables, type Runtime, type Settings, type Vars } from "./variables.ts";
+import { warningsOf } from "./warnings.ts";
+import { WORKERS_BINDINGS, workersProblems } from "./workers.ts";
 
-export type Runtime = "workers" | "lambda" | "node";
-export type AuthMode = "enforce" | "soft" | "off";
+export type { AdminKey } from "./admin-keys.ts";
+export { type ConfigProblem, type ConfigWarning, isPresignStorageWarning } from "./problems.ts";
+export type { AuthMode, Runtime, S3Settings, Vars } from "./variables.ts";
 
-export interface AdminKey {
-  keyid: string;
-  /** Raw 32-byte ed25519 public key, base64url. */
-  publicKey: string;
+/** The validated, frozen configuration. Built once per isolate, Lambda environment or Node process. */
+export interface Config extends Settings {
+  /** Codes that make the gateway refuse to serve (503 `misconfigured`). Empty when healthy. */
+  problems: readonly ConfigProblem[];
+  /** Codes of missing settings that only some routes need; those routes refuse while the rest serve. */
+  warnings: readonly ConfigWarning[];
 }
 
-export interface S3Settings {
-  endpoint: string | undefined;
-  region: string;
-  bucket: string;
-  accessKeyId: string | undefined;
-  secretAccessKey: string | undefined;
+/**
+ * What only an entry file can see of its runtime, as plain facts (never a binding or an SDK object), so that this
+ * folder stays runtime-neutral: on Workers, the names of the bindings it found.
+ */
+export type RuntimeFacts = { runtime: "workers"; bindings: readonly string[] } | { runtime: AwsRuntime };
+
+/** Every check of the configuration, in one place: the variables, then what the runtime adds to them. */
+export function loadConfig(vars: Vars, facts: RuntimeFacts): Readonly<Config> {
+  const problems: ConfigProblem[] = [];
+  const settings = parseVariables(vars, facts.runtime, problems);
+  problems.push(...(facts.runtime === "workers" ? workersProblems(settings, facts.bindings) : awsProblems(settings, facts.runtime)));
+  const maxObjectBytes = facts.runtime === "lambda" ? Math.min(settings.maxObjectBytes, LAMBDA_MAX_PUT_BYTES) : settings.maxObjectBytes;
+  return deepFreeze({ ...settings, maxObjectBytes, problems, warnings: warningsOf(settings, problems) });
 }
 
-/** The validated, frozen configuration. Built once per isolate from the runtime's variables. */
-export interface Config {
-  runtime: Runtime;
-  authMode: AuthMode;
-  replayStore: ReplayBackendName;
-  clockSkewSeconds: number;
-  maxSignatureAgeSeconds: number;
-  maxObjectBytes: number;
-  chunkSizeBytes: number;
-  presignSecret: string | undefined;
-  presignMaxSeconds: number;
-  presignStorage: boolean;
-  s3: S3Settings | undefined;
-  dynamodbTable: string | undefined;
-  dynamodbEndpoint: string | undefined;
-  adminKeys: readonly AdminKey[];
-  publicOrigin: string | undefined;
-  /**
-   * Problem codes that make the gateway refuse to serve (503 `misconfigured`). Empty when healthy.
-   * Codes name the variable, never its value, since /healthz shows them without authentication.
-   */
-  problems: readonly string[];
-}
-
-export type Vars = Record<string, string | undefined>;
-
-const REPLAY_BACKENDS: readonly ReplayBackendName[] = ["durable-object", "kv", "memory", "dynamodb"];
-const DEFAULT_REPLAY: Record<Runtime, ReplayBackendName> = {
-  workers: "durable-object",
-  lambda: "dynamodb",
-  node: "dynamodb",
-};
-
+/** The configuration of `runtime` with every Workers binding in place: what tests build gateways on. */
 export function parseConfig(vars: Vars, runtime: Runtime): Readonly<Config> {
-  const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const value = vars[name]?.trim();
-    return value ? value : undefined;
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`invalid_${name.toLowerCase()}`);
-      return fallback;
-    }
-    return value;
-  };
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(raw)) return raw as T;
-    problems.push(`invalid_${name.toLowerCase()}`);
-    return fallback;
-  };
-
-  const authMode = oneOf<AuthMode>("AUTH_MODE", ["enforce", "soft", "off"], "enforce");
-  const replayStore = oneOf("REPLAY_STORE", REPLAY_BACKENDS, DEFAULT_REPLAY[runtime]);
-  const chunkSizeBytes = integer("CHUNK_SIZE_BYTES", DEFAULT_CHUNK_SIZE_BYTES, MIN_CHUNK_SIZE_BYTES, MAX_CHUNK_SIZE_BYTES);
-  if ((chunkSizeBytes & (chunkSizeBytes - 1)) !== 0) problems.push("invalid_chunk_size_bytes");
-
-  const presignSecret = text("PRESIGN_SECRET");
-  if (presignSecret !== undefined && new TextEncoder().encode(presignSecret).length < MIN_PRESIGN_SECRET_BYTES) {
-    problems.push("presign_secret_too_short");
-  }
-
-  const s3 = parseS3(text, problems, runtime);
-  const presignStorage = oneOf("PRESIGN_STORAGE", ["on", "off"], "off") === "on";
-  const dynamodbTable = text("DYNAMODB_TABLE");
-  if (dynamodbTable !== undefined && isExampleName(dynamodbTable)) problems.push("dynamodb_table_example_name");
-
-  const publicOrigin = text("PUBLIC_ORIGIN");
-  if (publicOrigin !== undefined && !isOrigin(publicOrigin)) problems.push("invalid_public_origin");
-
-  const config: Config = {
-    runtime,
-    authMode,
-    replayStore,
-    clockSkewSeconds: integer("CLOCK_SKEW_SECONDS", DEFAULT_CLOCK_SKEW_SECONDS, 0, 3600),
-    maxSignatureAgeSeconds: integer("MAX_SIGNATURE_AGE_SECONDS", DEFAULT_MAX_SIGNATURE_AGE_SECONDS, 1, 86_400),
-    maxObjectBytes: integer("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES, 0, Number.MAX_SAFE_INTEGER),
-    chunkSizeBytes,
-    presignSecret: problems.includes("presign_secret_too_short") ? undefined : presignSecret,
-    presignMaxSeconds: integer("PRESIGN_MAX_SECONDS", DEFAULT_PRESIGN_MAX_SECONDS, 1, 7 * 86_400),
-    presignStorage,
-    s3,
-    dynamodbTable,
-    dynamodbEndpoint: text("DYNAMODB_ENDPOINT"),
-    adminKeys: parseAdminKeys(text("ADMIN_KEYS"), problems),
-    publicOrigin: publicOrigin?.replace(/\/+$/, ""),
-    problems,
-  };
-  return deepFreeze(config);
-}
-
-function parseS3(text: (name: string) => string | undefined, problems: string[], runtime: Runtime): S3Settings | undefined {
-  const bucket = text("S3_BUCKET");
-  if (bucket === undefined) return undefined;
-  if (isExampleName(bucket)) problems.push("s3_bucket_example_name");
-  // R2 takes "auto"; on AWS the bucket is in the function's own region, which the Lambda runtime sets.
-  const defaultRegion = runtime === "workers" ? undefined : text("AWS_REGION");
-  return {
-    endpoint: text("S3_ENDPOINT"),
-    region: text("S3_REGION") ?? defaultRegion ?? "auto",
-    bucket,
-    accessKeyId: text("S3_ACCESS_KEY_ID"),
-    secretAccessKey: text("S3_SECRET_ACCESS_KEY"),
-  };
-}
-
-/** `ADMIN_KEYS`: comma-separated `keyid=<base64url raw ed25519 public key>`. */
-export function parseAdminKeys(raw: string | undefined, problems: string[]): AdminKey[] {
-  if (raw === undefined) return [];
-  const keys: AdminKey[] = [];
-  for (const entry of raw.split(",")) {
-    const trimmed = entry.trim();
-    if (!trimmed) continue;
-    const at = trimmed.indexOf("=");
-    const keyid = trimmed.slice(0, at).trim();
-    const publicKey = trimmed.slice(at + 1).trim();
-    if (at <= 0 || !validKeyid(keyid) || isReservedKeyid(keyid) || !isRawEd25519PublicKey(publicKey)) {
-      problems.push("invalid_admin_keys");
-      continue;
-    }
-    keys.push({ keyid, publicKey });
-  }
-  return keys;
-}
-
-function isRawEd25519PublicKey(text: string): boolean {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return false;
-  try {
-    return fromBase64(text).length === 32;
-  } catch {
-    return false;
-  }
-}
-
-function isOrigin(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === "https:" || url.protocol === "http:") && (url.pathname === "/" || url.pathname === "");
-  } catch {
-    return false;
-  }
+  return loadConfig(vars, runtime === "workers" ? { runtime, bindings: WORKERS_BINDINGS } : { runtime });
 }
 
 function deepFreeze<T>(value: T): T {

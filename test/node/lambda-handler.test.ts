@@ -6,9 +6,10 @@ import type { LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../functions/app.ts";
-import { awsBackends } from "../../functions/aws-backends.ts";
-import { awsConfig, LAMBDA_MAX_PUT_BYTES } from "../../functions/aws-config.ts";
-import { streamingHandler } from "../../functions/lambda-stream.ts";
+import { awsBackends } from "../../functions/aws/backends.ts";
+import { LAMBDA_MAX_PUT_BYTES } from "../../shared/config/aws.ts";
+import { loadConfig } from "../../shared/config/index.ts";
+import { streamingHandler } from "../../functions/aws/lambda-stream.ts";
 import type { Logger } from "../../shared/log.ts";
 import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
 import type { Manifest } from "../../shared/objects/manifest.ts";
@@ -46,7 +47,7 @@ beforeAll(async () => {
   // What the SAM template sets, pointed at the local servers; AWS_REGION is what the Lambda runtime sets.
   Object.assign(process.env, vars, { AWS_REGION: LOCAL_AWS_REGION, ADMIN_KEYS: `${admin.keyid}=${key.publicKey}`, CHUNK_SIZE_BYTES: String(CHUNK) });
   installLambdaRuntime();
-  ({ handler } = await import("../../functions/lambda.ts"));
+  ({ handler } = await import("../../functions/aws/lambda.ts"));
 });
 
 afterAll(async () => {
@@ -178,7 +179,7 @@ describe("a slow client on the Lambda response stream", () => {
     // The same backends the entry builds, with storage reads counted where the gateway pulls them.
     let pulledBytes = 0;
     const quiet: Logger = { log: () => {} };
-    const backends = awsBackends(awsConfig(process.env, "lambda"), { clientAddress: () => "203.0.113.7", log: quiet });
+    const backends = awsBackends(loadConfig(process.env, { runtime: "lambda" }), { clientAddress: () => "203.0.113.7", log: quiet });
     const counting: ObjectStorage = {
       backend: backends.storage.backend,
       put: (blobKey, body, options) => backends.storage.put(blobKey, body, options),
@@ -223,7 +224,7 @@ describe("a slow client on the Lambda response stream", () => {
 
 describe("a Lambda deployment missing its bucket or table", () => {
   it("refuses to serve with 503 misconfigured, and /healthz names the missing settings", async () => {
-    const config = awsConfig({ AWS_REGION: LOCAL_AWS_REGION }, "lambda");
+    const config = loadConfig({ AWS_REGION: LOCAL_AWS_REGION }, { runtime: "lambda" });
     const app = createApp(() => awsBackends(config, { clientAddress: () => "203.0.113.7", log: { log: () => {} } }));
     const misconfigured = streamingHandler((request, env) => app.fetch(request, env));
 

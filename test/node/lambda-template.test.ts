@@ -2,13 +2,16 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { parse, type Tags, type YAMLMap, type YAMLSeq } from "yaml";
-import { awsConfig } from "../../functions/aws-config.ts";
+import { loadConfig } from "../../shared/config/index.ts";
+import { SWEEP_PERIOD_MS } from "../../functions/sweep.ts";
 import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DEFAULT_LAMBDA_OUTFILE } from "../../scripts/lambda-bundle.ts";
 import { installLambdaRuntime } from "./support/lambda-runtime.ts";
 
 const TEMPLATE_PATH = fileURLToPath(new URL("../../deploy/template.yaml", import.meta.url));
+const WRANGLER_CONFIG_PATH = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
 
 /**
  * Variables the Lambda config reads that the template must not set, each with why. Every other variable the
@@ -61,7 +64,7 @@ beforeAll(async () => {
   template = parse(source, { customTags: CLOUDFORMATION_TAGS }) as Template;
 });
 
-/** Every variable name `awsConfig` asks for, found by handing it an environment that records each lookup. */
+/** Every variable name the Lambda config (`loadConfig`) asks for, found by handing it an environment that records each lookup. */
 function variablesTheLambdaConfigReads(): Set<string> {
   const read = new Set<string>();
   const recording = new Proxy({} as Record<string, string>, {
@@ -71,7 +74,7 @@ function variablesTheLambdaConfigReads(): Set<string> {
       return "x";
     },
   });
-  awsConfig(recording, "lambda");
+  loadConfig(recording, { runtime: "lambda" });
   return read;
 }
 
@@ -96,9 +99,9 @@ describe("deploy/template.yaml", () => {
     expect(gateway?.Properties.FunctionUrlConfig).toEqual({ AuthType: "NONE", InvokeMode: "RESPONSE_STREAM" });
     expect(template.Outputs.GatewayUrl?.Value).toEqual({ "Fn::GetAtt": ["GatewayFunctionUrl", "FunctionUrl"] });
 
-    // Handlers are `<file>.<export>`: the bundle's file name and exports of functions/lambda.ts.
+    // Handlers are `<file>.<export>`: the bundle's file name and exports of functions/aws/lambda.ts.
     installLambdaRuntime();
-    const entry: Record<string, unknown> = await import("../../functions/lambda.ts");
+    const entry: Record<string, unknown> = await import("../../functions/aws/lambda.ts");
     const bundleName = basename(DEFAULT_LAMBDA_OUTFILE, ".mjs");
     for (const name of ["GatewayFunction", "SweepFunction"]) {
       const [file, exported] = String(template.Resources[name]?.Properties.Handler).split(".");
@@ -162,6 +165,13 @@ describe("deploy/template.yaml", () => {
       Principal: "*",
       InvokedViaFunctionUrl: true,
     });
+  });
+
+  it("runs the sweep function at the sweep period of every runtime, as wrangler.toml's cron trigger does", () => {
+    const events = template.Resources.SweepFunction?.Properties.Events as Record<string, { Type: string; Properties: { Schedule: string } }>;
+    expect(Object.values(events)).toEqual([{ Type: "Schedule", Properties: { Schedule: `rate(${SWEEP_PERIOD_MS / 60_000} minutes)` } }]);
+    const { triggers } = unstable_readConfig({ config: WRANGLER_CONFIG_PATH }, { hideWarnings: true });
+    expect(triggers.crons).toEqual([`*/${SWEEP_PERIOD_MS / 60_000} * * * *`]);
   });
 
   it("uses every parameter it declares", () => {

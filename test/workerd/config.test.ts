@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../shared/config/index.ts";
-import { workersConfig } from "../../functions/worker.ts";
+import { loadConfig, parseConfig } from "../../shared/config/index.ts";
+import { workersConfig } from "../../functions/workers/backends.ts";
+import { KvReplayStore } from "../../shared/replay/kv-binding.ts";
 import { problemOf, testGateway } from "../support/gateway.ts";
 
 describe("configuration", () => {
@@ -16,6 +17,7 @@ describe("configuration", () => {
       presignMaxSeconds: 3600,
       presignStorage: false,
       problems: [],
+      warnings: ["presign_secret_missing"],
     });
     expect(parseConfig({}, "lambda").replayStore).toBe("dynamodb");
   });
@@ -51,6 +53,29 @@ describe("configuration", () => {
     expect(workersConfig(withoutCommits as Env).problems).toContain("missing_binding_commits");
     expect(workersConfig(env).problems).toEqual([]);
   });
+
+  it("takes the runtime's facts as plain names, never bindings, and refuses REPLAY_STORE=dynamodb on Workers", () => {
+    expect(loadConfig({}, { runtime: "workers", bindings: [] }).problems).toEqual([
+      "missing_binding_objects",
+      "missing_binding_meta",
+      "missing_binding_replay",
+      "missing_binding_commits",
+    ]);
+    expect(loadConfig({ REPLAY_STORE: "dynamodb" }, { runtime: "workers", bindings: ["OBJECTS", "META", "REPLAY", "COMMITS"] }).problems).toEqual([
+      "replay_store_unsupported_on_workers",
+    ]);
+  });
+
+  it.each([
+    [{}, ["presign_secret_missing"]],
+    [{ PRESIGN_STORAGE: "on" }, ["presign_secret_missing", "presign_storage_s3_bucket_missing"]],
+    [{ PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects" }, ["presign_secret_missing", "presign_storage_s3_credentials_missing"]],
+    [{ PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects", S3_ENDPOINT: "https://r2.example", S3_ACCESS_KEY_ID: "a", S3_SECRET_ACCESS_KEY: "s" }, ["presign_secret_missing"]],
+    // The bucket is only for storage presign on Workers: without PRESIGN_STORAGE=on nothing is missing.
+    [{ S3_BUCKET: "verigate-objects", PRESIGN_SECRET: "s".repeat(32) }, []],
+  ])("warns of %o as %o on Workers, before any request needs it", (vars, warnings) => {
+    expect(parseConfig(vars, "workers").warnings).toEqual(warnings);
+  });
 });
 
 describe("refusing to serve when misconfigured", () => {
@@ -79,9 +104,26 @@ describe("refusing to serve when misconfigured", () => {
     expect(await (await configured.fetch(new Request("http://gateway.test/healthz"))).json()).not.toHaveProperty("warnings");
   });
 
+  it("/healthz warns of storage presign without its S3 settings from the start, while status stays ok", async () => {
+    const gateway = await testGateway({ PRESIGN_SECRET: "s".repeat(32), PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects" });
+    const health = await gateway.fetch(new Request("http://gateway.test/healthz"));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", presign_storage: true, warnings: ["presign_storage_s3_credentials_missing"] });
+    // The storage presign itself answers 503 misconfigured (presign.test.ts); every other route serves.
+    expect((await gateway.signed("GET", "/v1/whoami")).status).toBe(200);
+  });
+
   it("/healthz states the upload limit, MAX_OBJECT_BYTES, for clients to check before sending a body", async () => {
     const gateway = await testGateway({ MAX_OBJECT_BYTES: "1234" });
     expect(await (await gateway.fetch(new Request("http://gateway.test/healthz"))).json()).toMatchObject({ max_object_bytes: 1234 });
+  });
+
+  it("/healthz reports the replay store and storage the gateway serves with, as each describes itself", async () => {
+    const gateway = await testGateway({ REPLAY_STORE: "kv" }, { replay: new KvReplayStore(env.META) });
+    expect(await (await gateway.fetch(new Request("http://gateway.test/healthz"))).json()).toMatchObject({
+      replay_store: { backend: "kv", atomic: false },
+      storage: { backend: "r2" },
+    });
   });
 
   it("serves REPLAY_STORE=memory only to loopback hosts", async () => {

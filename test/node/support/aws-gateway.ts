@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { serveNode } from "../../../functions/node-server.ts";
+import { serveNode } from "../../../functions/aws/node-server.ts";
 import type { Logger } from "../../../shared/log.ts";
 import { DynamoMetadataStore } from "../../../shared/metadata/dynamodb.ts";
 import { createS3Client } from "../../../shared/storage/s3-client.ts";
@@ -21,7 +21,7 @@ export interface AwsGateway extends GatewayHarness {
 }
 
 /**
- * The gateway on `@hono/node-server` with the AWS backends (`functions/node-server.ts`) against fresh s3rver
+ * The gateway on `@hono/node-server` with the AWS backends (`functions/aws/node-server.ts`) against fresh s3rver
  * and dynalite servers, on a free loopback port, with a fresh admin key and the DynamoDB replay store.
  * `vars` are PROTOCOL section 7 variables added to (or replacing) the harness's own.
  */

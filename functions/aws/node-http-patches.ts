@@ -1,8 +1,8 @@
 import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { ErrorCode } from "../shared/errors/index.ts";
-import { PROBLEM_CONTENT_TYPE, problemBody } from "../shared/errors/problem.ts";
-import { describeError, type Logger } from "../shared/log.ts";
+import type { ErrorCode } from "../../shared/errors/index.ts";
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../../shared/errors/problem.ts";
+import { describeError, type Logger } from "../../shared/log.ts";
 
 /**
  * What the Node server adds around `@hono/node-server` so it behaves as the Workers build does: requests

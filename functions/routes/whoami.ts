@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "./context.ts";
-import { requirePrincipal } from "./middleware/authorize.ts";
+import type { AppEnv } from "../context.ts";
+import { requirePrincipal } from "../middleware/authorize.ts";
 
 /** `GET /v1/whoami`: any valid signature; lets a client check its clock, key and signing code at once. */
 export const whoami = new Hono<AppEnv>().get("/", (c) => {

@@ -1,14 +1,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "hono";
-import type { Config } from "../shared/config/index.ts";
-import { consoleLogger, type Logger } from "../shared/log.ts";
-import { DynamoMetadataStore } from "../shared/metadata/dynamodb.ts";
-import { nodeStreams } from "../shared/streams/node.ts";
-import { MemoryRateLimiter } from "../shared/ratelimit/memory.ts";
-import { DynamoReplayStore } from "../shared/replay/dynamodb.ts";
-import { MemoryReplayStore } from "../shared/replay/memory.ts";
-import { S3ObjectStorage } from "../shared/storage/s3.ts";
-import type { AppEnv, Backends } from "./context.ts";
+import type { Config } from "../../shared/config/index.ts";
+import { consoleLogger, type Logger } from "../../shared/log.ts";
+import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
+import { nodeStreams } from "../../shared/streams/node.ts";
+import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
+import { DynamoReplayStore } from "../../shared/replay/dynamodb.ts";
+import { MemoryReplayStore } from "../../shared/replay/memory.ts";
+import { S3ObjectStorage } from "../../shared/storage/s3.ts";
+import type { AppEnv, Backends } from "../context.ts";
 
 /**
  * The Workers limits of wrangler.toml (1,000 requests per 10 s per client address and per keyid), counted

@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { VerigateError } from "../shared/errors/index.ts";
-import { KeyRegistry, publicView } from "../shared/keys/registry.ts";
-import type { AppEnv } from "./context.ts";
-import { adminOnly } from "./middleware/authorize.ts";
-import { jsonBodyLimit, readVerifiedJson } from "./middleware/body.ts";
+import { VerigateError } from "../../shared/errors/index.ts";
+import { KeyRegistry, publicView } from "../../shared/keys/registry.ts";
+import type { AppEnv } from "../context.ts";
+import { adminOnly } from "../middleware/authorize.ts";
+import { jsonBodyLimit, readVerifiedJson } from "../middleware/body.ts";
 
 const registry = (c: { var: AppEnv["Variables"] }) => new KeyRegistry(c.var.metadata, c.var.config.adminKeys);
 

@@ -1,17 +1,17 @@
 import { Hono, type Context } from "hono";
-import { SHARE, VerigateError } from "../shared/errors/index.ts";
-import { type Principal, allows } from "../shared/keys/index.ts";
-import { deleteObject } from "../shared/objects/delete.ts";
-import { parseObjectKey } from "../shared/objects/key.ts";
-import { listObjects } from "../shared/objects/list.ts";
-import { putResponseBody, readCurrent } from "../shared/objects/manifest.ts";
-import { putObject } from "../shared/objects/upload.ts";
-import { splitUrl } from "../shared/signature/index.ts";
-import type { AppEnv } from "./context.ts";
-import { authorize, requirePrincipal } from "./middleware/authorize.ts";
-import { signedDigest } from "./middleware/body.ts";
-import { declaredLength } from "./http/declared-length.ts";
-import { serveManifest } from "./http/serve.ts";
+import { SHARE, VerigateError } from "../../shared/errors/index.ts";
+import { type Principal, allows } from "../../shared/keys/index.ts";
+import { deleteObject } from "../../shared/objects/delete.ts";
+import { parseObjectKey } from "../../shared/objects/key.ts";
+import { listObjects } from "../../shared/objects/list.ts";
+import { putResponseBody, readCurrent } from "../../shared/objects/manifest.ts";
+import { putObject } from "../../shared/objects/upload.ts";
+import { splitUrl } from "../../shared/signature/index.ts";
+import type { AppEnv } from "../context.ts";
+import { authorize, requirePrincipal } from "../middleware/authorize.ts";
+import { signedDigest } from "../middleware/body.ts";
+import { declaredLength } from "../http/declared-length.ts";
+import { serveManifest } from "../http/serve.ts";
 
 const ROUTE_PREFIX = "/v1/objects/";
 

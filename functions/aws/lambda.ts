@@ -1,15 +1,15 @@
-import { sweepGarbage } from "../shared/objects/garbage.ts";
-import { createApp } from "./app.ts";
-import { awsBackends } from "./aws-backends.ts";
-import { awsConfig } from "./aws-config.ts";
-import type { Backends } from "./context.ts";
+import { loadConfig } from "../../shared/config/index.ts";
+import { createApp } from "../app.ts";
+import { runSweep } from "../sweep.ts";
+import { awsBackends } from "./backends.ts";
+import type { Backends } from "../context.ts";
 import { type LambdaBindings, streamingHandler } from "./lambda-stream.ts";
 
 /** Built on the first invocation and kept for the execution environment's life, SDK connections included. */
 let backends: Backends | undefined;
 
 function lambdaBackends(): Backends {
-  backends ??= awsBackends(awsConfig(process.env, "lambda"), {
+  backends ??= awsBackends(loadConfig(process.env, { runtime: "lambda" }), {
     // Set by the Function URL from the connection; a client cannot choose it.
     clientAddress: (c) => (c.env as LambdaBindings).event.requestContext.http.sourceIp,
   });
@@ -23,11 +23,5 @@ export const handler = awslambda.streamifyResponse(streamingHandler((request, en
 
 /** The garbage sweep, run by a schedule (deploy/template.yaml) as the Workers cron trigger runs it. */
 export async function sweep(): Promise<void> {
-  const deps = lambdaBackends();
-  if (deps.config.problems.length > 0) {
-    deps.log.log("warn", "garbage_sweep_skipped", { problems: deps.config.problems });
-    return;
-  }
-  const result = await sweepGarbage(deps, deps.clock());
-  deps.log.log("info", "garbage_swept", { ...result });
+  await runSweep(lambdaBackends());
 }

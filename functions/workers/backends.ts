@@ -1,35 +1,26 @@
-import { parseConfig, type Config, type Vars } from "../shared/config/index.ts";
-import { consoleLogger } from "../shared/log.ts";
-import { DurableObjectSwapAuthority } from "../shared/metadata/durable-object.ts";
-import { KvMetadataStore } from "../shared/metadata/kv-binding.ts";
-import { DurableObjectReplayStore } from "../shared/replay/durable-object.ts";
-import { KvReplayStore } from "../shared/replay/kv-binding.ts";
-import { MemoryReplayStore } from "../shared/replay/memory.ts";
-import type { ReplayStore } from "../shared/replay/index.ts";
-import { R2ObjectStorage } from "../shared/storage/r2-binding.ts";
-import { workerdStreams } from "../shared/streams/workerd.ts";
-import { sweepGarbage } from "../shared/objects/garbage.ts";
-import type { RateLimits } from "../shared/ratelimit/index.ts";
-import { WorkersRateLimiter } from "../shared/ratelimit/workers-binding.ts";
-import { createApp } from "./app.ts";
-import type { Backends } from "./context.ts";
-
-export { CommitShard } from "../shared/metadata/durable-object.ts";
-export { ReplayShard } from "../shared/replay/durable-object.ts";
-
-/** Bindings a Workers deployment must declare; a missing one is a problem code, never a guess. */
-const REQUIRED_BINDINGS = ["OBJECTS", "META", "REPLAY", "COMMITS"] as const;
+import { type Config, loadConfig, type Vars } from "../../shared/config/index.ts";
+import { WORKERS_BINDINGS } from "../../shared/config/workers.ts";
+import { consoleLogger } from "../../shared/log.ts";
+import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
+import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
+import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
+import { KvReplayStore } from "../../shared/replay/kv-binding.ts";
+import { MemoryReplayStore } from "../../shared/replay/memory.ts";
+import type { ReplayStore } from "../../shared/replay/index.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../shared/streams/workerd.ts";
+import type { RateLimits } from "../../shared/ratelimit/index.ts";
+import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
+import type { Backends } from "../context.ts";
 
 /** Built once per environment object: config parsing and validation are not repeated per request. */
 const backendsByEnv = new WeakMap<Env, Backends>();
 /** The memory replay store must outlive a request to remember anything; one per isolate. */
 const memoryReplay = new MemoryReplayStore();
 
+/** The config of `env`: its variables, and which of the bindings shared/config requires it declares. */
 export function workersConfig(env: Env): Readonly<Config> {
-  const config = parseConfig(env as unknown as Vars, "workers");
-  const missing = REQUIRED_BINDINGS.filter((name) => !env[name]).map((name) => `missing_binding_${name.toLowerCase()}`);
-  if (config.replayStore === "dynamodb") missing.push("replay_store_unsupported_on_workers");
-  return missing.length === 0 ? config : Object.freeze({ ...config, problems: Object.freeze([...config.problems, ...missing]) });
+  return loadConfig(env as unknown as Vars, { runtime: "workers", bindings: WORKERS_BINDINGS.filter((name) => Boolean(env[name])) });
 }
 
 function replayStore(config: Config, env: Env): ReplayStore {
@@ -76,15 +67,3 @@ export function backendsFor(env: Env): Backends {
   }
   return backends;
 }
-
-const app = createApp((c) => backendsFor(c.env as Env));
-
-export default {
-  fetch: app.fetch,
-  async scheduled(_controller, env) {
-    const backends = backendsFor(env);
-    if (backends.config.problems.length > 0) return;
-    const result = await sweepGarbage(backends, backends.clock());
-    backends.log.log("info", "garbage_swept", { ...result });
-  },
-} satisfies ExportedHandler<Env>;

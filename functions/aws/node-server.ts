@@ -1,13 +1,12 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { type HttpBindings, getRequestListener } from "@hono/node-server";
-import type { Vars } from "../shared/config/index.ts";
-import type { Logger } from "../shared/log.ts";
-import { createApp } from "./app.ts";
-import { awsBackends } from "./aws-backends.ts";
-import { awsConfig } from "./aws-config.ts";
-import type { Backends } from "./context.ts";
-import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-adapter.ts";
+import { loadConfig, type Vars } from "../../shared/config/index.ts";
+import type { Logger } from "../../shared/log.ts";
+import { createApp } from "../app.ts";
+import { awsBackends } from "./backends.ts";
+import type { Backends } from "../context.ts";
+import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-http-patches.ts";
 
 export interface NodeServerOptions {
   port: number;
@@ -27,7 +26,7 @@ export interface NodeServer {
  * section 7 variables in `vars`: the Lambda function's code path without Lambda, for local runs and tests.
  */
 export async function serveNode(vars: Vars, options: NodeServerOptions): Promise<NodeServer> {
-  const backends = awsBackends(awsConfig(vars, "node"), {
+  const backends = awsBackends(loadConfig(vars, { runtime: "node" }), {
     clientAddress: (c) => (c.env as HttpBindings).incoming.socket.remoteAddress ?? "unknown",
     ...(options.log ? { log: options.log } : {}),
   });

@@ -1,0 +1,29 @@
+import { Hono } from "hono";
+import { VERSION } from "../../shared/version.ts";
+import type { AppEnv } from "../context.ts";
+
+/**
+ * `GET /healthz`: no auth and no secrets; problem and warning codes (shared/config/problems.ts) name variables,
+ * never their values. A warning is a setting only some routes need: they answer 503 while `status` stays ok.
+ * The replay store and storage describe themselves (`backend`, `atomic`): what is reported is what serves.
+ * `max_object_bytes` lets a client refuse an upload the gateway would refuse before sending its body.
+ */
+export const health = new Hono<AppEnv>().get("/", (c) => {
+  const { config, replay, storage } = c.var;
+  const healthy = config.problems.length === 0;
+  return c.json(
+    {
+      status: healthy ? "ok" : "misconfigured",
+      version: VERSION,
+      runtime: config.runtime,
+      auth_mode: config.authMode,
+      replay_store: { backend: replay.backend, atomic: replay.atomic },
+      storage: { backend: storage.backend },
+      presign_storage: config.presignStorage,
+      max_object_bytes: config.maxObjectBytes,
+      ...(healthy ? {} : { problems: config.problems }),
+      ...(config.warnings.length === 0 ? {} : { warnings: config.warnings }),
+    },
+    healthy ? 200 : 503,
+  );
+});
