@@ -13,6 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { MUTANTS, type Mutant } from "./mutants.ts";
+import { MIB } from "../shared/bytes.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const RESULTS_PATH = join(REPO_ROOT, "mutate/results.json");
@@ -73,7 +74,7 @@ async function drifted(mutants: readonly Mutant[]): Promise<string[]> {
 async function workingTreeFiles(): Promise<string[]> {
   const { stdout } = await promisify(execFile)("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
     cwd: REPO_ROOT,
-    maxBuffer: 64 * 1024 * 1024,
+    maxBuffer: 64 * MIB,
   });
   return stdout.split("\0").filter((file) => file !== "");
 }

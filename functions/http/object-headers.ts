@@ -1,4 +1,4 @@
-import { toBase64 } from "../../shared/crypto/encoding.ts";
+import { fromHex, toBase64 } from "../../shared/crypto/encoding.ts";
 import { entityTags } from "../../shared/objects/entity-tags.ts";
 import { etagOf, type Manifest } from "../../shared/objects/manifest.ts";
 import type { ByteRange } from "../../shared/storage/index.ts";
@@ -51,10 +51,4 @@ export function isNotModified(ifNoneMatch: string | null | undefined, manifest: 
 export function ifRangeHolds(ifRange: string | null | undefined, manifest: Manifest): boolean {
   if (ifRange === null || ifRange === undefined) return true;
   return ifRange.trim() === etagOf(manifest);
-}
-
-function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
 }

@@ -2,9 +2,10 @@ import { bodyLimit } from "hono/body-limit";
 import { SHARE, VerigateError } from "../../shared/errors/index.ts";
 import { timingSafeEqual, sha256 } from "../../shared/crypto/encoding.ts";
 import { parseContentDigest } from "../../shared/signature/index.ts";
+import { KIB } from "../../shared/bytes.ts";
 
 /** A JSON body larger than this is not a key or presign request; refusing early bounds memory. */
-export const MAX_JSON_BODY_BYTES = 64 * 1024;
+export const MAX_JSON_BODY_BYTES = 64 * KIB;
 
 /** Methods whose requests carry a body by definition here, so their signature must cover content-digest. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);

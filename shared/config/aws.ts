@@ -1,10 +1,11 @@
 import type { ConfigProblem } from "./problems.ts";
 import type { Settings } from "./variables.ts";
+import { KIB, MIB } from "../bytes.ts";
 
 /** Lambda's quota on a synchronous invocation's request payload; Function URLs invoke synchronously. */
-export const LAMBDA_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;
+export const LAMBDA_REQUEST_PAYLOAD_BYTES = 6 * MIB;
 /** Room for the rest of the event around the body: request context and headers, signatures included. */
-const LAMBDA_EVENT_ENVELOPE_BYTES = 64 * 1024;
+const LAMBDA_EVENT_ENVELOPE_BYTES = 64 * KIB;
 /**
  * The largest PUT body a Function URL can deliver: a binary body reaches the function base64-encoded inside
  * the event, four bytes for every three. Larger requests are refused by AWS before the function runs, so the

@@ -2,12 +2,13 @@ import { timingSafeEqual } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
 import { piecewiseStream } from "./piecewise.ts";
+import { KIB } from "../bytes.ts";
 
 /**
  * Reads hand out pieces this size, smaller than any verification chunk and from a stream without BYOB
  * support, so callers meet the re-chunking a network stream imposes instead of one convenient buffer.
  */
-const MEMORY_PIECE_BYTES = 16 * 1024;
+const MEMORY_PIECE_BYTES = 16 * KIB;
 
 /** Blobs in process memory for tests and single-process local runs. */
 export class MemoryObjectStorage implements ObjectStorage {
