@@ -58,7 +58,15 @@ const header = [
 ];
 console.log(formatReport(report, header));
 if (!quick) {
-  const results = { timestamp: startedAt.toISOString(), command: "npm run bench", machine, medians: report.medians, targets: report.targets, skipped: report.skipped, rows: report.rows };
+  const results = {
+    timestamp: startedAt.toISOString(),
+    command: "npm run bench",
+    machine,
+    medians: report.medians,
+    targets: report.targets,
+    skipped: report.skipped,
+    rows: report.rows,
+  };
   await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
   progress(`wrote ${RESULTS_PATH}`);
 }

@@ -156,7 +156,11 @@ export const OPENAPI_DOCUMENT = {
         description: "Open to monitors: answered before the configuration guard and the rate limit.",
         security: UNSIGNED,
         responses: {
-          "200": json("Configured and serving.", { type: "object", allOf: [ref("schemas", "Health")], properties: { status: { const: "ok" }, problems: false } }),
+          "200": json("Configured and serving.", {
+            type: "object",
+            allOf: [ref("schemas", "Health")],
+            properties: { status: { const: "ok" }, problems: false },
+          }),
           "503": json("Misconfigured: every other route answers 503 `misconfigured`. `problems` names the variables at fault, never their values.", {
             type: "object",
             allOf: [ref("schemas", "Health")],
@@ -253,12 +257,7 @@ export const OPENAPI_DOCUMENT = {
         description:
           "Streamed to storage while hashed per chunk and whole; the version becomes visible only once the whole body " +
           "matched the signed Content-Digest and the preconditions still hold. A failed upload leaves the previous version readable.",
-        parameters: [
-          ...SIGNED_BODY_PARAMETERS,
-          ref("parameters", "Content-Length"),
-          ref("parameters", "If-None-Match-Create"),
-          ref("parameters", "If-Match"),
-        ],
+        parameters: [...SIGNED_BODY_PARAMETERS, ref("parameters", "Content-Length"), ref("parameters", "If-None-Match-Create"), ref("parameters", "If-Match")],
         requestBody: {
           required: true,
           description: "The object's bytes. Its Content-Type (default `application/octet-stream`) is stored and served back.",
@@ -325,7 +324,16 @@ export const OPENAPI_DOCUMENT = {
         parameters: READ_PARAMETERS,
         responses: {
           ...READ_RESPONSES,
-          ...problems([...GUARDED, "not_found", "link_expired", "link_used", "link_revoked", "range_not_satisfiable", "integrity_failure", "replay_store_unavailable"]),
+          ...problems([
+            ...GUARDED,
+            "not_found",
+            "link_expired",
+            "link_used",
+            "link_revoked",
+            "range_not_satisfiable",
+            "integrity_failure",
+            "replay_store_unavailable",
+          ]),
         },
       },
       head: {
@@ -384,7 +392,8 @@ export const OPENAPI_DOCUMENT = {
       "If-Match": {
         name: "If-Match",
         in: "header",
-        description: 'Replace only the version with this entity tag (`"<sha256>"`, strong comparison) or, with `*`, any current version; else 412 `precondition_failed`.',
+        description:
+          'Replace only the version with this entity tag (`"<sha256>"`, strong comparison) or, with `*`, any current version; else 412 `precondition_failed`.',
         schema: { type: "string" },
       },
       "If-None-Match": {
@@ -460,7 +469,11 @@ export const OPENAPI_DOCUMENT = {
         schema: { type: "string", pattern: "^[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT$" },
       },
       "Content-Range": { required: true, schema: { type: "string", pattern: "^bytes \\d+-\\d+/\\d+$" } },
-      "Content-Range-Unsatisfied": { required: true, description: "The object's size, so the client can ask again.", schema: { type: "string", pattern: "^bytes \\*/\\d+$" } },
+      "Content-Range-Unsatisfied": {
+        required: true,
+        description: "The object's size, so the client can ask again.",
+        schema: { type: "string", pattern: "^bytes \\*/\\d+$" },
+      },
     },
     responses: {
       Object: {
@@ -528,13 +541,21 @@ export const OPENAPI_DOCUMENT = {
         type: "object",
         required: ["keyid", "alg", "scopes", "admin"],
         additionalProperties: false,
-        properties: { keyid: { type: "string" }, alg: ref("schemas", "Algorithm"), scopes: { type: "array", items: ref("schemas", "Scope") }, admin: { type: "boolean" } },
+        properties: {
+          keyid: { type: "string" },
+          alg: ref("schemas", "Algorithm"),
+          scopes: { type: "array", items: ref("schemas", "Scope") },
+          admin: { type: "boolean" },
+        },
       },
       NewKey: {
         type: "object",
         required: ["alg", "scopes"],
         properties: {
-          keyid: { ...ref("schemas", "Keyid"), description: "Default for ed25519: the RFC 7638 JWK thumbprint. Names starting with `verigate`, and `unauthenticated`, are reserved." },
+          keyid: {
+            ...ref("schemas", "Keyid"),
+            description: "Default for ed25519: the RFC 7638 JWK thumbprint. Names starting with `verigate`, and `unauthenticated`, are reserved.",
+          },
           alg: ref("schemas", "Algorithm"),
           public_key: { type: "string", description: "ed25519 only, and required: the raw 32-byte public key, base64url." },
           scopes: { type: "array", items: ref("schemas", "Scope"), maxItems: 64 },
@@ -547,7 +568,10 @@ export const OPENAPI_DOCUMENT = {
         type: "object",
         required: KEY_RECORD_REQUIRED,
         additionalProperties: false,
-        properties: { ...KEY_RECORD_PROPERTIES, secret: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "hmac-sha256 only: the 32-byte secret, base64url, returned this once." } },
+        properties: {
+          ...KEY_RECORD_PROPERTIES,
+          secret: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$", description: "hmac-sha256 only: the 32-byte secret, base64url, returned this once." },
+        },
       },
       KeyList: {
         type: "object",
@@ -640,7 +664,12 @@ export const OPENAPI_DOCUMENT = {
           },
           presign_storage: { type: "boolean" },
           max_object_bytes: { ...BYTE_COUNT, description: "The PUT size limit in force, so a client can refuse an upload before sending it." },
-          problems: { type: "array", items: { type: "string", pattern: "^[a-z0-9_]+$" }, minItems: 1, description: "Configuration problem codes, e.g. `invalid_auth_mode`." },
+          problems: {
+            type: "array",
+            items: { type: "string", pattern: "^[a-z0-9_]+$" },
+            minItems: 1,
+            description: "Configuration problem codes, e.g. `invalid_auth_mode`.",
+          },
           warnings: {
             type: "array",
             items: { type: "string", pattern: "^[a-z0-9_]+$" },

@@ -387,8 +387,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: "soft-mode-refuses-replays",
     invariant: "soft mode lets a replayed request through, logged",
     file: "functions/middleware/auth.ts",
-    original: '    "signature_invalid",\n    "replayed_request",',
-    replacement: '    "signature_invalid",',
+    original: '"signature_invalid", "replayed_request"]',
+    replacement: '"signature_invalid"]',
     tests: [SOFT_MODE],
   },
   {

@@ -163,7 +163,9 @@ async function main(): Promise<number> {
     progress(`baseline: ${allTests.length} test files without any mutant`);
     const baseline = await runVitest(scratch, allTests, join(LOGS_DIR, "baseline.log"));
     if (outcomeOf(baseline) !== "survived") {
-      console.error(`mutate: the named tests fail without any mutant, so no kill would mean anything:\n  ${baseline.failures.join("\n  ") || `(no verdict; see ${LOGS_DIR}/baseline.log)`}`);
+      console.error(
+        `mutate: the named tests fail without any mutant, so no kill would mean anything:\n  ${baseline.failures.join("\n  ") || `(no verdict; see ${LOGS_DIR}/baseline.log)`}`,
+      );
       return 2;
     }
 
@@ -171,7 +173,10 @@ async function main(): Promise<number> {
     for (const [index, mutant] of mutants.entries()) {
       const path = join(scratch, mutant.file);
       const original = await readFile(path, "utf8");
-      await writeFile(path, original.replace(mutant.original, () => mutant.replacement));
+      await writeFile(
+        path,
+        original.replace(mutant.original, () => mutant.replacement),
+      );
       const started = Date.now();
       try {
         const run = await runVitest(scratch, mutant.tests, join(LOGS_DIR, `${mutant.id}.log`));

@@ -68,17 +68,34 @@ try {
   expectThat(got.code === 0 && sha256(await readFile(join(dir, "copy.bin"))) === sha256(original), "the download is byte-identical");
 
   const link = await verigate(["presign", "models/weights.bin", "--expires", "300"]);
-  const url = link.output.split("\n").find((line) => line.includes("/v1/dl/"))?.trim() ?? "";
+  const url =
+    link.output
+      .split("\n")
+      .find((line) => line.includes("/v1/dl/"))
+      ?.trim() ?? "";
   const curlGood = await sh(`curl -s -o shared.bin -w '%{http_code}\\n' '${url}'`, "curl", ["-s", "-o", "shared.bin", "-w", "%{http_code}\n", url]);
-  expectThat(curlGood.output.trim() === "200" && sha256(await readFile(join(dir, "shared.bin"))) === sha256(original), "curl fetched the same bytes without any key");
+  expectThat(
+    curlGood.output.trim() === "200" && sha256(await readFile(join(dir, "shared.bin"))) === sha256(original),
+    "curl fetched the same bytes without any key",
+  );
 
   console.log("Now an attacker with write access to the bucket flips one byte of the stored blob:\n");
-  const manifest = JSON.parse((await run(wrangler, ["kv", "key", "get", "--binding", "META", "obj:models/weights.bin", "--local", "--persist-to", state])).stdout) as { blob: string };
+  const manifest = JSON.parse(
+    (await run(wrangler, ["kv", "key", "get", "--binding", "META", "obj:models/weights.bin", "--local", "--persist-to", state])).stdout,
+  ) as { blob: string };
   const altered = Buffer.from(original);
   altered[10] = (altered[10] ?? 0) ^ 0xff;
   await writeFile(join(dir, "altered.bin"), altered);
   await sh(`wrangler r2 object put verigate-objects/${manifest.blob} --file altered.bin --local`, wrangler, [
-    "r2", "object", "put", `verigate-objects/${manifest.blob}`, "--file", join(dir, "altered.bin"), "--local", "--persist-to", state,
+    "r2",
+    "object",
+    "put",
+    `verigate-objects/${manifest.blob}`,
+    "--file",
+    join(dir, "altered.bin"),
+    "--local",
+    "--persist-to",
+    state,
   ]);
   const refused = await verigate(["get", "models/weights.bin", "-o", "tampered.bin"]);
   expectThat(refused.code === 3, "the CLI refuses the tampered object (exit 3) and writes nothing");

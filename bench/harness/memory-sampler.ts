@@ -76,13 +76,13 @@ function finish({ peak, cpuAtStart }: Running): ProcessPeak {
 function start(pids: number[]): void {
   failure = undefined;
   running = pids.map((pid) => {
-      const hwmReset = resetPeak(pid);
-      const baselineKib = statusKib(pid, "VmRSS");
-      return {
-        peak: { pid, baselineKib, sampledPeakKib: baselineKib, hwmKib: hwmReset ? baselineKib : null, samples: 0, cpuMs: 0, busiestThreadCpuMs: 0 },
-        cpuAtStart: threadCpuNs(pid),
-      };
-    });
+    const hwmReset = resetPeak(pid);
+    const baselineKib = statusKib(pid, "VmRSS");
+    return {
+      peak: { pid, baselineKib, sampledPeakKib: baselineKib, hwmKib: hwmReset ? baselineKib : null, samples: 0, cpuMs: 0, busiestThreadCpuMs: 0 },
+      cpuAtStart: threadCpuNs(pid),
+    };
+  });
   timer = setInterval(sample, SAMPLE_INTERVAL_MS);
 }
 

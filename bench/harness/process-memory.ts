@@ -42,7 +42,14 @@ function readProc(pid: string, file: string): string {
 /** The workerd processes `wrangler dev --port <port>` started, found by walking /proc from the wrangler process. */
 export function findWorkerd(port: number): ServingProcesses {
   const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  const parentOf = new Map(pids.map((pid) => [pid, readProc(pid, "stat").replace(/^.*\) /s, "").split(" ")[1] ?? ""]));
+  const parentOf = new Map(
+    pids.map((pid) => [
+      pid,
+      readProc(pid, "stat")
+        .replace(/^.*\) /s, "")
+        .split(" ")[1] ?? "",
+    ]),
+  );
   const roots = pids.filter((pid) => {
     const args = readProc(pid, "cmdline").split("\0");
     return args.includes("dev") && args[args.indexOf("--port") + 1] === String(port);

@@ -46,12 +46,7 @@ export function authKey(variant: AuthVariant, concurrency: number): string {
 }
 
 /** Each (variant, concurrency) once per round, interleaved, `durationMs` each. */
-export async function authRounds(
-  target: AuthTarget,
-  concurrencies: readonly number[],
-  rounds: number,
-  durationMs: number,
-): Promise<AuthRuns> {
+export async function authRounds(target: AuthTarget, concurrencies: readonly number[], rounds: number, durationMs: number): Promise<AuthRuns> {
   const variants = AUTH_VARIANTS.filter((variant) => variant !== "claim" || target.claimUrl !== undefined);
   const runs: AuthRuns = new Map();
   for (let round = 0; round < rounds; round++) {

@@ -37,7 +37,10 @@ export async function memoryPhase(
     idle.push(rssMib(target.processes.gateway));
     await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_INTERVAL_MS));
   }
-  const idleBaselineMib = percentile(idle.sort((a, b) => a - b), 50);
+  const idleBaselineMib = percentile(
+    idle.sort((a, b) => a - b),
+    50,
+  );
   const overIdleMib = new Map(objects.map((object) => [object.label, [] as number[]]));
   const perRequestMib = new Map(objects.map((object) => [object.label, [] as number[]]));
   for (let round = 0; round < rounds; round++) {

@@ -45,7 +45,9 @@ export function formatReport(report: Report, header: string[]): string {
       lines.push(`${section}`, `  ${"".padEnd(labelWidth)} ${"min".padStart(9)} ${"median".padStart(9)} ${"max".padStart(9)}  n`);
     }
     const { min, median, max, samples } = row.summary;
-    lines.push(`  ${`${row.label} (${row.unit})`.padEnd(labelWidth)} ${figure(min).padStart(9)} ${figure(median).padStart(9)} ${figure(max).padStart(9)}  ${samples.length}`);
+    lines.push(
+      `  ${`${row.label} (${row.unit})`.padEnd(labelWidth)} ${figure(min).padStart(9)} ${figure(median).padStart(9)} ${figure(max).padStart(9)}  ${samples.length}`,
+    );
   }
   lines.push("", "Named medians (bench/results.json)");
   const nameWidth = Math.max(...Object.keys(report.medians).map((name) => name.length), 44);

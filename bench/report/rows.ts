@@ -37,23 +37,53 @@ export function addDownloadSection(report: Report, section: string, object: Benc
   const medians: DownloadMedians = { mibps: {}, boundMibps: undefined, ttfbMs: {}, growthMib: {} };
   const present = DOWNLOAD_VARIANTS.filter((variant) => (runs.get(variant.id)?.length ?? 0) > 0);
   for (const variant of present) {
-    medians.mibps[variant.id] = addRow(report, section, variant.label, "MiB/s", (runs.get(variant.id) ?? []).map((run) => run.mibps));
+    medians.mibps[variant.id] = addRow(
+      report,
+      section,
+      variant.label,
+      "MiB/s",
+      (runs.get(variant.id) ?? []).map((run) => run.mibps),
+    );
   }
   const bound = boundSamples(object, runs);
   if (bound.length > 0) medians.boundMibps = addRow(report, section, "bound: raw + native hash, one thread", "MiB/s", bound);
   for (const variant of present.filter((entry) => entry.body)) {
-    medians.ttfbMs[variant.id] = addRow(report, section, `first byte, ${variant.label}`, "ms", (runs.get(variant.id) ?? []).map((run) => run.ttfbMs));
+    medians.ttfbMs[variant.id] = addRow(
+      report,
+      section,
+      `first byte, ${variant.label}`,
+      "ms",
+      (runs.get(variant.id) ?? []).map((run) => run.ttfbMs),
+    );
   }
   for (const variant of present) {
     const variantRuns = runs.get(variant.id) ?? [];
-    medians.growthMib[variant.id] = addRow(report, section, `memory growth, ${variant.label}`, "MiB", variantRuns.map((run) => run.growthMib));
+    medians.growthMib[variant.id] = addRow(
+      report,
+      section,
+      `memory growth, ${variant.label}`,
+      "MiB",
+      variantRuns.map((run) => run.growthMib),
+    );
   }
   for (const variant of present) {
-    addRow(report, section, `gateway CPU, ${variant.label}`, "ms", (runs.get(variant.id) ?? []).map((run) => run.workerCpuMs));
+    addRow(
+      report,
+      section,
+      `gateway CPU, ${variant.label}`,
+      "ms",
+      (runs.get(variant.id) ?? []).map((run) => run.workerCpuMs),
+    );
   }
   for (const variant of present.filter((entry) => entry.body)) {
     const variantRuns = runs.get(variant.id) ?? [];
-    addRow(report, section, `busiest gateway thread, ${variant.label}`, "% of wall", variantRuns.map((run) => (100 * run.workerBusiestThreadMs) / run.totalMs));
+    addRow(
+      report,
+      section,
+      `busiest gateway thread, ${variant.label}`,
+      "% of wall",
+      variantRuns.map((run) => (100 * run.workerBusiestThreadMs) / run.totalMs),
+    );
   }
   return medians;
 }
@@ -67,9 +97,30 @@ export function addAuthSection(report: Report, section: string, runs: AuthRuns, 
       const results = runs.get(key);
       if (!results) continue;
       const label = `${AUTH_LABELS[variant]}, c${concurrency}`;
-      rates.set(key, addRow(report, section, label, "req/s", results.map((result) => result.requestsPerSecond)));
-      addRow(report, section, `${label}, p50`, "ms", results.map((result) => result.p50Ms));
-      addRow(report, section, `${label}, p99`, "ms", results.map((result) => result.p99Ms));
+      rates.set(
+        key,
+        addRow(
+          report,
+          section,
+          label,
+          "req/s",
+          results.map((result) => result.requestsPerSecond),
+        ),
+      );
+      addRow(
+        report,
+        section,
+        `${label}, p50`,
+        "ms",
+        results.map((result) => result.p50Ms),
+      );
+      addRow(
+        report,
+        section,
+        `${label}, p99`,
+        "ms",
+        results.map((result) => result.p99Ms),
+      );
     }
   }
   return rates;

@@ -49,8 +49,18 @@ export function workersTargets(m: Medians): Target[] {
 /** The same download and auth targets for the AWS backends on the Node server. */
 export function awsNodeServerTargets(m: Medians): Target[] {
   return [
-    atLeast("AWS Node server: verified download >= 0.5x raw S3 pass-through", m, ["aws_node_server_download_verified_over_raw", "aws_node_server_download_verified_over_raw_1gib"], 0.5),
-    atLeast("AWS Node server: verified download within 10% of the read+hash bound", m, ["aws_node_server_download_verified_over_bound", "aws_node_server_download_verified_over_bound_1gib"], 0.9),
+    atLeast(
+      "AWS Node server: verified download >= 0.5x raw S3 pass-through",
+      m,
+      ["aws_node_server_download_verified_over_raw", "aws_node_server_download_verified_over_raw_1gib"],
+      0.5,
+    ),
+    atLeast(
+      "AWS Node server: verified download within 10% of the read+hash bound",
+      m,
+      ["aws_node_server_download_verified_over_bound", "aws_node_server_download_verified_over_bound_1gib"],
+      0.9,
+    ),
     atLeast("AWS Node server: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_node_server_auth_signed_over_unsigned_c10"], 0.4),
   ];
 }

@@ -76,7 +76,12 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
         downloads.set(object.label, runs);
       }
       progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
-      auth = await authRounds({ origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim` }, plan.concurrencies, plan.authRounds, plan.authMs);
+      auth = await authRounds(
+        { origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim` },
+        plan.concurrencies,
+        plan.authRounds,
+        plan.authMs,
+      );
     } finally {
       await gateway?.stop();
     }

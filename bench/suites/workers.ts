@@ -75,7 +75,9 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
       [small, plan.smallRounds],
       [large, plan.largeRounds],
     ] as const) {
-      const runs = await downloadRounds(target, sampler, object, rounds, variants, (round) => progress(`download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`));
+      const runs = await downloadRounds(target, sampler, object, rounds, variants, (round) =>
+        progress(`download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
+      );
       downloads.set(object.label, runs);
     }
     progress(`first byte: ${plan.ttfbPairs} interleaved verified/raw pairs`);
@@ -88,8 +90,18 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   }
 
   const m = report.medians;
-  const smallMedians = addDownloadSection(report, `Workers download, ${small.size / MIB} MiB (${plan.smallRounds} rounds)`, small, downloads.get(small.label) ?? new Map());
-  const largeMedians = addDownloadSection(report, `Workers download, ${large.size / MIB} MiB (${plan.largeRounds} rounds)`, large, downloads.get(large.label) ?? new Map());
+  const smallMedians = addDownloadSection(
+    report,
+    `Workers download, ${small.size / MIB} MiB (${plan.smallRounds} rounds)`,
+    small,
+    downloads.get(small.label) ?? new Map(),
+  );
+  const largeMedians = addDownloadSection(
+    report,
+    `Workers download, ${large.size / MIB} MiB (${plan.largeRounds} rounds)`,
+    large,
+    downloads.get(large.label) ?? new Map(),
+  );
   downloadRatios(m, "", smallMedians, largeMedians);
 
   const ttfbSection = `Workers first byte, ${small.size / MIB} MiB, connection dropped after it (${plan.ttfbPairs} pairs)`;
@@ -100,7 +112,13 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
 
   const memorySection = `Workers memory, verified download in a fresh workerd (idle RSS ${memory.idleBaselineMib.toFixed(0)} MiB, ${plan.memoryRounds} rounds)`;
   for (const object of [small, large]) {
-    m[`mem_growth_mib_${object.label}`] = addRow(report, memorySection, `peak over idle, ${object.size / MIB} MiB`, "MiB", memory.overIdleMib.get(object.label) ?? []);
+    m[`mem_growth_mib_${object.label}`] = addRow(
+      report,
+      memorySection,
+      `peak over idle, ${object.size / MIB} MiB`,
+      "MiB",
+      memory.overIdleMib.get(object.label) ?? [],
+    );
     addRow(report, memorySection, `peak over the RSS before the request, ${object.size / MIB} MiB`, "MiB", memory.perRequestMib.get(object.label) ?? []);
   }
 

@@ -15,8 +15,10 @@ export const streamingFetch: typeof fetch = (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<Response>((resolve, reject) => {
-    const outgoing = send(url, { method: init?.method ?? "POST", headers: Object.fromEntries(new Headers(init?.headers)), signal: init?.signal ?? undefined }, (incoming) =>
-      resolve(toResponse(incoming, init?.method)),
+    const outgoing = send(
+      url,
+      { method: init?.method ?? "POST", headers: Object.fromEntries(new Headers(init?.headers)), signal: init?.signal ?? undefined },
+      (incoming) => resolve(toResponse(incoming, init?.method)),
     );
     outgoing.on("error", reject);
     // A gateway may answer (413, 401) before reading the body; the answer then stands, whatever the pipe does.

@@ -5,18 +5,7 @@ import type { ClientKey } from "./keys.ts";
 import { jsonBody, type ObjectBody, type OutgoingBody, outgoingBody, quotedEtag } from "./request-body.ts";
 import { signatureHeaders } from "./signing.ts";
 import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
-import type {
-  CreateKeyInput,
-  Health,
-  KeyRecord,
-  ListedObject,
-  ObjectList,
-  PresignMode,
-  PresignResult,
-  PublicKeyRecord,
-  PutResult,
-  Whoami,
-} from "./types.ts";
+import type { CreateKeyInput, Health, KeyRecord, ListedObject, ObjectList, PresignMode, PresignResult, PublicKeyRecord, PutResult, Whoami } from "./types.ts";
 
 export interface VerigateClientOptions {
   /** The gateway's origin, e.g. `https://files.example.com`. */
@@ -200,11 +189,9 @@ export class VerigateClient {
   }
 
   readonly keys = {
-    create: async (input: CreateKeyInput): Promise<KeyRecord> =>
-      this.#json<KeyRecord>({ method: "POST", path: "/v1/keys", ...(await jsonBody(input)) }),
+    create: async (input: CreateKeyInput): Promise<KeyRecord> => this.#json<KeyRecord>({ method: "POST", path: "/v1/keys", ...(await jsonBody(input)) }),
     list: async (): Promise<PublicKeyRecord[]> => (await this.#json<{ keys: PublicKeyRecord[] }>({ method: "GET", path: "/v1/keys" })).keys,
-    get: async (keyid: string): Promise<PublicKeyRecord> =>
-      this.#json<PublicKeyRecord>({ method: "GET", path: `/v1/keys/${encodeURIComponent(keyid)}` }),
+    get: async (keyid: string): Promise<PublicKeyRecord> => this.#json<PublicKeyRecord>({ method: "GET", path: `/v1/keys/${encodeURIComponent(keyid)}` }),
     revoke: async (keyid: string): Promise<void> => {
       await this.#ok({ method: "DELETE", path: `/v1/keys/${encodeURIComponent(keyid)}` });
     },
@@ -255,4 +242,3 @@ export class VerigateClient {
     return (await (await this.#ok(outgoing)).json()) as T;
   }
 }
-

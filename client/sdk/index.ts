@@ -13,5 +13,15 @@ export type { ObjectBody } from "./request-body.ts";
 export { objectPath } from "./urls.ts";
 export { type ApiErrorCode, type IntegrityFailure, VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "./errors.ts";
 export { type ExpectedContent, integrityOf, type ObjectIntegrity, verifyBytes } from "./integrity.ts";
-export { type ClientKey, type Ed25519PrivateJwk, ed25519Thumbprint, type GeneratedEd25519Key, generateEd25519Key, type HmacJwk, importJwk, type PrivateJwk, publicKeyOf } from "./keys.ts";
+export {
+  type ClientKey,
+  type Ed25519PrivateJwk,
+  ed25519Thumbprint,
+  type GeneratedEd25519Key,
+  generateEd25519Key,
+  type HmacJwk,
+  importJwk,
+  type PrivateJwk,
+  publicKeyOf,
+} from "./keys.ts";
 export type * from "./types.ts";

@@ -56,9 +56,7 @@ export async function importJwk(value: unknown): Promise<ClientKey> {
   const kid = jwk.kid;
   if (typeof kid !== "string" || kid === "") throw new VerigateUsageError("the key has no kid (the keyid it signs as)");
   if (jwk.kty === "OKP" && jwk.crv === "Ed25519" && typeof jwk.x === "string" && typeof jwk.d === "string") {
-    const privateKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, [
-      "sign",
-    ]);
+    const privateKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, ["sign"]);
     return { keyid: kid, signingKey: { alg: "ed25519", privateKey }, publicKey: jwk.x };
   }
   if (jwk.kty === "oct" && typeof jwk.k === "string") {

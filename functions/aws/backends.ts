@@ -36,9 +36,7 @@ export interface AwsBackendOptions {
  */
 export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions): Backends {
   const log = options.log ?? consoleLogger;
-  const dynamodb = config.dynamodbEndpoint
-    ? new DynamoDBClient({ endpoint: config.dynamodbEndpoint, ...LOCAL_DYNAMODB })
-    : new DynamoDBClient({});
+  const dynamodb = config.dynamodbEndpoint ? new DynamoDBClient({ endpoint: config.dynamodbEndpoint, ...LOCAL_DYNAMODB }) : new DynamoDBClient({});
   // Constructed even when misconfigured (an empty bucket or table name): the guard refuses every route
   // that would touch them, as it does for a missing binding on Workers.
   const table = config.dynamodbTable ?? "";

@@ -31,7 +31,8 @@ export function parseRange(header: string | null | undefined, size: number): Byt
 function parseSpec(text: string): RangeSpec {
   const match = RANGE_SPEC.exec(text);
   const [, first = "", last = ""] = match ?? [];
-  if (!match || (first === "" && last === "")) throw new VerigateError("bad_request", `range ${JSON.stringify(text)} is not first-last, first- or -suffix`, SHARE);
+  if (!match || (first === "" && last === ""))
+    throw new VerigateError("bad_request", `range ${JSON.stringify(text)} is not first-last, first- or -suffix`, SHARE);
   if (first === "") return { suffix: Number(last) };
   const spec = { first: Number(first), last: last === "" ? undefined : Number(last) };
   if (spec.last !== undefined && spec.last < spec.first) throw new VerigateError("bad_request", "the range ends before it starts", SHARE);

@@ -108,12 +108,5 @@ function verificationKey(record: KeyRecord): VerificationKey {
 
 /** Soft mode lets only authentication failures through; a store outage or bad input still fails. */
 function isAuthFailure(code: string): boolean {
-  return [
-    "signature_missing",
-    "malformed_signature",
-    "signature_expired",
-    "signature_not_yet_valid",
-    "signature_invalid",
-    "replayed_request",
-  ].includes(code);
+  return ["signature_missing", "malformed_signature", "signature_expired", "signature_not_yet_valid", "signature_invalid", "replayed_request"].includes(code);
 }

@@ -73,7 +73,8 @@ export class KeyRegistry {
     const keyid = input.keyid ?? (material.public_key ? await ed25519Thumbprint(material.public_key) : undefined);
     if (!validKeyid(keyid)) throw new VerigateError("bad_request", "keyid must be 1-128 characters of A-Z a-z 0-9 . _ : -", SHARE);
     if (isReservedKeyid(keyid)) throw new VerigateError("bad_request", `keyid ${keyid} is reserved for the gateway`, SHARE);
-    if (await this.find(keyid)) throw new VerigateError("already_exists", `a key record with keyid ${keyid} exists (keyids are never reused, even revoked ones)`, SHARE);
+    if (await this.find(keyid))
+      throw new VerigateError("already_exists", `a key record with keyid ${keyid} exists (keyids are never reused, even revoked ones)`, SHARE);
     const record: KeyRecord = {
       keyid,
       alg,

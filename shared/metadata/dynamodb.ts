@@ -34,16 +34,12 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async get<T>(key: string): Promise<T | null> {
-    const { Item } = await this.#client.send(
-      new GetItemCommand({ TableName: this.#table, Key: itemKey(key), ConsistentRead: true }),
-    );
+    const { Item } = await this.#client.send(new GetItemCommand({ TableName: this.#table, Key: itemKey(key), ConsistentRead: true }));
     return parseValue<T>(Item);
   }
 
   async put(key: string, value: unknown): Promise<void> {
-    await this.#client.send(
-      new PutItemCommand({ TableName: this.#table, Item: { ...itemKey(key), v: { S: JSON.stringify(value) } } }),
-    );
+    await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: { ...itemKey(key), v: { S: JSON.stringify(value) } } }));
   }
 
   async delete(key: string): Promise<void> {
@@ -96,9 +92,7 @@ export class DynamoMetadataStore implements MetadataStore {
 
   /** Puts `next` with its tag, or deletes the item when `next` is null, under `condition`; resolves to the replaced item. */
   async #write(key: string, next: object | null, tagField: string, condition: Condition | undefined): Promise<Record<string, AttributeValue> | undefined> {
-    const guard = condition
-      ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) }
-      : {};
+    const guard = condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {};
     if (next === null) {
       return (await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: itemKey(key), ReturnValues: "ALL_OLD", ...guard }))).Attributes;
     }

@@ -31,9 +31,7 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
   const firstChunk = Math.floor(span.offset / chunkSize);
   const endChunk = span.length === 0 ? firstChunk : Math.floor((span.offset + span.length - 1) / chunkSize) + 1;
   const fetchOffset = firstChunk * chunkSize;
-  const fetchRange = options.span
-    ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset }
-    : undefined;
+  const fetchRange = options.span ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset } : undefined;
   const integrityFailure = integrityLogger(deps, manifest, options.requestId);
 
   let stored: StoredBlob | null;

@@ -57,11 +57,7 @@ export interface SweepResult {
 }
 
 /** Writes the record and returns its metadata key. */
-export async function scheduleGarbage(
-  metadata: ObjectDeps["metadata"],
-  dueMs: number,
-  record: GarbageRecord,
-): Promise<string> {
+export async function scheduleGarbage(metadata: ObjectDeps["metadata"], dueMs: number, record: GarbageRecord): Promise<string> {
   const due = `${GC_PREFIX}${String(Math.ceil(dueMs)).padStart(DUE_DIGITS, "0")}:`;
   if ("blob" in record) {
     await metadata.put(due + record.blob, { key: record.key, version: record.version, blob: record.blob } satisfies BlobGarbage);
@@ -103,11 +99,7 @@ export async function sweepGarbage(deps: Pick<ObjectDeps, "storage" | "metadata"
  * A tombstone is dropped only by a run in which no record failed before it: a failed one may be the very version
  * the tombstone keeps links away from, whose `ver:` record would then outlive it.
  */
-async function collect(
-  deps: Pick<ObjectDeps, "storage" | "metadata">,
-  gcKey: string,
-  failedBefore: boolean,
-): Promise<"collected" | "kept" | "deferred"> {
+async function collect(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, failedBefore: boolean): Promise<"collected" | "kept" | "deferred"> {
   const record = await deps.metadata.get<GarbageRecord>(gcKey);
   let outcome: "collected" | "kept" = "collected";
   if (record && !("blob" in record)) {

@@ -23,7 +23,8 @@ export function parseObjectKey(rawPathAfterPrefix: string): string {
 /** Checks an already-decoded key (for example one named in a JSON body); throws `invalid_key_name`. */
 export function validateObjectKey(key: string): string {
   const bytes = new TextEncoder().encode(key).length;
-  if (bytes < 1 || bytes > MAX_OBJECT_KEY_BYTES) throw new VerigateError("invalid_key_name", `a key is 1 to ${MAX_OBJECT_KEY_BYTES} bytes of UTF-8; this one is ${bytes}`, SHARE);
+  if (bytes < 1 || bytes > MAX_OBJECT_KEY_BYTES)
+    throw new VerigateError("invalid_key_name", `a key is 1 to ${MAX_OBJECT_KEY_BYTES} bytes of UTF-8; this one is ${bytes}`, SHARE);
   if (FORBIDDEN_CHARACTER.test(key)) throw new VerigateError("invalid_key_name", "a key holds no control character, backslash or lone surrogate", SHARE);
   for (const segment of key.split("/")) {
     if (segment === "" || segment === "." || segment === "..") {

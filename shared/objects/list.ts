@@ -38,7 +38,8 @@ export interface ObjectList {
  */
 export async function listObjects(metadata: MetadataStore, input: ListObjectsInput): Promise<ObjectList> {
   const limit = input.limit ?? DEFAULT_LIST_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new VerigateError("bad_request", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`, SHARE);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
+    throw new VerigateError("bad_request", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`, SHARE);
   const prefix = input.prefix ?? "";
   const given = input.cursor === undefined ? undefined : decodeListCursor(input.cursor, prefix);
   // No key can start with a prefix longer than a key: the listing is empty, whatever a store would make of it.

@@ -186,11 +186,7 @@ async function expectEnd(reader: ChunkReader, length: number): Promise<void> {
 }
 
 /** Best effort: whatever stays behind, the pending record sweeps (it deletes the blob and `ver:` of a version that is not current). */
-async function discardUpload(
-  deps: ObjectDeps,
-  upload: { version: string; blob: string; pendingGcKey: string },
-  requestId: string,
-): Promise<void> {
+async function discardUpload(deps: ObjectDeps, upload: { version: string; blob: string; pendingGcKey: string }, requestId: string): Promise<void> {
   try {
     await deps.metadata.delete(versionKey(upload.version));
     await deps.storage.delete(upload.blob);

@@ -3,11 +3,7 @@ import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.t
 
 /** The subset of the Workers R2 binding this backend uses; declared here so `shared/` needs no vendor types. */
 export interface R2BucketLike {
-  put(
-    key: string,
-    value: ReadableStream,
-    options: { sha256?: ArrayBufferView; httpMetadata?: { contentType?: string } },
-  ): Promise<unknown>;
+  put(key: string, value: ReadableStream, options: { sha256?: ArrayBufferView; httpMetadata?: { contentType?: string } }): Promise<unknown>;
   get(key: string, options?: { range?: ByteRange }): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
   head(key: string): Promise<{ size: number } | null>;
   delete(key: string): Promise<void>;

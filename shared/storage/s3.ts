@@ -73,9 +73,7 @@ export class S3ObjectStorage implements ObjectStorage {
     if (range?.length === 0) return this.#emptyAt(blobKey);
     const rangeHeader = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
     try {
-      const output = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: blobKey, ...(rangeHeader ? { Range: rangeHeader } : {}) }),
-      );
+      const output = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: blobKey, ...(rangeHeader ? { Range: rangeHeader } : {}) }));
       const body = output.Body?.transformToWebStream();
       // Without Content-Range a ranged get was answered with the whole blob: a store that ignores ranges.
       const size = range ? totalFromContentRange(output.ContentRange) : output.ContentLength;

@@ -7,8 +7,7 @@ import { keyPathOf } from "../session.ts";
 
 export const keygen: Command = {
   usage: "[file] [--kid <keyid>]",
-  summary:
-    "create an ed25519 key file (mode 0600) and print its keyid and public key; default file: --key / VERIGATE_KEY, else ~/.config/verigate/<keyid>.jwk",
+  summary: "create an ed25519 key file (mode 0600) and print its keyid and public key; default file: --key / VERIGATE_KEY, else ~/.config/verigate/<keyid>.jwk",
   args: [0, 1],
   options: { kid: { type: "string" } },
   async run(invocation) {

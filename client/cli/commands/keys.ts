@@ -6,8 +6,7 @@ import { writeKeyFile } from "../key-file.ts";
 import { readJsonFile } from "../session.ts";
 
 export const keysAdd: Command = {
-  usage:
-    "[public-key] [--jwk <file>] [--keyid <id>] [--scope <prefix>=<action,...>]... [--admin] [--expires-at <rfc3339>] [--alg hmac-sha256 [-o <file>]]",
+  usage: "[public-key] [--jwk <file>] [--keyid <id>] [--scope <prefix>=<action,...>]... [--admin] [--expires-at <rfc3339>] [--alg hmac-sha256 [-o <file>]]",
   summary: "register a key (admin): an ed25519 public key, or the public half of a JWK file; --alg hmac-sha256 has the gateway make a secret",
   args: [0, 1],
   options: {
@@ -93,7 +92,10 @@ async function createInput(invocation: Invocation): Promise<CreateKeyInput> {
 function parseScope(text: string): Scope {
   const split = text.lastIndexOf("=");
   if (split === -1) throw new VerigateUsageError(`--scope ${JSON.stringify(text)} is not <prefix>=<action,...>`);
-  const actions = text.slice(split + 1).split(",").filter((action) => action !== "");
+  const actions = text
+    .slice(split + 1)
+    .split(",")
+    .filter((action) => action !== "");
   return { prefix: text.slice(0, split), actions: actions as Action[] };
 }
 
