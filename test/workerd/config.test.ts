@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../shared/config/index.ts";
 import { workersConfig } from "../../functions/worker.ts";
-import { problemOf, testGateway } from "../support/gateway.ts";
+import { testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 describe("configuration", () => {
   it("applies the documented defaults", () => {

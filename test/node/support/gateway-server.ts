@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { newEd25519Key } from "../../support/keys.ts";
-import { type LogEvent, type WireClient, wireClient } from "./wire.ts";
+import { type LogEvent, parseLogLine, type WireClient, wireClient } from "./wire.ts";
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -130,19 +130,9 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
   }
   const runtime = mf;
   return {
-    ...wireClient(url.origin, admin, logged),
+    ...wireClient(url.origin, admin, () => logged),
     bucket: await runtime.getR2Bucket("OBJECTS"),
     kv: await runtime.getKVNamespace("META"),
     stop: () => runtime.dispose(),
   };
-}
-
-function parseLogLine(message: string): LogEvent | null {
-  try {
-    const value: unknown = JSON.parse(message);
-    if (typeof value === "object" && value !== null && "event" in value && "level" in value) return value as LogEvent;
-  } catch {
-    // workerd's own lines and anything else that is not the gateway's JSON
-  }
-  return null;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsGateway, startAwsGateway } from "./support/aws-gateway.ts";
-import { problemOf } from "./support/problem.ts";
+import { problemOf } from "../support/problem.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
