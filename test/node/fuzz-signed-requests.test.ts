@@ -56,7 +56,7 @@ function parsedJson(text: string): unknown {
 }
 
 /**
- * What a signed request carries, on both builds: Signature-Input and Signature (on GET routes), Content-Digest (on
+ * What a signed request carries, on every build: Signature-Input and Signature (on GET routes), Content-Digest (on
  * every route that takes a body), and the JSON bodies of POST /v1/keys and POST /v1/presign. Each case is signed
  * over what it sends, so it reaches the check behind verification.
  */

@@ -13,7 +13,7 @@ interface ObjectList {
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
-/** Object keys at the contract's upper length, and the list route's prefixes and cursors, alike on both builds. */
+/** Object keys at the contract's upper length, and the list route's prefixes and cursors, alike on every build. */
 describe.each(RUNTIMES)("on %s", (_runtime, start) => {
   let gateway: GatewayHarness;
 

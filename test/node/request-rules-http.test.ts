@@ -26,7 +26,7 @@ function getWithHost(origin: string, path: string, host: string): Promise<{ stat
   });
 }
 
-/** Request shapes on which the two builds used to disagree or answer outside problem+json (issue #10), over real HTTP. */
+/** Request shapes on which the builds used to disagree or answer outside problem+json (issue #10), over real HTTP. */
 describe.each(RUNTIMES)("on %s", (runtime, start) => {
   let gateway: GatewayHarness;
 

@@ -10,9 +10,9 @@ import type { Signer, WireClient, WireResponse } from "./wire.ts";
  * What every fuzz suite shares: the seed, how one request goes on the wire, and the properties every answer of
  * the gateway must have whatever it was sent (PROTOCOL section 2).
  *
- * Each suite file runs `describe.concurrent.each(RUNTIMES)` with `it.sequential` properties: the two builds are
- * fuzzed at the same time (workerd is a process of its own, the AWS build runs in the test's), which about
- * halves the wall time on two cores, while the properties against one gateway run one after the other.
+ * Each suite file runs `describe.concurrent.each(RUNTIMES)` with `it.sequential` properties: the builds are fuzzed
+ * at the same time (workerd and the Lambda Function URL are processes of their own, the Node build runs in the
+ * test's), which cuts the wall time on two cores, while the properties against one gateway run one after the other.
  */
 
 /**
@@ -128,10 +128,10 @@ export async function exchange(gateway: WireClient, request: FuzzRequest): Promi
 }
 
 /**
- * A client address of its own for every request: both builds limit each client address to 1,000 requests per 10 s,
- * which a fuzz run reaches, and a 429 would stand in for the answer under test. The Workers build reads the address
- * from `CF-Connecting-IP` (unsigned, so the signature checks do not see it), the Node build from the socket, which
- * comes from this loopback address.
+ * A client address of its own for every request: every build limits each client address to 1,000 requests per
+ * 10 s, which a fuzz run reaches, and a 429 would stand in for the answer under test. The Workers build reads the
+ * address from `CF-Connecting-IP` (unsigned, so the signature checks do not see it), the Node build from the socket,
+ * and the Lambda build from the Function URL's `sourceIp`, the socket's peer: both come from this loopback address.
  */
 function clientAddress(): string {
   return `127.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
@@ -224,7 +224,7 @@ function preview(bytes: Uint8Array): string {
 
 /**
  * The keys the suites sign with: admins, users (ed25519, everything under `fuzz/`), `hmac` (read under `fuzz/`).
- * `admin` and `user` take turns among several keys of the kind: both builds limit each keyid to 1,000 verified
+ * `admin` and `user` take turns among several keys of the kind: every build limits each keyid to 1,000 verified
  * requests per 10 s, which one key would reach on a machine a few times faster than this VM.
  */
 export interface KeyFixtures {

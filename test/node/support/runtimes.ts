@@ -1,4 +1,4 @@
-import { it, type TestFunction } from "vitest";
+import { describe, it, type TestFunction } from "vitest";
 import { startAwsGateway } from "./aws-gateway.ts";
 import { startGateway } from "./gateway-server.ts";
 import { startLambdaGateway } from "./lambda-gateway.ts";
@@ -21,6 +21,8 @@ export const RUNTIMES: readonly (readonly [runtime: Runtime, start: (vars?: Reco
   ["lambda", startLambdaGateway],
 ];
 
+/** deploy/LAMBDA.md, "Limits": Lambda's 6 MB request payload quota caps a PUT through a Function URL at 4,669,440 bytes. */
+export const LAMBDA_PAYLOAD_CAP = "Lambda's 6 MB request payload quota refuses a PUT above 4,669,440 bytes before the function runs";
 /** deploy/LAMBDA.md, "Behaviour differences", 3: what a case needs the gateway to see of a request still arriving. */
 export const FUNCTION_URL_BUFFERS_REQUESTS = "a Function URL buffers the whole request before the function runs";
 /** deploy/LAMBDA.md, "The Node server only": an answer to broken framing comes from the front, not the gateway. */
@@ -32,5 +34,15 @@ export const FUNCTION_URL_TERMINATES_HTTP = "a Function URL terminates HTTP itse
  */
 export function itUnless(runtime: Runtime, skips: Partial<Record<Runtime, string>>): (name: string, test: TestFunction) => void {
   const reason = skips[runtime];
-  return (name, test) => (reason === undefined ? it(name, test) : it.skip(`${name} (skipped on ${runtime}: ${reason})`, test));
+  return (name, test) => (reason === undefined ? it(name, test) : it.skip(skippedName(name, runtime, reason), test));
+}
+
+/** `describe`, unless `skips` names a platform difference for `runtime` (see `itUnless`). */
+export function describeUnless(runtime: Runtime, skips: Partial<Record<Runtime, string>>): (name: string, suite: () => void) => void {
+  const reason = skips[runtime];
+  return (name, suite) => (reason === undefined ? describe(name, suite) : describe.skip(skippedName(name, runtime, reason), suite));
+}
+
+function skippedName(name: string, runtime: Runtime, reason: string): string {
+  return `${name} (skipped on ${runtime}: ${reason})`;
 }

@@ -5,13 +5,13 @@ import type { LogLine } from "../../support/recording-logger.ts";
 import { checkResponse, checkWireResponse } from "./openapi.ts";
 
 /**
- * The client side both gateway harnesses share (the Worker in workerd, the AWS code path on Node), so a suite
- * signs, sends and judges framing alike on each, and what a suite may use of either is one type.
+ * The client side every gateway harness shares (the Worker in workerd, the Node server, the Lambda handler), so a suite
+ * signs, sends and judges framing alike on each, and what a suite may use of any is one type.
  */
 
 /**
- * How long a log line may trail the response it belongs to: workerd's stdout reaches Node through a pipe (the AWS
- * gateway logs in-process, so its lines are there once the response is).
+ * How long a log line may trail the response it belongs to: workerd's and the Lambda function's stdout reach Node
+ * through a pipe (the Node server logs in-process, so its lines are there once the response is).
  */
 const LOG_WAIT_MS = 5_000;
 const LOG_POLL_MS = 20;
@@ -120,8 +120,8 @@ export interface ManifestAccess {
 }
 
 /**
- * What an HTTP contract suite may use, so it runs on both harnesses: the Workers one (its R2 bucket and KV
- * namespace have these methods) and the AWS one (S3 and DynamoDB behind the same methods).
+ * What an HTTP suite may use, so it runs on every harness: the Workers one (its R2 bucket and KV namespace have
+ * these methods) and the Node and Lambda ones (S3 and DynamoDB behind the same methods, `aws-stores.ts`).
  */
 export interface GatewayHarness extends WireClient {
   /** The gateway's own object storage and metadata store, for tampering behind its back. */
