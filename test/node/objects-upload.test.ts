@@ -9,6 +9,8 @@ const CHUNK = 64 * 1024;
 const MAX_OBJECT_BYTES = 1024 * 1024;
 /** Several chunks, so a failure is found after bytes already went to storage, not on the first read. */
 const BODY_BYTES = 3.5 * CHUNK;
+/** Lambda's quota on a synchronous invocation's request payload, which a Function URL request must fit. */
+const LAMBDA_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** How long the gateway may take to clean up after a request whose client is gone. */
 const SETTLE_MS = 5_000;
 
@@ -151,6 +153,25 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       // Not one body byte is written: the answer must come from the declared length.
       const connection = await rawPut(previous.key, body, body.length);
       expect(wireProblemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
+      await expectPreviousIntact(previous, blobsBefore);
+    });
+
+    // deploy/LAMBDA.md, "Behaviour differences", 2: above Lambda's 6 MB request payload quota, AWS answers itself.
+    it.runIf(runtime === "lambda").each([
+      ["declared in Content-Length alone", LAMBDA_REQUEST_PAYLOAD_BYTES + 1, false],
+      ["sent whole, whose base64 event exceeds the quota", 5 * 1024 * 1024, true],
+    ] as const)("refuses a PUT above the Function URL payload quota, %s, with AWS's own 413 before the function runs", async (_label, size, whole) => {
+      const previous = await keyWithPreviousVersion();
+      const blobsBefore = await blobKeys();
+      const logMark = gateway.logs().length;
+      const body = randomBytes(size);
+      const connection = await rawPut(previous.key, body, body.length);
+      if (whole) connection.write(body);
+      const response = await connection.response;
+      expect(response?.status).toBe(413);
+      expect(response?.headers["content-type"]).not.toBe("application/problem+json");
+      expect(response?.headers["x-request-id"]).toBeUndefined();
+      expect(gateway.logs().slice(logMark)).toEqual([]);
       await expectPreviousIntact(previous, blobsBefore);
     });
 
