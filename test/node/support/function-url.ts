@@ -103,14 +103,14 @@ function wholeBody(request: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
-/** Every header as sent, names lower-cased, repeats joined with commas; hop-by-hop headers stay with the front. */
+/** Every header as sent, names lower-cased, repeats joined (cookies as one list); hop-by-hop headers stay with the front. */
 function eventHeaders(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = (request.rawHeaders[i] as string).toLowerCase();
     const value = request.rawHeaders[i + 1] as string;
     if (HOP_BY_HOP.has(name)) continue;
-    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+    headers[name] = name in headers ? `${headers[name]}${name === "cookie" ? "; " : ","}${value}` : value;
   }
   return headers;
 }
