@@ -11,6 +11,12 @@ import type { GatewayHarness } from "./wire.ts";
 
 const TABLE = "verigate-harness";
 
+/** A gateway on the AWS stores (the Node and Lambda builds): what every HTTP suite uses, and where its S3 stand-in listens. */
+export interface AwsGateway extends GatewayHarness {
+  /** s3rver's origin, the host a storage presigned URL must name. */
+  s3Endpoint: string;
+}
+
 /** Fresh s3rver and dynalite servers for one AWS-backed gateway, and the harness's own way into them. */
 export interface AwsStores extends Pick<GatewayHarness, "bucket" | "kv"> {
   /** The PROTOCOL section 7 variables that point a gateway at these servers. */

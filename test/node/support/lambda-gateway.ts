@@ -7,8 +7,7 @@ import { fileURLToPath } from "node:url";
 import { buildLambda } from "../../../scripts/lambda-bundle.ts";
 import { LOCAL_AWS_REGION } from "../../../scripts/local-aws.ts";
 import { newEd25519Key } from "../../support/keys.ts";
-import type { AwsGateway } from "./aws-gateway.ts";
-import { startAwsStores } from "./aws-stores.ts";
+import { type AwsGateway, startAwsStores } from "./aws-stores.ts";
 import { type LogEvent, parseLogLine, wireClient } from "./wire.ts";
 import { freePort } from "./wrangler-dev.ts";
 

@@ -1,8 +1,9 @@
 import { describe, it, type TestFunction } from "vitest";
-import { startAwsGateway } from "./aws-gateway.ts";
-import { startGateway } from "./gateway-server.ts";
+import type { AwsGateway } from "./aws-stores.ts";
 import { startLambdaGateway } from "./lambda-gateway.ts";
+import { startNodeGateway } from "./node-gateway.ts";
 import type { GatewayHarness } from "./wire.ts";
+import { startWorkersGateway } from "./workers-gateway.ts";
 
 /**
  * The builds every HTTP suite runs on, named as `/healthz` names their runtime. `workers`: the wrangler-bundled
@@ -15,10 +16,15 @@ export type Runtime = "workers" | "node" | "lambda";
  * Every HTTP suite runs once per entry (`describe.each(RUNTIMES)`), so a behaviour that differs between the
  * runtimes has to be named where the suite expects it (deploy/LAMBDA.md, "Behaviour differences").
  */
-export const RUNTIMES: readonly (readonly [runtime: Runtime, start: (vars?: Record<string, string>) => Promise<GatewayHarness>])[] = [
-  ["workers", startGateway],
-  ["node", startAwsGateway],
+/** The builds on the AWS stores (s3rver and dynalite), for the cases that need S3 itself. */
+export const AWS_RUNTIMES: readonly (readonly [runtime: Runtime, start: (vars?: Record<string, string>) => Promise<AwsGateway>])[] = [
+  ["node", startNodeGateway],
   ["lambda", startLambdaGateway],
+];
+
+export const RUNTIMES: readonly (readonly [runtime: Runtime, start: (vars?: Record<string, string>) => Promise<GatewayHarness>])[] = [
+  ["workers", startWorkersGateway],
+  ...AWS_RUNTIMES,
 ];
 
 /** deploy/LAMBDA.md, "Limits": Lambda's 6 MB request payload quota caps a PUT through a Function URL at 4,669,440 bytes. */

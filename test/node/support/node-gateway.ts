@@ -1,21 +1,15 @@
 import { serveNode } from "../../../functions/node-server.ts";
 import { newEd25519Key } from "../../support/keys.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
-import { startAwsStores } from "./aws-stores.ts";
-import { type GatewayHarness, wireClient } from "./wire.ts";
-
-/** The AWS harness: what every HTTP suite uses, and where its S3 stand-in listens. */
-export interface AwsGateway extends GatewayHarness {
-  /** s3rver's origin, the host a storage presigned URL must name. */
-  s3Endpoint: string;
-}
+import { type AwsGateway, startAwsStores } from "./aws-stores.ts";
+import { wireClient } from "./wire.ts";
 
 /**
  * The gateway on `@hono/node-server` with the AWS backends (`functions/node-server.ts`) against fresh s3rver
  * and dynalite servers, on a free loopback port, with a fresh admin key and the DynamoDB replay store.
  * `vars` are PROTOCOL section 7 variables added to (or replacing) the harness's own.
  */
-export async function startAwsGateway(vars: Record<string, string> = {}): Promise<AwsGateway> {
+export async function startNodeGateway(vars: Record<string, string> = {}): Promise<AwsGateway> {
   const stores = await startAwsStores();
   const log = new RecordingLogger();
   const adminKey = await newEd25519Key();
