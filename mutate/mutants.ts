@@ -28,7 +28,7 @@ const OBJECT_ROUTES = "test/workerd/objects-routes.test.ts";
 const OBJECT_CORE = "test/workerd/objects-core.test.ts";
 const OBJECT_KEYS = "test/workerd/objects-key.test.ts";
 /** Over real HTTP on both builds: the bundled Worker in workerd and the AWS app on Node (s3rver, dynalite). */
-const CONTRACT_AUTH = "test/node/contract-auth.test.ts";
+const AUTH_HTTP = "test/node/auth-http.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
 const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
 const AWS_BACKENDS = "test/node/aws-backends.test.ts";
@@ -333,7 +333,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "functions/middleware/auth.ts",
     original: "if (signature.params.alg !== undefined && signature.params.alg !== record.alg) {",
     replacement: "if (false) {",
-    tests: [CONTRACT_AUTH],
+    tests: [AUTH_HTTP],
   },
   {
     id: "body-coverage-not-asked",
@@ -341,7 +341,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "functions/middleware/auth.ts",
     original: "checkProfile(parsed, { hasBody: withBody })",
     replacement: "checkProfile(parsed, { hasBody: false })",
-    tests: [AUTH_TESTS, CONTRACT_AUTH],
+    tests: [AUTH_TESTS, AUTH_HTTP],
   },
   {
     id: "digest-header-not-required",

@@ -46,7 +46,7 @@ const LINK_PREFIX = "/v1/dl/";
 const LISTED = ["fuzz/list/a", "fuzz/list/b/c", "fuzz/list/\u00e9t\u00e9", "fuzz/list/\u{1F600}", "other/list/x"];
 
 /**
- * The object routes and downloads on both builds: keys and list prefixes from raw paths signed as sent, Range and
+ * The object routes and downloads on every build: keys and list prefixes from raw paths signed as sent, Range and
  * validators on objects and links alike, and damaged or forged link tokens.
  */
 describe.concurrent.each(RUNTIMES)("on %s", (runtime, start) => {

@@ -16,8 +16,9 @@ import type { Manifest } from "../../shared/objects/manifest.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { newEd25519Key } from "../support/keys.ts";
+import { wireProblemOf } from "../support/problem.ts";
 import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, startLocalAws } from "../../scripts/local-aws.ts";
-import { functionUrlEvent, installLambdaRuntime, invoke, ResponseSink, signedFunctionUrlEvent, type EventInit } from "./support/lambda-runtime.ts";
+import { functionUrlEvent, installLambdaRuntime, invoke, ResponseSink, signedFunctionUrlEvent, type EventInit, type StreamedResponse } from "./support/lambda-runtime.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;
@@ -76,8 +77,9 @@ async function upload(bytes: Uint8Array, via: Handler = handler): Promise<Manife
   return manifest;
 }
 
-function problemCode(body: Buffer): string {
-  return (JSON.parse(body.toString("utf8")) as { code: string }).code;
+/** The problem code of a streamed answer, read as the gateway's own error (`problemOf`). */
+function problemCode(response: StreamedResponse): string {
+  return wireProblemOf({ status: response.statusCode, headers: response.headers, body: response.body }).code;
 }
 
 describe("the Lambda handler behind a Function URL (RESPONSE_STREAM), on S3 and DynamoDB", () => {
@@ -107,7 +109,7 @@ describe("the Lambda handler behind a Function URL (RESPONSE_STREAM), on S3 and 
     expect((await invoke(handler, event)).statusCode).toBe(200);
     const replay = await invoke(handler, event);
     expect(replay.statusCode).toBe(401);
-    expect(problemCode(replay.body)).toBe("replayed_request");
+    expect(problemCode(replay)).toBe("replayed_request");
   });
 
   it("stores a PUT in S3 with its manifest in DynamoDB, and streams it back verified on GET", async () => {
@@ -144,7 +146,7 @@ describe("the Lambda handler behind a Function URL (RESPONSE_STREAM), on S3 and 
     });
     const response = await invoke(handler, event);
     expect(response.statusCode).toBe(413);
-    expect(problemCode(response.body)).toBe("too_large");
+    expect(problemCode(response)).toBe("too_large");
     expect(await metadata.get(`obj:${key}`)).toBeNull();
   });
 
@@ -233,6 +235,6 @@ describe("a Lambda deployment missing its bucket or table", () => {
     expect(JSON.parse(health.body.toString())).toMatchObject({ status: "misconfigured", problems: ["missing_s3_bucket", "missing_dynamodb_table"] });
     const whoami = await invoke(misconfigured, await signedEvent({ method: "GET", target: "/v1/whoami" }));
     expect(whoami.statusCode).toBe(503);
-    expect(problemCode(whoami.body)).toBe("misconfigured");
+    expect(problemCode(whoami)).toBe("misconfigured");
   });
 });

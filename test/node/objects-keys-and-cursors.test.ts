@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { problemOf } from "./support/problem.ts";
+import { problemOf } from "../support/problem.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
 import { bytesOf, randomBytes } from "./support/bytes.ts";
@@ -13,7 +13,7 @@ interface ObjectList {
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
-/** Object keys at the contract's upper length, and the list route's prefixes and cursors, alike on both builds. */
+/** Object keys at the contract's upper length, and the list route's prefixes and cursors, alike on every build. */
 describe.each(RUNTIMES)("on %s", (_runtime, start) => {
   let gateway: GatewayHarness;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RUNTIMES } from "./support/runtimes.ts";
-import { wireProblemOf } from "./support/problem.ts";
+import { FUNCTION_URL_BUFFERS_REQUESTS, FUNCTION_URL_TERMINATES_HTTP, itUnless, RUNTIMES } from "./support/runtimes.ts";
+import { wireProblemOf } from "../support/problem.ts";
 import type { GatewayHarness, RawConnection, WireResponse } from "./support/wire.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
 
@@ -9,6 +9,8 @@ const CHUNK = 64 * 1024;
 const MAX_OBJECT_BYTES = 1024 * 1024;
 /** Several chunks, so a failure is found after bytes already went to storage, not on the first read. */
 const BODY_BYTES = 3.5 * CHUNK;
+/** Lambda's quota on a synchronous invocation's request payload, which a Function URL request must fit. */
+const LAMBDA_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** How long the gateway may take to clean up after a request whose client is gone. */
 const SETTLE_MS = 5_000;
 
@@ -109,7 +111,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    it("refuses with 400 (bad_request on Workers) a body that ends before its Content-Length (client half-closes)", async () => {
+    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })("refuses with 400 (bad_request on Workers) a body that ends before its Content-Length (client half-closes)", async () => {
       const previous = await keyWithPreviousVersion();
       const blobsBefore = await blobKeys();
       const body = randomBytes(BODY_BYTES);
@@ -120,7 +122,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    it("refuses with 400 (digest_mismatch on Workers) a Content-Length smaller than the signed body (the rest is not read as body)", async () => {
+    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })("refuses with 400 (digest_mismatch on Workers) a Content-Length smaller than the signed body (the rest is not read as body)", async () => {
       const previous = await keyWithPreviousVersion();
       const blobsBefore = await blobKeys();
       const body = randomBytes(BODY_BYTES);
@@ -130,7 +132,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    it("commits nothing when the connection is cut mid-upload", async () => {
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("commits nothing when the connection is cut mid-upload", async () => {
       const previous = await keyWithPreviousVersion();
       const blobsBefore = await blobKeys();
       const body = randomBytes(BODY_BYTES);
@@ -144,13 +146,32 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    it("answers 413 too_large from the headers alone when Content-Length is above MAX_OBJECT_BYTES", async () => {
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("answers 413 too_large from the headers alone when Content-Length is above MAX_OBJECT_BYTES", async () => {
       const previous = await keyWithPreviousVersion();
       const blobsBefore = await blobKeys();
       const body = randomBytes(MAX_OBJECT_BYTES + 1);
       // Not one body byte is written: the answer must come from the declared length.
       const connection = await rawPut(previous.key, body, body.length);
       expect(wireProblemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
+      await expectPreviousIntact(previous, blobsBefore);
+    });
+
+    // deploy/LAMBDA.md, "Behaviour differences", 2: above Lambda's 6 MB request payload quota, AWS answers itself.
+    it.runIf(runtime === "lambda").each([
+      ["declared in Content-Length alone", LAMBDA_REQUEST_PAYLOAD_BYTES + 1, false],
+      ["sent whole, whose base64 event exceeds the quota", 5 * 1024 * 1024, true],
+    ] as const)("refuses a PUT above the Function URL payload quota, %s, with AWS's own 413 before the function runs", async (_label, size, whole) => {
+      const previous = await keyWithPreviousVersion();
+      const blobsBefore = await blobKeys();
+      const logMark = gateway.logs().length;
+      const body = randomBytes(size);
+      const connection = await rawPut(previous.key, body, body.length);
+      if (whole) connection.write(body);
+      const response = await connection.response;
+      expect(response?.status).toBe(413);
+      expect(response?.headers["content-type"]).not.toBe("application/problem+json");
+      expect(response?.headers["x-request-id"]).toBeUndefined();
+      expect(gateway.logs().slice(logMark)).toEqual([]);
       await expectPreviousIntact(previous, blobsBefore);
     });
 
@@ -161,7 +182,7 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       expect(await response.json()).toMatchObject({ size: MAX_OBJECT_BYTES, sha256: sha256Hex(body) });
     });
 
-    it("answers 411 length_required for a chunked body without Content-Length", async () => {
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("answers 411 length_required for a chunked body without Content-Length", async () => {
       const previous = await keyWithPreviousVersion();
       const blobsBefore = await blobKeys();
       const body = randomBytes(1000);
@@ -173,7 +194,19 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    it("re-checks If-None-Match: * before commit, so an upload overtaken by another writer commits nothing", async () => {
+    // deploy/LAMBDA.md, "Behaviour differences", 3: the Function URL hands the function the whole body, so its length is known.
+    it.runIf(runtime === "lambda")("accepts a chunked body without Content-Length, which the Function URL hands over whole", async () => {
+      const key = `upload/${keyCounter++}.bin`;
+      const body = randomBytes(1000);
+      const target = `/v1/objects/${key}`;
+      const headers = await gateway.signedHeaders("PUT", target, { signedBody: body });
+      const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n0\r\n\r\n")]);
+      const response = await gateway.connect({ method: "PUT", target, headers: { ...headers, "Transfer-Encoding": "chunked" }, body: chunked }).response;
+      expect(response?.status).toBe(201);
+      expect(await currentManifest(key)).toMatchObject({ sha256: sha256Hex(body) });
+    });
+
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("re-checks If-None-Match: * before commit, so an upload overtaken by another writer commits nothing", async () => {
       const key = `upload/${keyCounter++}.bin`;
       const slow = randomBytes(BODY_BYTES);
       const target = `/v1/objects/${key}`;

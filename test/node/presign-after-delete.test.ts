@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { problemOf } from "./support/problem.ts";
+import { problemOf } from "../support/problem.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
 import { bytesOf, randomBytes } from "./support/bytes.ts";

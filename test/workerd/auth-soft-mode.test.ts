@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { keyWithScopes, problemOf, testGateway } from "../support/gateway.ts";
+import { keyWithScopes, testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 /** AUTH_MODE=soft (README, "Soft mode"): authentication failures are logged and let through; nothing else is. */
 describe("soft mode", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { fromBase64, toBase64 } from "../../shared/crypto/encoding.ts";
 import { HMAC_SHA256_BYTES, REQUIRED_COMPONENTS, signRequest } from "../../shared/signature/index.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
+import { ORIGIN, testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const FRESH_NONCE = "A".repeat(20) + crypto.randomUUID().replace(/-/g, "");
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Action } from "../../shared/keys/index.ts";
-import { keyWithScopes, problemOf, testGateway, type SignedInit, type TestGateway } from "../support/gateway.ts";
+import { keyWithScopes, testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const SECRET = "presign-secret-for-tests-0123456789abcdef";
 

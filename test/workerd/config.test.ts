@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../../shared/config/index.ts";
 import { workersConfig } from "../../functions/workers/backends.ts";
 import { KvReplayStore } from "../../shared/replay/kv-binding.ts";
-import { problemOf, testGateway } from "../support/gateway.ts";
+import { testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 describe("configuration", () => {
   it("applies the documented defaults", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../shared/metadata/index.ts";
-import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
+import { ORIGIN, testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const SECRET_DETAIL = "KV namespace verigate-prod-meta-7f3a timed out at /internal/shard/42";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { ed25519Thumbprint } from "../../shared/keys/jwk-thumbprint.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { "content-type": "application/json" } });
 

@@ -4,7 +4,7 @@ import { deleteObject } from "../../shared/objects/delete.ts";
 import { listObjects } from "../../shared/objects/list.ts";
 import { putResponseBody, readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
 import { putObject } from "../../shared/objects/upload.ts";
-import { backends, bytes, CHUNK, depsFor, requestBody, sha256, type Backend } from "./objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, requestBody, sha256, type Backend } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 

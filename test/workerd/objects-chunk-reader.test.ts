@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { chunkReader } from "../../shared/objects/chunk-reader.ts";
-import { bytes, piecewise, requestBody } from "./objects-fixtures.ts";
+import { bytes, piecewise, requestBody } from "./support/objects-fixtures.ts";
 
 const sources = [
   { name: "a request body (BYOB readAtLeast)", open: (data: Uint8Array<ArrayBuffer>) => requestBody(data) },

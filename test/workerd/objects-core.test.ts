@@ -16,7 +16,7 @@ import {
   sha256,
   uniqueKey,
   type Backend,
-} from "./objects-fixtures.ts";
+} from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const REQUEST_ID = "req-objects-core";
@@ -116,7 +116,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
         expect(error).toBeUndefined();
         expect(received.length).toBe(size);
         expect(firstDifference(received, data)).toBe(-1);
-        expect(deps.log.events.filter((e) => e.event === "integrity_failure")).toEqual([]);
+        expect(deps.log.lines("integrity_failure")).toEqual([]);
       },
     );
 
@@ -418,7 +418,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
         }
 
         expect(firstDifference(received, expected)).toBe(-1);
-        const failures = deps.log.events.filter((e) => e.event === "integrity_failure");
+        const failures = deps.log.lines("integrity_failure");
         if (!touched) {
           expect(failedAtOpen).toBe(false);
           expect(streamError).toBeUndefined();
@@ -480,7 +480,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       expect(error).toBeDefined();
       expect(received.length).toBeLessThanOrEqual(2 * CHUNK);
       expect(firstDifference(received, original)).toBe(-1);
-      expect(deps.log.events.filter((e) => e.event === "integrity_failure")).toMatchObject([{ chunk: 2, reason: "short_chunk" }]);
+      expect(deps.log.lines("integrity_failure")).toMatchObject([{ chunk: 2, reason: "short_chunk" }]);
     });
 
     it("ends the body short when storage fails mid-stream, logging an interruption rather than an integrity failure", async () => {
@@ -492,8 +492,8 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       expect(error).toBeDefined();
       expect(received.length).toBeLessThanOrEqual(CHUNK);
       expect(firstDifference(received, original)).toBe(-1);
-      expect(deps.log.events.filter((e) => e.event === "integrity_failure")).toEqual([]);
-      expect(deps.log.events.filter((e) => e.event === "download_interrupted")).toMatchObject([{ request_id: REQUEST_ID }]);
+      expect(deps.log.lines("integrity_failure")).toEqual([]);
+      expect(deps.log.lines("download_interrupted")).toMatchObject([{ request_id: REQUEST_ID }]);
     });
 
     it("stops reading storage when the client goes away mid-body, logging the interruption", async () => {
@@ -528,8 +528,8 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       expect(firstDifference(value ?? new Uint8Array(0), original)).toBe(-1);
       await reader.cancel(new Error("client went away"));
       await expect.poll(() => canceled).toBe(true);
-      expect(deps.log.events.filter((e) => e.event === "download_interrupted")).toMatchObject([{ request_id: REQUEST_ID }]);
-      expect(deps.log.events.filter((e) => e.event === "integrity_failure")).toEqual([]);
+      expect(deps.log.lines("download_interrupted")).toMatchObject([{ request_id: REQUEST_ID }]);
+      expect(deps.log.lines("integrity_failure")).toEqual([]);
     });
 
     it("answers integrity_failure when the blob is gone", async () => {
@@ -537,7 +537,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const manifest = await upload(deps, uniqueKey("vanished.bin"), original);
       await deps.storage.delete(manifest.blob);
       await expect(openVerified(deps, manifest, { requestId: REQUEST_ID })).rejects.toMatchObject({ code: "integrity_failure" });
-      expect(deps.log.events.filter((e) => e.event === "integrity_failure")).toMatchObject([{ chunk: null, reason: "blob_missing" }]);
+      expect(deps.log.lines("integrity_failure")).toMatchObject([{ chunk: null, reason: "blob_missing" }]);
     });
   });
 });

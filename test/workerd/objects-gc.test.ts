@@ -6,7 +6,7 @@ import { readCurrent, readVersion, type Manifest } from "../../shared/objects/ma
 import { readPinnedVersion, tombstoneKey } from "../../shared/objects/tombstone.ts";
 import { putObject } from "../../shared/objects/upload.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
-import { backends, bytes, CHUNK, depsFor, drain, requestBody, sha256, uniqueKey, type Backend } from "./objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, drain, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const DAY_MS = 86_400_000;
@@ -203,7 +203,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       },
     );
     await expect(attempt).rejects.toMatchObject({ code: "digest_mismatch" });
-    expect(deps.log.events).toContainEqual(expect.objectContaining({ event: "upload_cleanup_failed", request_id: "req-gc-failed" }));
+    expect(deps.log.lines()).toContainEqual(expect.objectContaining({ event: "upload_cleanup_failed", request_id: "req-gc-failed" }));
     const [blob] = written;
     expect(blob).toBeDefined();
 

@@ -5,7 +5,8 @@ import type { ListOptions, ListPage } from "../../shared/metadata/index.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { CURRENT_PREFIX } from "../../shared/objects/manifest.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { keyWithScopes, problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { keyWithScopes, testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const CHUNK = 64 * 1024;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
-import { bytes, CHUNK } from "./objects-fixtures.ts";
+import { testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
+import { bytes, CHUNK } from "./support/objects-fixtures.ts";
 
 const SECRET = "presign-secret-for-tests-0123456789abcdef";
 

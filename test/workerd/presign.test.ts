@@ -8,7 +8,8 @@ import type { ReplayStore } from "../../shared/replay/index.ts";
 import { sweepGarbage } from "../../shared/objects/garbage.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { problemOf, testGateway, type SignedInit, type TestGateway } from "../support/gateway.ts";
+import { testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const CHUNK = 64 * 1024;
 const SECRET = "presign-secret-for-tests-0123456789abcdef";

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import type { RateLimiter } from "../../shared/ratelimit/index.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
+import { ORIGIN, testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 /** RATE_LIMIT_CLIENT as vitest.config.ts gives it to this pool (wrangler.toml's name and period, a lower limit). */
 const CLIENT_LIMIT_PER_PERIOD = 20;

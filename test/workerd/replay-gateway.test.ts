@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { ReplayStore } from "../../shared/replay/index.ts";
 import { toBase64Url } from "../../shared/crypto/encoding.ts";
 import { SIGNER_NONCE_BYTES, signRequest } from "../../shared/signature/index.ts";
-import { ORIGIN, problemOf, testGateway } from "../support/gateway.ts";
+import { ORIGIN, testGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 /** Enough parallel copies that any lost compare-and-set would show up as a second success. */
 const CONCURRENT_REPLAYS = 250;

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { ORIGIN, problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { ORIGIN, testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 const SECRET = "presign-secret-for-routing-tests-0123456789";
 

@@ -7,7 +7,7 @@ import { parseConfig } from "../../shared/config/index.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { scheduleGarbage } from "../../shared/objects/garbage.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
-import { RecordingLogger } from "../support/gateway.ts";
+import { RecordingLogger } from "../support/recording-logger.ts";
 
 const cron = () => createScheduledController({ scheduledTime: new Date(), cron: "*/15 * * * *" });
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sha256, toBase64 } from "../../shared/crypto/encoding.ts";
 import { isLoopbackAddress, isLoopbackHost } from "../../functions/middleware/loopback.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 /** An unsigned request from `peer` (the address the runtime reports) to `url`, with a Content-Digest when it has a body. */
 async function unsigned(gateway: TestGateway, method: string, url: string, peer: string, body?: string): Promise<Response> {

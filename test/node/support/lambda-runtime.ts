@@ -105,39 +105,55 @@ export interface EventInit {
   method: string;
   /** Path and query exactly as the client sent them. */
   target: string;
+  /** By name, lower-cased or not; a name sent several times has its values joined with commas, as the Function URL does. */
   headers?: Record<string, string>;
   body?: Uint8Array;
 }
 
-/** A Function URL event (payload format 2.0) as Lambda delivers it, with the headers a Function URL adds. */
-export function functionUrlEvent(init: EventInit): LambdaFunctionURLEvent {
+/** Who the Function URL says sent an event: the domain the client addressed and the address it connected from. */
+export interface EventSource {
+  domainName: string;
+  sourceIp: string;
+}
+
+const DEFAULT_SOURCE: EventSource = { domainName: FUNCTION_URL_DOMAIN, sourceIp: "203.0.113.7" };
+
+/**
+ * A Function URL event (payload format 2.0) as Lambda delivers it: header names lower-cased, a `Cookie` header split
+ * into `cookies`, the headers a Function URL adds, and a body base64-encoded (which the payload cap assumes).
+ */
+export function functionUrlEvent(init: EventInit, source: EventSource = DEFAULT_SOURCE): LambdaFunctionURLEvent {
   const queryAt = init.target.indexOf("?");
   const rawPath = queryAt === -1 ? init.target : init.target.slice(0, queryAt);
   const rawQueryString = queryAt === -1 ? "" : init.target.slice(queryAt + 1);
   const headers: Record<string, string> = {
-    host: FUNCTION_URL_DOMAIN,
+    host: source.domainName,
     "x-amzn-tls-version": "TLSv1.3",
     "x-forwarded-proto": "https",
     "x-forwarded-port": "443",
-    "x-forwarded-for": "203.0.113.7",
+    "x-forwarded-for": source.sourceIp,
     "x-amzn-trace-id": "Root=1-5e7b5ab5-2a6b5f4c8e9d0a1b2c3d4e5f",
     "user-agent": "verigate-test",
   };
   for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
+  const { cookie, ...withoutCookie } = headers;
+  const cookies = cookie === undefined ? [] : cookie.split(/;\s*/).filter((part) => part !== "");
+  const domainPrefix = source.domainName.split(".")[0] as string;
   const now = new Date();
   return {
     version: "2.0",
     routeKey: "$default",
     rawPath,
     rawQueryString,
-    headers,
+    ...(cookies.length > 0 ? { cookies } : {}),
+    headers: withoutCookie,
     ...(rawQueryString ? { queryStringParameters: Object.fromEntries(new URLSearchParams(rawQueryString)) } : {}),
     requestContext: {
       accountId: "anonymous",
-      apiId: FUNCTION_URL_DOMAIN.split(".")[0] as string,
-      domainName: FUNCTION_URL_DOMAIN,
-      domainPrefix: FUNCTION_URL_DOMAIN.split(".")[0] as string,
-      http: { method: init.method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "verigate-test" },
+      apiId: domainPrefix,
+      domainName: source.domainName,
+      domainPrefix,
+      http: { method: init.method, path: rawPath, protocol: "HTTP/1.1", sourceIp: source.sourceIp, userAgent: headers["user-agent"] ?? "" },
       requestId: crypto.randomUUID(),
       routeKey: "$default",
       stage: "$default",
@@ -161,7 +177,8 @@ export async function signedFunctionUrlEvent(init: EventInit, signer: { keyid: s
   return functionUrlEvent({ ...init, headers: { ...init.headers, ...headers } });
 }
 
-function lambdaContext(): LambdaContext {
+/** The context the runtime passes a handler, as a fresh execution environment's first invocation sees it. */
+export function lambdaContext(): LambdaContext {
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: "verigate",

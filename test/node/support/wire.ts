@@ -1,22 +1,34 @@
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
+import type { LogLine } from "../../support/recording-logger.ts";
 import { checkResponse, checkWireResponse } from "./openapi.ts";
 
 /**
- * The client side both gateway harnesses share (the Worker in workerd, the AWS code path on Node), so a suite
- * signs, sends and judges framing alike on each, and what a suite may use of either is one type.
+ * The client side every gateway harness shares (the Worker in workerd, the Node server, the Lambda handler), so a suite
+ * signs, sends and judges framing alike on each, and what a suite may use of any is one type.
  */
 
 /**
- * How long a log line may trail the response it belongs to: workerd's stdout reaches Node through a pipe (the AWS
- * gateway logs in-process, so its lines are there once the response is).
+ * How long a log line may trail the response it belongs to: workerd's and the Lambda function's stdout reach Node
+ * through a pipe (the Node server logs in-process, so its lines are there once the response is).
  */
 const LOG_WAIT_MS = 5_000;
 const LOG_POLL_MS = 20;
 
 /** One structured line the gateway wrote (`shared/log.ts`): `level`, `event`, `time` and the event's fields. */
-export type LogEvent = Record<string, unknown> & { level: string; event: string };
+export type LogEvent = LogLine;
+
+/** One line a runtime printed, as a gateway log line; null for the runtime's own lines and anything else. */
+export function parseLogLine(message: string): LogEvent | null {
+  try {
+    const value: unknown = JSON.parse(message);
+    if (typeof value === "object" && value !== null && "event" in value && "level" in value) return value as LogEvent;
+  } catch {
+    // not JSON: the runtime's own output
+  }
+  return null;
+}
 
 export interface Signer {
   keyid: string;
@@ -108,8 +120,8 @@ export interface ManifestAccess {
 }
 
 /**
- * What an HTTP contract suite may use, so it runs on both harnesses: the Workers one (its R2 bucket and KV
- * namespace have these methods) and the AWS one (S3 and DynamoDB behind the same methods).
+ * What an HTTP suite may use, so it runs on every harness: the Workers one (its R2 bucket and KV namespace have
+ * these methods) and the Node and Lambda ones (S3 and DynamoDB behind the same methods, `aws-stores.ts`).
  */
 export interface GatewayHarness extends WireClient {
   /** The gateway's own object storage and metadata store, for tampering behind its back. */
@@ -118,8 +130,8 @@ export interface GatewayHarness extends WireClient {
   stop(): Promise<void>;
 }
 
-/** The client for a gateway listening at `origin` that trusts `admin` and appends its log lines to `logged`. */
-export function wireClient(origin: string, admin: WireClient["admin"], logged: readonly LogEvent[]): WireClient {
+/** The client for a gateway listening at `origin` that trusts `admin` and whose log lines so far `logged` gives. */
+export function wireClient(origin: string, admin: WireClient["admin"], logged: () => readonly LogEvent[]): WireClient {
   const url = new URL(origin);
   const signedHeaders = async (method: string, target: string, init: Omit<SignedInit, "body"> = {}) => {
     const signer = init.as ?? admin;
@@ -138,13 +150,14 @@ export function wireClient(origin: string, admin: WireClient["admin"], logged: r
   return {
     origin,
     admin,
-    logs: () => [...logged],
+    logs: () => [...logged()],
     async waitForEvent(event, matches, after = 0) {
       const deadline = Date.now() + LOG_WAIT_MS;
       for (;;) {
-        const found = logged.slice(after).find((line) => line.event === event && matches(line));
+        const lines = logged();
+        const found = lines.slice(after).find((line) => line.event === event && matches(line));
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${event} event logged within ${LOG_WAIT_MS} ms; logged: ${JSON.stringify(logged.map((line) => line.event))}`);
+        if (Date.now() > deadline) throw new Error(`no ${event} event logged within ${LOG_WAIT_MS} ms; logged: ${JSON.stringify(lines.map((line) => line.event))}`);
         await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
       }
     },

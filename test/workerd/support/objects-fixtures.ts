@@ -1,15 +1,15 @@
 import { env } from "cloudflare:workers";
-import type { LogLevel, Logger } from "../../shared/log.ts";
-import type { MetadataStore } from "../../shared/metadata/index.ts";
-import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
-import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
-import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
-import type { ObjectDeps } from "../../shared/objects/deps.ts";
-import { workerdStreams } from "../../shared/streams/workerd.ts";
-import type { ObjectStorage } from "../../shared/storage/index.ts";
-import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
-import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
-import { piecewiseStream } from "../../shared/storage/piecewise.ts";
+import type { MetadataStore } from "../../../shared/metadata/index.ts";
+import { DurableObjectSwapAuthority } from "../../../shared/metadata/durable-object.ts";
+import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
+import { MemoryMetadataStore } from "../../../shared/metadata/memory.ts";
+import type { ObjectDeps } from "../../../shared/objects/deps.ts";
+import { workerdStreams } from "../../../shared/streams/workerd.ts";
+import { RecordingLogger } from "../../support/recording-logger.ts";
+import type { ObjectStorage } from "../../../shared/storage/index.ts";
+import { MemoryObjectStorage } from "../../../shared/storage/memory.ts";
+import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
+import { piecewiseStream } from "../../../shared/storage/piecewise.ts";
 
 /** The smallest chunk size the configuration allows, so multi-chunk objects stay small. */
 export const CHUNK = 64 * 1024;
@@ -43,21 +43,10 @@ export function backends(): Backend[] {
   ];
 }
 
-export interface LogEvent {
-  level: LogLevel;
-  event: string;
-  [field: string]: unknown;
-}
-
-export function recordingLogger(): Logger & { events: LogEvent[] } {
-  const events: LogEvent[] = [];
-  return { events, log: (level, event, fields = {}) => void events.push({ ...fields, level, event }) };
-}
-
 /** Deps over `backend` with a recording logger and a clock the test moves by assigning `clock.now`. */
-export function depsFor(backend: Backend, nowMs = Date.now()): ObjectDeps & { log: ReturnType<typeof recordingLogger>; time: { now: number } } {
+export function depsFor(backend: Backend, nowMs = Date.now()): ObjectDeps & { log: RecordingLogger; time: { now: number } } {
   const time = { now: nowMs };
-  return { storage: backend.storage, metadata: backend.metadata, log: recordingLogger(), clock: () => time.now, streams: workerdStreams, time };
+  return { storage: backend.storage, metadata: backend.metadata, log: new RecordingLogger(), clock: () => time.now, streams: workerdStreams, time };
 }
 
 /** Deterministic bytes that differ at every position between seeds, so a misplaced slice never passes. */

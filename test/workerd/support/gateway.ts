@@ -1,34 +1,17 @@
 import { env } from "cloudflare:workers";
 import type { Hono } from "hono";
-import { createApp } from "../../functions/app.ts";
-import type { AppEnv, Backends } from "../../functions/context.ts";
-import { parseConfig, type Vars } from "../../shared/config/index.ts";
-import type { LogLevel, Logger } from "../../shared/log.ts";
-import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
-import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
-import { DurableObjectReplayStore } from "../../shared/replay/durable-object.ts";
-import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
-import { workerdStreams } from "../../shared/streams/workerd.ts";
-import type { Scope } from "../../shared/keys/index.ts";
-import { signRequest, type SigningKey } from "../../shared/signature/index.ts";
-import { newEd25519Key } from "./keys.ts";
-
-export interface LogEntry {
-  level: LogLevel;
-  event: string;
-  fields: Record<string, unknown>;
-}
-
-/** Keeps every log line so tests can assert on events and check that detail stays out of responses. */
-export class RecordingLogger implements Logger {
-  readonly entries: LogEntry[] = [];
-  log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
-    this.entries.push({ level, event, fields });
-  }
-  events(name: string): LogEntry[] {
-    return this.entries.filter((entry) => entry.event === name);
-  }
-}
+import { createApp } from "../../../functions/app.ts";
+import type { AppEnv, Backends } from "../../../functions/context.ts";
+import { parseConfig, type Vars } from "../../../shared/config/index.ts";
+import { DurableObjectSwapAuthority } from "../../../shared/metadata/durable-object.ts";
+import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
+import { DurableObjectReplayStore } from "../../../shared/replay/durable-object.ts";
+import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../../shared/streams/workerd.ts";
+import type { Scope } from "../../../shared/keys/index.ts";
+import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
+import { newEd25519Key } from "../../support/keys.ts";
+import { RecordingLogger } from "../../support/recording-logger.ts";
 
 export interface TestGateway {
   app: Hono<AppEnv>;
@@ -111,9 +94,4 @@ export async function keyWithScopes(gateway: TestGateway, keyid: string, scopes:
   const created = await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid, alg: "ed25519", public_key: pair.publicKey, scopes }) });
   if (created.status !== 201) throw new Error(`creating key ${keyid}: ${created.status} ${await created.text()}`);
   return { keyid, key: { alg: "ed25519", privateKey: pair.privateKey } };
-}
-
-export async function problemOf(response: Response): Promise<{ status: number; code: string; body: Record<string, unknown> }> {
-  const body = (await response.json()) as Record<string, unknown>;
-  return { status: response.status, code: String(body.code), body };
 }

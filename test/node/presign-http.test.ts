@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsGateway, startAwsGateway } from "./support/aws-gateway.ts";
-import { problemOf } from "./support/problem.ts";
-import { RUNTIMES } from "./support/runtimes.ts";
+import type { AwsGateway } from "./support/aws-stores.ts";
+import { problemOf } from "../support/problem.ts";
+import { AWS_RUNTIMES, RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness } from "./support/wire.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 
@@ -123,15 +123,16 @@ describe.each(RUNTIMES)("on %s", (_runtime, start) => {
 });
 
 // AWS only: with PRESIGN_STORAGE=on the gateway signs a URL of its own S3 (s3rver here) and the bytes never pass
-// through it. The Workers harness keeps its bytes in Miniflare's R2, which has no local S3 endpoint to download from;
-// the Workers URL's signing is covered in test/workerd/presign.test.ts.
-describe("aws only: storage mode enabled for real (PRESIGN_STORAGE=on, s3rver)", () => {
+// through it; on Lambda it signs with the execution role's credentials (deploy/LAMBDA.md, "Behaviour differences",
+// 12). The Workers harness keeps its bytes in Miniflare's R2, which has no local S3 endpoint to download from; the
+// Workers URL's signing is covered in test/workerd/presign.test.ts.
+describe.each(AWS_RUNTIMES)("on %s: storage mode enabled for real (PRESIGN_STORAGE=on, s3rver)", (_runtime, start) => {
   const key = "share/large.bin";
   const bytes = randomBytes(3.5 * CHUNK);
   let gateway: AwsGateway;
 
   beforeAll(async () => {
-    gateway = await startAwsGateway({ PRESIGN_SECRET, PRESIGN_STORAGE: "on", CHUNK_SIZE_BYTES: String(CHUNK) });
+    gateway = await start({ PRESIGN_SECRET, PRESIGN_STORAGE: "on", CHUNK_SIZE_BYTES: String(CHUNK) });
     await putObject(gateway, key, bytes);
   });
 

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { newEd25519Key } from "../../support/keys.ts";
-import { type LogEvent, type WireClient, wireClient } from "./wire.ts";
+import { type LogEvent, parseLogLine, type WireClient, wireClient } from "./wire.ts";
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -18,7 +18,7 @@ type R2Bucket = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
 type KVNamespace = Awaited<ReturnType<Miniflare["getKVNamespace"]>>;
 
 /** The Workers harness: the shared wire client, with the worker's own R2 bucket and KV namespace for tampering. */
-export interface Gateway extends WireClient {
+export interface WorkersGateway extends WireClient {
   bucket: R2Bucket;
   kv: KVNamespace;
   stop(): Promise<void>;
@@ -100,7 +100,7 @@ function workerOptionsFromConfig(vars: Record<string, string>) {
  * The real bundled worker in workerd (Miniflare), listening on a loopback port, with fresh in-memory R2, KV and
  * Durable Object storage and a fresh admin key. `vars` are added to wrangler.toml's `[vars]`.
  */
-export async function startGateway(vars: Record<string, string> = {}): Promise<Gateway> {
+export async function startWorkersGateway(vars: Record<string, string> = {}): Promise<WorkersGateway> {
   const adminKey = await newEd25519Key();
   const admin = { keyid: "wire-admin", key: { alg: "ed25519" as const, privateKey: adminKey.privateKey }, publicKey: adminKey.publicKey };
   const logged: LogEvent[] = [];
@@ -130,19 +130,9 @@ export async function startGateway(vars: Record<string, string> = {}): Promise<G
   }
   const runtime = mf;
   return {
-    ...wireClient(url.origin, admin, logged),
+    ...wireClient(url.origin, admin, () => logged),
     bucket: await runtime.getR2Bucket("OBJECTS"),
     kv: await runtime.getKVNamespace("META"),
     stop: () => runtime.dispose(),
   };
-}
-
-function parseLogLine(message: string): LogEvent | null {
-  try {
-    const value: unknown = JSON.parse(message);
-    if (typeof value === "object" && value !== null && "event" in value && "level" in value) return value as LogEvent;
-  } catch {
-    // workerd's own lines and anything else that is not the gateway's JSON
-  }
-  return null;
 }

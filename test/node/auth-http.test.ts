@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toBase64Url } from "../../shared/crypto/encoding.ts";
 import { REQUIRED_COMPONENTS, SIGNER_NONCE_BYTES } from "../../shared/signature/index.ts";
 import { newEd25519Key, pem } from "../support/keys.ts";
-import { problemOf } from "./support/problem.ts";
+import { problemOf } from "../support/problem.ts";
 import { RUNTIMES, type Runtime } from "./support/runtimes.ts";
 import type { GatewayHarness, Signer } from "./support/wire.ts";
 
@@ -15,11 +15,12 @@ const EVERY_ACTION = ["read", "write", "delete", "list", "presign"];
 
 /**
  * What each harness reports in /healthz (deploy/LAMBDA.md, behaviour differences 9 and 19): its runtime and
- * backends differ by design, and the replay store is atomic on both (Durable Object; DynamoDB conditional put).
+ * backends differ by design, and the replay store is atomic on each (Durable Object; DynamoDB conditional put).
  */
 const HEALTH: Record<Runtime, Record<string, unknown>> = {
   workers: { runtime: "workers", storage: { backend: "r2" }, replay_store: { backend: "durable-object", atomic: true } },
-  aws: { runtime: "node", storage: { backend: "s3" }, replay_store: { backend: "dynamodb", atomic: true } },
+  node: { runtime: "node", storage: { backend: "s3" }, replay_store: { backend: "dynamodb", atomic: true } },
+  lambda: { runtime: "lambda", storage: { backend: "s3" }, replay_store: { backend: "dynamodb", atomic: true } },
 };
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
