@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { MetadataBackendName, MetadataStore, SwapCondition } from "../../shared/metadata/index.ts";
 
 export type MetadataStoreCapabilities =
-  | { backend: MetadataBackendName; atomicSwap: true }
-  | { backend: MetadataBackendName; atomicSwap: false; reason: string };
+  { backend: MetadataBackendName; atomicSwap: true } | { backend: MetadataBackendName; atomicSwap: false; reason: string };
 
 /** Concurrent swaps under one condition in the "1 of N" cases (issue #10, finding 8, raced 20 writers). */
 const SWAP_RACE = 20;
@@ -48,11 +47,7 @@ async function listAll(store: MetadataStore, prefix: string, limit: number): Pro
 }
 
 /** The behaviour every `MetadataStore` backend must show; each backend's test file calls this once. */
-export function describeMetadataStoreContract(
-  name: string,
-  make: () => MetadataStore | Promise<MetadataStore>,
-  capabilities: MetadataStoreCapabilities,
-): void {
+export function describeMetadataStoreContract(name: string, make: () => MetadataStore | Promise<MetadataStore>, capabilities: MetadataStoreCapabilities): void {
   describe(`MetadataStore contract: ${name}`, () => {
     it(`reports backend "${capabilities.backend}" and atomicSwap ${capabilities.atomicSwap}`, async () => {
       const store = await make();

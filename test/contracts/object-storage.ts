@@ -4,10 +4,7 @@ import type { ObjectStorage, StorageBackendName } from "../../shared/storage/ind
 import { piecewiseStream } from "../../shared/storage/piecewise.ts";
 
 /** What a backend declares about itself; a backend that does not check `sha256` says why. */
-export type ObjectStorageCapabilities = { backend: StorageBackendName } & (
-  | { verifiesSha256: true }
-  | { verifiesSha256: false; reason: string }
-);
+export type ObjectStorageCapabilities = { backend: StorageBackendName } & ({ verifiesSha256: true } | { verifiesSha256: false; reason: string });
 
 /** Past the 1 MiB and 2 MiB marks where stores and streams tend to split bodies, and not a round size. */
 const LARGE_BLOB_BYTES = 3 * 1024 * 1024 + 17;
@@ -40,11 +37,7 @@ async function putBytes(storage: ObjectStorage, key: string, bytes: Uint8Array):
 }
 
 /** The behaviour every `ObjectStorage` backend must show; each backend's test file calls this once. */
-export function describeObjectStorageContract(
-  name: string,
-  make: () => ObjectStorage | Promise<ObjectStorage>,
-  capabilities: ObjectStorageCapabilities,
-): void {
+export function describeObjectStorageContract(name: string, make: () => ObjectStorage | Promise<ObjectStorage>, capabilities: ObjectStorageCapabilities): void {
   describe(`ObjectStorage contract: ${name}`, () => {
     it(`reports backend "${capabilities.backend}"`, async () => {
       expect((await make()).backend).toBe(capabilities.backend);
@@ -153,9 +146,10 @@ export function describeObjectStorageContract(
         const storage = await make();
         const bytes = patternBytes(RANGED_BLOB_BYTES, 9);
         const other = await sha256(patternBytes(RANGED_BLOB_BYTES, 10));
-        await expect(
-          storage.put(blobKey(), streamOf(bytes, 100), { length: bytes.length, sha256: other }),
-        ).rejects.toMatchObject({ name: "VerigateError", code: "digest_mismatch" });
+        await expect(storage.put(blobKey(), streamOf(bytes, 100), { length: bytes.length, sha256: other })).rejects.toMatchObject({
+          name: "VerigateError",
+          code: "digest_mismatch",
+        });
       });
     } else {
       // Pins the declared capability: should the backend start checking, this fails and the flag must flip.

@@ -17,11 +17,7 @@ export function randomClaimId(): string {
 }
 
 /** The behaviour every `ReplayStore` backend must show; each backend's test file calls this once. */
-export function describeReplayStoreContract(
-  name: string,
-  make: () => ReplayStore | Promise<ReplayStore>,
-  capabilities: ReplayStoreCapabilities,
-): void {
+export function describeReplayStoreContract(name: string, make: () => ReplayStore | Promise<ReplayStore>, capabilities: ReplayStoreCapabilities): void {
   describe(`ReplayStore contract: ${name}`, () => {
     const now = Math.floor(Date.now() / 1000);
     const window = { nowSeconds: now, expiresAtSeconds: now + WINDOW_SECONDS };

@@ -103,7 +103,12 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     const signedClaiming = async (alg: string) => {
       const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(SIGNER_NONCE_BYTES)));
       const { headers } = await httpbis.signMessage(
-        { key: createSigner(privateKey, "ed25519", keyid), fields: [...REQUIRED_COMPONENTS], params: ["created", "keyid", "alg", "nonce"], paramValues: { alg, nonce } },
+        {
+          key: createSigner(privateKey, "ed25519", keyid),
+          fields: [...REQUIRED_COMPONENTS],
+          params: ["created", "keyid", "alg", "nonce"],
+          paramValues: { alg, nonce },
+        },
         { method: "GET", url: whoamiUrl(), headers: {} },
       );
       return fetch(whoamiUrl(), { headers: headers as Record<string, string> });
@@ -116,7 +121,11 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     const uncovered = { components: [...REQUIRED_COMPONENTS] };
     const put = await gateway.signedFetch("PUT", "/v1/objects/uncovered/blob", { ...uncovered, body: json("bytes") });
     expect(await problemOf(put)).toEqual({ status: 400, code: "malformed_signature" });
-    const post = await gateway.signedFetch("POST", "/v1/keys", { ...uncovered, body: json({ keyid: "uncovered", alg: "hmac-sha256", scopes: [] }), headers: { "content-type": "application/json" } });
+    const post = await gateway.signedFetch("POST", "/v1/keys", {
+      ...uncovered,
+      body: json({ keyid: "uncovered", alg: "hmac-sha256", scopes: [] }),
+      headers: { "content-type": "application/json" },
+    });
     expect(await problemOf(post)).toEqual({ status: 400, code: "malformed_signature" });
     expect(await problemOf(await gateway.signedFetch("GET", "/v1/objects/uncovered/blob"))).toEqual({ status: 404, code: "not_found" });
     expect(await problemOf(await gateway.signedFetch("GET", "/v1/keys/uncovered"))).toEqual({ status: 404, code: "not_found" });

@@ -11,14 +11,7 @@ import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { describeMetadataStoreContract } from "../contracts/metadata-store.ts";
 import { describeObjectStorageContract } from "../contracts/object-storage.ts";
 import { describeReplayStoreContract, randomClaimId } from "../contracts/replay-store.ts";
-import {
-  LOCAL_AWS_REGION,
-  LOCAL_DYNAMODB_CREDENTIALS,
-  type LocalS3,
-  type LocalServer,
-  startDynalite,
-  startS3rver,
-} from "./support/aws-local.ts";
+import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, type LocalS3, type LocalServer, startDynalite, startS3rver } from "./support/aws-local.ts";
 
 const TABLE = "verigate-contract";
 
@@ -91,9 +84,10 @@ describe("S3ObjectStorage", () => {
       const storage = s3Storage(`http://127.0.0.1:${(stub.address() as AddressInfo).port}`);
       const bytes = new Uint8Array(1000).fill(7);
       const claimed = await sha256("other bytes");
-      await expect(
-        storage.put("stub/blob", new Blob([bytes]).stream(), { length: bytes.length, sha256: claimed }),
-      ).rejects.toMatchObject({ name: "VerigateError", code: "digest_mismatch" });
+      await expect(storage.put("stub/blob", new Blob([bytes]).stream(), { length: bytes.length, sha256: claimed })).rejects.toMatchObject({
+        name: "VerigateError",
+        code: "digest_mismatch",
+      });
       expect(seen).toHaveLength(1);
       expect(seen[0]?.headers["x-amz-checksum-sha256"]).toBe(toBase64(claimed));
       expect(seen[0]?.headers["content-length"]).toBe("1000");
@@ -142,9 +136,7 @@ describe("DynamoMetadataStore", () => {
   it("stores a key <ns>:<rest> at pk m#<ns>, sk <key>, with the JSON text in v", async () => {
     const key = `obj:${crypto.randomUUID()}/file`;
     await new DynamoMetadataStore(dynamo, TABLE).put(key, { size: 3 });
-    const { Item } = await dynamo.send(
-      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "m#obj" }, sk: { S: key } }, ConsistentRead: true }),
-    );
+    const { Item } = await dynamo.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: "m#obj" }, sk: { S: key } }, ConsistentRead: true }));
     expect(Item?.v).toEqual({ S: '{"size":3}' });
   });
 
@@ -184,9 +176,7 @@ describe("DynamoReplayStore", () => {
     const id = randomClaimId();
     const now = Math.floor(Date.now() / 1000);
     await new DynamoReplayStore(dynamo, TABLE).claim(id, { nowSeconds: now, expiresAtSeconds: now + 300 });
-    const { Item } = await dynamo.send(
-      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `r#${id}` }, sk: { S: "r" } }, ConsistentRead: true }),
-    );
+    const { Item } = await dynamo.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `r#${id}` }, sk: { S: "r" } }, ConsistentRead: true }));
     expect(Item?.expires_at).toEqual({ N: String(now + 300) });
     expect(Item?.ttl).toEqual({ N: String(now + 300) });
   });

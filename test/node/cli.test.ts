@@ -76,14 +76,18 @@ describe("the verigate CLI", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "verigate-cli-"));
     state = join(dir, "state");
-    const admin = JSON.parse(
-      (await run(process.execPath, [BIN, "keygen", adminKey(), "--kid", "cli-admin", "--json"], { cwd: dir })).stdout,
-    ) as { keyid: string; public_key: string };
+    const admin = JSON.parse((await run(process.execPath, [BIN, "keygen", adminKey(), "--kid", "cli-admin", "--json"], { cwd: dir })).stdout) as {
+      keyid: string;
+      public_key: string;
+    };
     server = await startWranglerDev(
       [
-        "--var", `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`,
-        "--var", `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
-        "--var", `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
+        "--var",
+        `ADMIN_KEYS:${admin.keyid}=${admin.public_key}`,
+        "--var",
+        `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
+        "--var",
+        `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
       ],
       state,
     );
@@ -326,20 +330,25 @@ describe("the verigate CLI", () => {
   });
 
   const onTerminal = HAS_SCRIPT ? it : it.skip;
-  onTerminal(`on a terminal, put shows progress while hashing and while sending${HAS_SCRIPT ? "" : " (skipped: no \`script\` command to make a terminal)"}`, async () => {
-    const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
-    const command = `"${process.execPath}" "${BIN}" put big.bin team-a/tty.bin`;
-    const terminal = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, env, encoding: "utf8" });
-    expect(terminal.status).toBe(EXIT_OK);
-    expect(terminal.stdout).toContain("hash [");
-    expect(terminal.stdout).toContain("put [");
-    expect(terminal.stdout.indexOf("hash [")).toBeLessThan(terminal.stdout.indexOf("put ["));
-  });
+  onTerminal(
+    `on a terminal, put shows progress while hashing and while sending${HAS_SCRIPT ? "" : " (skipped: no \`script\` command to make a terminal)"}`,
+    async () => {
+      const env = { ...process.env, VERIGATE_ENDPOINT: server.origin, VERIGATE_KEY: userKey() };
+      const command = `"${process.execPath}" "${BIN}" put big.bin team-a/tty.bin`;
+      const terminal = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, env, encoding: "utf8" });
+      expect(terminal.status).toBe(EXIT_OK);
+      expect(terminal.stdout).toContain("hash [");
+      expect(terminal.stdout).toContain("put [");
+      expect(terminal.stdout.indexOf("hash [")).toBeLessThan(terminal.stdout.indexOf("put ["));
+    },
+  );
 
   it("sign prints headers that curl sends as they are: whoami 200 with `curl -H @file`", async () => {
     const signed = await verigate(["sign", "GET", `${server.origin}/v1/whoami`]);
     expect(signed).toMatchObject({ code: EXIT_OK, stderr: "" });
-    expect(signed.stdout).toMatch(/^Signature-Input: sig1=\("@method" "@authority" "@path" "@query"\);created=\d+;nonce="[\w-]{43}";keyid="[^"]+"\nSignature: sig1=:[\w+/]+=*:\n$/);
+    expect(signed.stdout).toMatch(
+      /^Signature-Input: sig1=\("@method" "@authority" "@path" "@query"\);created=\d+;nonce="[\w-]{43}";keyid="[^"]+"\nSignature: sig1=:[\w+/]+=*:\n$/,
+    );
     await writeFile(join(dir, "headers.txt"), signed.stdout);
     const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", "-H", "@headers.txt", `${server.origin}/v1/whoami`], { cwd: dir });
     const [body = "", status] = stdout.split("\n");
@@ -351,10 +360,16 @@ describe("the verigate CLI", () => {
     const content = randomBytes(50_000);
     await writeFile(join(dir, "from-curl.bin"), content);
     const put = await verigate(["sign", "PUT", "/v1/objects/team-a/from-curl.bin", "--body-file", "from-curl.bin", "--curl"]);
-    expect(put.stdout).toMatch(/^curl -sS -X PUT -H 'Content-Digest: sha-256=:[\w+/]+=*:' -H 'Signature-Input: sig1=\("@method" "@authority" "@path" "@query" "content-digest"\)/);
+    expect(put.stdout).toMatch(
+      /^curl -sS -X PUT -H 'Content-Digest: sha-256=:[\w+/]+=*:' -H 'Signature-Input: sig1=\("@method" "@authority" "@path" "@query" "content-digest"\)/,
+    );
     const uploaded = await run("sh", ["-c", `${put.stdout.trim()} -w '\n%{http_code}'`], { cwd: dir });
     expect(uploaded.stdout.split("\n").at(-1)).toBe("201");
-    expect(JSON.parse(uploaded.stdout.split("\n")[0] ?? "")).toMatchObject({ key: "team-a/from-curl.bin", size: content.length, sha256: await sha256Hex(new Uint8Array(content)) });
+    expect(JSON.parse(uploaded.stdout.split("\n")[0] ?? "")).toMatchObject({
+      key: "team-a/from-curl.bin",
+      size: content.length,
+      sha256: await sha256Hex(new Uint8Array(content)),
+    });
 
     const get = await verigate(["sign", "get", "/v1/objects/team-a/from-curl.bin", "--curl"]);
     const downloaded = await run("sh", ["-c", `${get.stdout.trim()} -o from-curl.out`], { cwd: dir });

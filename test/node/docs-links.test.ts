@@ -6,7 +6,9 @@ import { brokenLinks, type Repository } from "./support/markdown-links.ts";
 
 const root = execFileSync("git", ["rev-parse", "--show-toplevel"], { encoding: "utf8" }).trim();
 const gitFiles = (...pattern: string[]) =>
-  execFileSync("git", ["ls-files", "-z", "--", ...pattern], { cwd: root, encoding: "utf8" }).split("\0").filter(Boolean);
+  execFileSync("git", ["ls-files", "-z", "--", ...pattern], { cwd: root, encoding: "utf8" })
+    .split("\0")
+    .filter(Boolean);
 
 const repo: Repository = {
   root,

@@ -19,7 +19,10 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "verigate-lambda-bundle-"));
-  [bundle, local] = await Promise.all([buildLambda(join(dir, "index.mjs")), startLocalAws({ bucket: "verigate-bundle", table: TABLE, s3Directory: join(dir, "s3") })]);
+  [bundle, local] = await Promise.all([
+    buildLambda(join(dir, "index.mjs")),
+    startLocalAws({ bucket: "verigate-bundle", table: TABLE, s3Directory: join(dir, "s3") }),
+  ]);
   installLambdaRuntime();
 });
 
@@ -48,7 +51,11 @@ describe("the built Lambda bundle (dist/lambda/index.mjs)", () => {
     const handler = await loadBundle("unconfigured", {});
     const response = await invoke(handler, functionUrlEvent({ method: "GET", target: "/healthz" }));
     expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body.toString())).toMatchObject({ status: "misconfigured", runtime: "lambda", problems: ["missing_s3_bucket", "missing_dynamodb_table"] });
+    expect(JSON.parse(response.body.toString())).toMatchObject({
+      status: "misconfigured",
+      runtime: "lambda",
+      problems: ["missing_s3_bucket", "missing_dynamodb_table"],
+    });
   });
 
   it("serves /healthz, a signed PUT and a verified GET with the bundled SDK, S3 credentials from the default chain", async () => {

@@ -18,7 +18,15 @@ import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { wireProblemOf } from "../support/problem.ts";
 import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, startLocalAws } from "../../scripts/local-aws.ts";
-import { functionUrlEvent, installLambdaRuntime, invoke, ResponseSink, signedFunctionUrlEvent, type EventInit, type StreamedResponse } from "./support/lambda-runtime.ts";
+import {
+  functionUrlEvent,
+  installLambdaRuntime,
+  invoke,
+  ResponseSink,
+  signedFunctionUrlEvent,
+  type EventInit,
+  type StreamedResponse,
+} from "./support/lambda-runtime.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;
@@ -41,7 +49,13 @@ beforeAll(async () => {
   local = await startLocalAws({ bucket: "verigate-lambda", table: TABLE, s3Directory });
   const { vars } = local;
   dynamodb = new DynamoDBClient({ endpoint: vars.DYNAMODB_ENDPOINT, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
-  storage = new S3ObjectStorage({ endpoint: vars.S3_ENDPOINT, region: vars.S3_REGION, bucket: vars.S3_BUCKET, accessKeyId: vars.S3_ACCESS_KEY_ID, secretAccessKey: vars.S3_SECRET_ACCESS_KEY });
+  storage = new S3ObjectStorage({
+    endpoint: vars.S3_ENDPOINT,
+    region: vars.S3_REGION,
+    bucket: vars.S3_BUCKET,
+    accessKeyId: vars.S3_ACCESS_KEY_ID,
+    secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
+  });
   metadata = new DynamoMetadataStore(dynamodb, TABLE);
   const key = await newEd25519Key();
   admin = { keyid: "lambda-admin", privateKey: key.privateKey };
@@ -70,7 +84,10 @@ function randomBytes(size: number): Uint8Array {
 /** PUTs `bytes` through the Lambda handler under a fresh key and returns the manifest it committed. */
 async function upload(bytes: Uint8Array, via: Handler = handler): Promise<Manifest> {
   const key = `lambda/${keyCounter++}.bin`;
-  const put = await invoke(via, await signedEvent({ method: "PUT", target: `/v1/objects/${key}`, headers: { "content-type": "application/octet-stream" }, body: bytes }));
+  const put = await invoke(
+    via,
+    await signedEvent({ method: "PUT", target: `/v1/objects/${key}`, headers: { "content-type": "application/octet-stream" }, body: bytes }),
+  );
   expect(put.statusCode, put.body.toString()).toBe(201);
   const manifest = await metadata.get<Manifest>(`obj:${key}`);
   if (!manifest) throw new Error(`no manifest for ${key}`);

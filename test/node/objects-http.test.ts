@@ -38,7 +38,12 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       const user = await newEd25519Key();
       const created = await gateway.signedFetch("POST", "/v1/keys", {
         body: new TextEncoder().encode(
-          JSON.stringify({ keyid: "a-only", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "a/", actions: ["read", "write", "delete", "list"] }] }),
+          JSON.stringify({
+            keyid: "a-only",
+            alg: "ed25519",
+            public_key: user.publicKey,
+            scopes: [{ prefix: "a/", actions: ["read", "write", "delete", "list"] }],
+          }),
         ),
         headers: { "content-type": "application/json" },
       });
@@ -91,7 +96,10 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
         let cursor: string | null = null;
         do {
           const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-          const page = (await (await gateway.signedFetch("GET", `/v1/objects?prefix=&limit=1${query}`, { as: aOnly })).json()) as { objects: { key: string }[]; cursor: string | null };
+          const page = (await (await gateway.signedFetch("GET", `/v1/objects?prefix=&limit=1${query}`, { as: aOnly })).json()) as {
+            objects: { key: string }[];
+            cursor: string | null;
+          };
           seen.push(...page.objects.map((object) => object.key));
           cursor = page.cursor;
           if (cursor) {

@@ -18,7 +18,8 @@ interface StoredManifest {
 }
 
 /** What the gateway must do with a tampered blob: refuse before the first byte, or stop short before the bad chunk. */
-type Expected = { outcome: "502"; chunk: number | null; reason: "digest_mismatch" | "size_mismatch" } | { outcome: "short"; chunk: number; reason: "digest_mismatch" };
+type Expected =
+  { outcome: "502"; chunk: number | null; reason: "digest_mismatch" | "size_mismatch" } | { outcome: "short"; chunk: number; reason: "digest_mismatch" };
 
 interface Mutation {
   name: string;
@@ -112,7 +113,12 @@ const SIZES: [label: string, size: number][] = [
 ];
 
 /** The 64 MiB object runs a subset of the matrix to keep the suite's time down. */
-const LARGE_SUBSET = new Set(["first chunk altered (same size)", "middle chunk altered (same size)", "last chunk altered (same size)", "truncated by one byte"]);
+const LARGE_SUBSET = new Set([
+  "first chunk altered (same size)",
+  "middle chunk altered (same size)",
+  "last chunk altered (same size)",
+  "truncated by one byte",
+]);
 
 /** Every byte received equals the original byte at that position, so no altered (or later, unverified) byte arrived. */
 function expectPrefixOf(received: Uint8Array, original: Uint8Array): void {

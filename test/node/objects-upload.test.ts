@@ -111,26 +111,32 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })("refuses with 400 (bad_request on Workers) a body that ends before its Content-Length (client half-closes)", async () => {
-      const previous = await keyWithPreviousVersion();
-      const blobsBefore = await blobKeys();
-      const body = randomBytes(BODY_BYTES);
-      const connection = await rawPut(previous.key, body, body.length + 100);
-      connection.write(body);
-      connection.halfClose();
-      expectFramingRefused(await connection.response, "bad_request");
-      await expectPreviousIntact(previous, blobsBefore);
-    });
+    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })(
+      "refuses with 400 (bad_request on Workers) a body that ends before its Content-Length (client half-closes)",
+      async () => {
+        const previous = await keyWithPreviousVersion();
+        const blobsBefore = await blobKeys();
+        const body = randomBytes(BODY_BYTES);
+        const connection = await rawPut(previous.key, body, body.length + 100);
+        connection.write(body);
+        connection.halfClose();
+        expectFramingRefused(await connection.response, "bad_request");
+        await expectPreviousIntact(previous, blobsBefore);
+      },
+    );
 
-    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })("refuses with 400 (digest_mismatch on Workers) a Content-Length smaller than the signed body (the rest is not read as body)", async () => {
-      const previous = await keyWithPreviousVersion();
-      const blobsBefore = await blobKeys();
-      const body = randomBytes(BODY_BYTES);
-      const connection = await rawPut(previous.key, body, body.length - 100);
-      connection.write(body);
-      expectFramingRefused(await connection.response, "digest_mismatch");
-      await expectPreviousIntact(previous, blobsBefore);
-    });
+    itUnless(runtime, { lambda: FUNCTION_URL_TERMINATES_HTTP })(
+      "refuses with 400 (digest_mismatch on Workers) a Content-Length smaller than the signed body (the rest is not read as body)",
+      async () => {
+        const previous = await keyWithPreviousVersion();
+        const blobsBefore = await blobKeys();
+        const body = randomBytes(BODY_BYTES);
+        const connection = await rawPut(previous.key, body, body.length - 100);
+        connection.write(body);
+        expectFramingRefused(await connection.response, "digest_mismatch");
+        await expectPreviousIntact(previous, blobsBefore);
+      },
+    );
 
     itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("commits nothing when the connection is cut mid-upload", async () => {
       const previous = await keyWithPreviousVersion();
@@ -146,15 +152,18 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       await expectPreviousIntact(previous, blobsBefore);
     });
 
-    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("answers 413 too_large from the headers alone when Content-Length is above MAX_OBJECT_BYTES", async () => {
-      const previous = await keyWithPreviousVersion();
-      const blobsBefore = await blobKeys();
-      const body = randomBytes(MAX_OBJECT_BYTES + 1);
-      // Not one body byte is written: the answer must come from the declared length.
-      const connection = await rawPut(previous.key, body, body.length);
-      expect(wireProblemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
-      await expectPreviousIntact(previous, blobsBefore);
-    });
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })(
+      "answers 413 too_large from the headers alone when Content-Length is above MAX_OBJECT_BYTES",
+      async () => {
+        const previous = await keyWithPreviousVersion();
+        const blobsBefore = await blobKeys();
+        const body = randomBytes(MAX_OBJECT_BYTES + 1);
+        // Not one body byte is written: the answer must come from the declared length.
+        const connection = await rawPut(previous.key, body, body.length);
+        expect(wireProblemOf(await connection.response)).toEqual({ status: 413, code: "too_large" });
+        await expectPreviousIntact(previous, blobsBefore);
+      },
+    );
 
     // deploy/LAMBDA.md, "Behaviour differences", 2: above Lambda's 6 MB request payload quota, AWS answers itself.
     it.runIf(runtime === "lambda").each([
@@ -206,21 +215,24 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
       expect(await currentManifest(key)).toMatchObject({ sha256: sha256Hex(body) });
     });
 
-    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })("re-checks If-None-Match: * before commit, so an upload overtaken by another writer commits nothing", async () => {
-      const key = `upload/${keyCounter++}.bin`;
-      const slow = randomBytes(BODY_BYTES);
-      const target = `/v1/objects/${key}`;
-      const pendingBefore = await pendingUploads();
-      // The slow upload passes its first precondition check while the key is still free, then stalls mid-body.
-      const connection = await rawPut(key, slow, slow.length, { "If-None-Match": "*" });
-      connection.write(slow.subarray(0, CHUNK));
-      await expect.poll(() => pendingUploads(), { timeout: SETTLE_MS }).toBeGreaterThan(pendingBefore);
-      const fast = randomBytes(1000);
-      expect((await gateway.signedFetch("PUT", target, { body: fast })).status).toBe(201);
-      connection.write(slow.subarray(CHUNK));
-      expect(wireProblemOf(await connection.response)).toEqual({ status: 409, code: "already_exists" });
-      const got = await gateway.signedFetch("GET", target);
-      expect(Buffer.compare(new Uint8Array(await got.arrayBuffer()), fast)).toBe(0);
-    });
+    itUnless(runtime, { lambda: FUNCTION_URL_BUFFERS_REQUESTS })(
+      "re-checks If-None-Match: * before commit, so an upload overtaken by another writer commits nothing",
+      async () => {
+        const key = `upload/${keyCounter++}.bin`;
+        const slow = randomBytes(BODY_BYTES);
+        const target = `/v1/objects/${key}`;
+        const pendingBefore = await pendingUploads();
+        // The slow upload passes its first precondition check while the key is still free, then stalls mid-body.
+        const connection = await rawPut(key, slow, slow.length, { "If-None-Match": "*" });
+        connection.write(slow.subarray(0, CHUNK));
+        await expect.poll(() => pendingUploads(), { timeout: SETTLE_MS }).toBeGreaterThan(pendingBefore);
+        const fast = randomBytes(1000);
+        expect((await gateway.signedFetch("PUT", target, { body: fast })).status).toBe(201);
+        connection.write(slow.subarray(CHUNK));
+        expect(wireProblemOf(await connection.response)).toEqual({ status: 409, code: "already_exists" });
+        const got = await gateway.signedFetch("GET", target);
+        expect(Buffer.compare(new Uint8Array(await got.arrayBuffer()), fast)).toBe(0);
+      },
+    );
   });
 });

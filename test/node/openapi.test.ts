@@ -85,11 +85,35 @@ describe("the response checker", () => {
   it.each([
     ["a member the schema does not name", "PUT", "/v1/objects/a", respond(201, { ...putResult, owner: "x" }, JSON_TYPE), /must NOT have additional properties/],
     ["a required member missing", "PUT", "/v1/objects/a", respond(201, { ...putResult, etag: undefined }, JSON_TYPE), /must have required property 'etag'/],
-    ["a code under another status", "GET", "/v1/whoami", respond(401, problemBody(401, "forbidden"), PROBLEM_TYPE), /must be equal to one of the allowed values/],
+    [
+      "a code under another status",
+      "GET",
+      "/v1/whoami",
+      respond(401, problemBody(401, "forbidden"), PROBLEM_TYPE),
+      /must be equal to one of the allowed values/,
+    ],
     ["a code the operation never answers", "GET", "/healthz", respond(404, problemBody(404, "not_found"), PROBLEM_TYPE), /status not documented/],
-    ["a problem whose status is not the response's", "GET", "/v1/whoami", respond(401, problemBody(400, "signature_missing"), PROBLEM_TYPE), /problem status 400/],
-    ["a JSON answer where a problem is documented", "GET", "/v1/whoami", respond(401, problemBody(401, "signature_missing"), JSON_TYPE), /Content-Type application\/json is none of/],
-    ["a missing X-Request-Id", "GET", "/v1/whoami", { ...respond(200, { keyid: "k", alg: "ed25519", scopes: [], admin: false }, JSON_TYPE), headers: new Headers(JSON_TYPE) }, /missing required header X-Request-Id/],
+    [
+      "a problem whose status is not the response's",
+      "GET",
+      "/v1/whoami",
+      respond(401, problemBody(400, "signature_missing"), PROBLEM_TYPE),
+      /problem status 400/,
+    ],
+    [
+      "a JSON answer where a problem is documented",
+      "GET",
+      "/v1/whoami",
+      respond(401, problemBody(401, "signature_missing"), JSON_TYPE),
+      /Content-Type application\/json is none of/,
+    ],
+    [
+      "a missing X-Request-Id",
+      "GET",
+      "/v1/whoami",
+      { ...respond(200, { keyid: "k", alg: "ed25519", scopes: [], admin: false }, JSON_TYPE), headers: new Headers(JSON_TYPE) },
+      /missing required header X-Request-Id/,
+    ],
     ["a download without its ETag", "GET", "/v1/objects/a", respond(200, undefined, withoutETag), /missing required header ETag/],
     ["a malformed Repr-Digest", "GET", "/v1/objects/a", respond(200, undefined, { ...objectHeaders, "repr-digest": "sha-256=abc" }), /header Repr-Digest/],
     ["a success on a route the document does not name", "GET", "/v1/objects-v2", respond(200, {}, JSON_TYPE), /only a problem may answer/],
@@ -179,11 +203,17 @@ describe.each(RUNTIMES)("on %s, every answer conforms to the document", (runtime
     const pair = await newEd25519Key();
     const ed25519 = { keyid: "openapi-ed", alg: "ed25519", public_key: pair.publicKey, scopes: [{ prefix: "x/", actions: ["read"] }] };
     expect((await signed("POST", "/v1/keys", { body: json(ed25519), headers: JSON_HEADERS })).status).toBe(201);
-    const hmac = await signed("POST", "/v1/keys", { body: json({ keyid: "openapi-hmac", alg: "hmac-sha256", scopes: [], expires_at: "2999-01-01T00:00:00Z" }), headers: JSON_HEADERS });
+    const hmac = await signed("POST", "/v1/keys", {
+      body: json({ keyid: "openapi-hmac", alg: "hmac-sha256", scopes: [], expires_at: "2999-01-01T00:00:00Z" }),
+      headers: JSON_HEADERS,
+    });
     expect(hmac.status).toBe(201);
     expect(await hmac.json()).toHaveProperty("secret");
     expect(await problemOf(await signed("POST", "/v1/keys", { body: json(ed25519), headers: JSON_HEADERS }))).toEqual({ status: 409, code: "already_exists" });
-    expect(await problemOf(await signed("POST", "/v1/keys", { body: json({ alg: "rsa", scopes: [] }), headers: JSON_HEADERS }))).toEqual({ status: 400, code: "bad_request" });
+    expect(await problemOf(await signed("POST", "/v1/keys", { body: json({ alg: "rsa", scopes: [] }), headers: JSON_HEADERS }))).toEqual({
+      status: 400,
+      code: "bad_request",
+    });
     const digestMismatch = await signed("POST", "/v1/keys", { body: json(ed25519), signedBody: json({}), headers: JSON_HEADERS });
     expect(await problemOf(digestMismatch)).toEqual({ status: 400, code: "digest_mismatch" });
     expect((await signed("GET", "/v1/keys")).status).toBe(200);

@@ -31,7 +31,10 @@ async function putObject(gateway: GatewayHarness, key: string, body: Uint8Array<
 }
 
 function presign(gateway: GatewayHarness, request: Record<string, unknown>): Promise<Response> {
-  return gateway.signedFetch("POST", "/v1/presign", { body: new TextEncoder().encode(JSON.stringify(request)), headers: { "content-type": "application/json" } });
+  return gateway.signedFetch("POST", "/v1/presign", {
+    body: new TextEncoder().encode(JSON.stringify(request)),
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function presignOk(gateway: GatewayHarness, request: Record<string, unknown>): Promise<PresignAnswer> {

@@ -63,9 +63,9 @@ describe.each(RUNTIMES)("the Python example against the %s gateway", (_runtime, 
   });
 
   runsHere(`exits non-zero with the gateway's problem when a signed request is refused${missing ? ` (skipped: ${missing})` : ""}`, async () => {
-    const outside = await run("python3", [EXAMPLE, "not-py/x.txt"], { env: { ...process.env, VERIGATE_ENDPOINT: gateway.origin, VERIGATE_KEY: keyPath } }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const outside = await run("python3", [EXAMPLE, "not-py/x.txt"], {
+      env: { ...process.env, VERIGATE_ENDPOINT: gateway.origin, VERIGATE_KEY: keyPath },
+    }).catch((error: { code: number; stderr: string }) => error);
     expect(outside).toMatchObject({ code: 1 });
     expect((outside as { stderr: string }).stderr).toMatch(/^PUT .*not-py\/x\.txt: 403 .*"code":"forbidden"/);
   });

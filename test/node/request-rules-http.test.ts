@@ -48,7 +48,12 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
   // Regression (finding 10): Node handed the gateway a GET without its body, so the body went unnoticed there.
   it("answers 400 digest_missing to a signed GET that carries a body without a Content-Digest", async () => {
     const headers = await gateway.signedHeaders("GET", "/v1/whoami");
-    const response = await gateway.connect({ method: "GET", target: "/v1/whoami", headers: { ...headers, "Content-Length": "5" }, body: new TextEncoder().encode("hello") }).response;
+    const response = await gateway.connect({
+      method: "GET",
+      target: "/v1/whoami",
+      headers: { ...headers, "Content-Length": "5" },
+      body: new TextEncoder().encode("hello"),
+    }).response;
     expect(wireProblemOf(response)).toEqual({ status: 400, code: "digest_missing" });
   });
 
@@ -88,7 +93,11 @@ describe.each(RUNTIMES)("on %s", (runtime, start) => {
     it("refuses an unsigned POST /v1/keys with 403 and mints nothing", async () => {
       const pair = await newEd25519Key();
       const body = JSON.stringify({ keyid: "soft-minted", alg: "ed25519", public_key: pair.publicKey, scopes: [], admin: true });
-      const response = await fetch(`${soft.origin}/v1/keys`, { method: "POST", body, headers: { "content-type": "application/json", "content-digest": await digestOf(body) } });
+      const response = await fetch(`${soft.origin}/v1/keys`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "content-digest": await digestOf(body) },
+      });
       expect(await problemOf(response)).toEqual({ status: 403, code: "forbidden" });
       expect((await soft.signedFetch("GET", "/v1/keys/soft-minted")).status).toBe(404);
     });

@@ -131,7 +131,11 @@ describe("the SDK's signed requests", () => {
     const secret = crypto.getRandomValues(new Uint8Array(32));
     const key = await importJwk({ kty: "oct", k: Buffer.from(secret).toString("base64url"), kid: "ci" });
     let captured: Request | undefined;
-    const client = new VerigateClient({ endpoint: "https://gw.example", key, fetch: async (input, init) => ((captured = new Request(input, init)), Response.json({})) });
+    const client = new VerigateClient({
+      endpoint: "https://gw.example",
+      key,
+      fetch: async (input, init) => ((captured = new Request(input, init)), Response.json({})),
+    });
     await client.whoami();
     await gatewayAccepts(captured!, { alg: "hmac-sha256", secret });
   });

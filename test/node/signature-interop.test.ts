@@ -111,9 +111,7 @@ describe.each(["ed25519", "hmac-sha256"] as const)("%s", (alg) => {
     });
     const config = {
       keyLookup: async (params: { keyid?: unknown }) =>
-        params.keyid === keys.keyid
-          ? { id: keys.keyid, algs: [alg], verify: createVerifier(keys.theirVerification as string, alg) }
-          : null,
+        params.keyid === keys.keyid ? { id: keys.keyid, algs: [alg], verify: createVerifier(keys.theirVerification as string, alg) } : null,
       requiredFields: COVERED,
       requiredParams: ["created", "keyid", "nonce", "alg"],
       tolerance: WINDOW.clockSkewSeconds,

@@ -63,7 +63,15 @@ describe("signed requests through the gateway", () => {
     const url = `${ORIGIN}/v1/whoami`;
     const components = ["@method", "@authority", "@path", "@query", "x-note"];
     const created = Math.floor(gateway.now / 1000);
-    const ascii = await signRequest({ method: "GET", url, key: gateway.admin.key, keyid: gateway.admin.keyid, created, components, headers: { "x-note": "cafe" } });
+    const ascii = await signRequest({
+      method: "GET",
+      url,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created,
+      components,
+      headers: { "x-note": "cafe" },
+    });
     expect((await gateway.fetch(new Request(url, { headers: { ...ascii.headers, "x-note": "cafe" } }))).status).toBe(200);
 
     const signatureInput = ascii.headers["Signature-Input"]!.replace(/nonce="[^"]+"/, `nonce="${FRESH_NONCE}"`);
@@ -89,7 +97,15 @@ describe("signed requests through the gateway", () => {
     const components = ["@method", "@authority", "@path", "@query", "x-absent"];
     const stranger = await newEd25519Key();
     for (const signer of [gateway.admin, { keyid: "no-such-key", key: { alg: "ed25519" as const, privateKey: stranger.privateKey } }]) {
-      const { headers } = await signRequest({ method: "GET", url, key: signer.key, keyid: signer.keyid, created: Math.floor(gateway.now / 1000), components, headers: { "x-absent": "v" } });
+      const { headers } = await signRequest({
+        method: "GET",
+        url,
+        key: signer.key,
+        keyid: signer.keyid,
+        created: Math.floor(gateway.now / 1000),
+        components,
+        headers: { "x-absent": "v" },
+      });
       expect(await problemOf(await gateway.fetch(new Request(url, { headers })))).toMatchObject({ status: 400, code: "malformed_signature" });
     }
   });
@@ -105,7 +121,10 @@ describe("signed requests through the gateway", () => {
     const gateway = await testGateway();
     const nowSeconds = Math.floor(gateway.now / 1000);
     expect((await gateway.signed("GET", "/v1/whoami", { created: nowSeconds + 30 })).status).toBe(200);
-    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { created: nowSeconds + 31 }))).toMatchObject({ status: 401, code: "signature_not_yet_valid" });
+    expect(await problemOf(await gateway.signed("GET", "/v1/whoami", { created: nowSeconds + 31 }))).toMatchObject({
+      status: 401,
+      code: "signature_not_yet_valid",
+    });
   });
 
   it("answers 401 signature_expired once `expires` plus skew has passed", async () => {
@@ -119,14 +138,22 @@ describe("signed requests through the gateway", () => {
     const gateway = await testGateway();
     const stranger = await newEd25519Key();
     const unknown = await gateway.signed("GET", "/v1/whoami", { as: { keyid: "nobody", key: { alg: "ed25519", privateKey: stranger.privateKey } } });
-    const wrongKey = await gateway.signed("GET", "/v1/whoami", { as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } } });
+    const wrongKey = await gateway.signed("GET", "/v1/whoami", {
+      as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } },
+    });
     expect(await problemOf(unknown)).toMatchObject({ status: 401, code: "signature_invalid" });
     expect(await problemOf(wrongKey)).toMatchObject({ status: 401, code: "signature_invalid" });
   });
 
   it("answers 401 signature_invalid when the request was altered after signing", async () => {
     const gateway = await testGateway();
-    const { headers } = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const { headers } = await signRequest({
+      method: "GET",
+      url: `${ORIGIN}/v1/whoami`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+    });
     const otherPath = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { headers }));
     const otherQuery = await gateway.fetch(new Request(`${ORIGIN}/v1/whoami?x=1`, { headers }));
     const otherHost = await gateway.fetch(new Request("http://evil.test/v1/whoami", { headers }));
@@ -138,9 +165,21 @@ describe("signed requests through the gateway", () => {
 
   it("uses PUBLIC_ORIGIN's authority instead of the Host it sees", async () => {
     const gateway = await testGateway({ PUBLIC_ORIGIN: "https://files.example.org" });
-    const signedFor = await signRequest({ method: "GET", url: "https://files.example.org/v1/whoami", key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const signedFor = await signRequest({
+      method: "GET",
+      url: "https://files.example.org/v1/whoami",
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+    });
     expect((await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: signedFor.headers }))).status).toBe(200);
-    const signedForInternal = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const signedForInternal = await signRequest({
+      method: "GET",
+      url: `${ORIGIN}/v1/whoami`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+    });
     expect((await gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers: signedForInternal.headers }))).status).toBe(401);
   });
 
@@ -174,7 +213,10 @@ describe("signed requests through the gateway", () => {
     const gateway = await testGateway();
     const nonce = "B".repeat(22) + crypto.randomUUID().replace(/-/g, "");
     const stranger = await newEd25519Key();
-    const forged = await gateway.signed("GET", "/v1/whoami", { nonce, as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } } });
+    const forged = await gateway.signed("GET", "/v1/whoami", {
+      nonce,
+      as: { keyid: gateway.admin.keyid, key: { alg: "ed25519", privateKey: stranger.privateKey } },
+    });
     expect(forged.status).toBe(401);
     // Had the forged request claimed the nonce, the genuine one would now be a replay.
     expect((await gateway.signed("GET", "/v1/whoami", { nonce })).status).toBe(200);
@@ -182,7 +224,14 @@ describe("signed requests through the gateway", () => {
 
   it("answers 400 digest_missing for a body without Content-Digest", async () => {
     const gateway = await testGateway();
-    const { headers } = await signRequest({ method: "POST", url: `${ORIGIN}/v1/keys`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000), body: new TextEncoder().encode("{}") });
+    const { headers } = await signRequest({
+      method: "POST",
+      url: `${ORIGIN}/v1/keys`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+      body: new TextEncoder().encode("{}"),
+    });
     const { "Content-Digest": _dropped, ...withoutDigest } = headers;
     const response = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { method: "POST", headers: withoutDigest, body: "{}" }));
     expect(await problemOf(response)).toMatchObject({ status: 400, code: "digest_missing" });
@@ -202,9 +251,19 @@ describe("signed requests through the gateway", () => {
   it("answers 400 digest_mismatch when the body differs from its signed digest", async () => {
     const gateway = await testGateway();
     const signedBody = JSON.stringify({ keyid: "digest-signed", alg: "hmac-sha256", scopes: [] });
-    const { headers } = await signRequest({ method: "POST", url: `${ORIGIN}/v1/keys`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000), body: new TextEncoder().encode(signedBody), headers: { "content-type": "application/json" } });
+    const { headers } = await signRequest({
+      method: "POST",
+      url: `${ORIGIN}/v1/keys`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+      body: new TextEncoder().encode(signedBody),
+      headers: { "content-type": "application/json" },
+    });
     const sentBody = JSON.stringify({ keyid: "digest-sent", alg: "hmac-sha256", scopes: [{ prefix: "", actions: ["read"] }] });
-    const response = await gateway.fetch(new Request(`${ORIGIN}/v1/keys`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: sentBody }));
+    const response = await gateway.fetch(
+      new Request(`${ORIGIN}/v1/keys`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: sentBody }),
+    );
     expect(await problemOf(response)).toMatchObject({ status: 400, code: "digest_mismatch" });
     for (const keyid of ["digest-signed", "digest-sent"]) expect((await gateway.signed("GET", `/v1/keys/${keyid}`)).status).toBe(404);
   });
@@ -216,7 +275,13 @@ describe("requests without a body", () => {
     const user = await newEd25519Key();
     await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid: "to-revoke", alg: "ed25519", public_key: user.publicKey, scopes: [] }) });
     const url = `${ORIGIN}/v1/keys/to-revoke`;
-    const { headers } = await signRequest({ method: "DELETE", url, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
+    const { headers } = await signRequest({
+      method: "DELETE",
+      url,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+    });
     const response = await gateway.fetch(new Request(url, { method: "DELETE", headers: { ...headers, "content-length": "0" }, body: new Uint8Array(0) }));
     expect(response.status).toBe(204);
   });

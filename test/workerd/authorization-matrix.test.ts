@@ -44,7 +44,10 @@ describe("authorization: each route needs its own action inside the key's scope"
     [["delete"], ["DELETE"]],
     [["list"], ["list"]],
     [["presign"], []],
-    [["presign", "read"], ["GET", "HEAD", "presign"]],
+    [
+      ["presign", "read"],
+      ["GET", "HEAD", "presign"],
+    ],
   ])("a key with only %j inside its prefix is allowed exactly %j; 403 forbidden elsewhere", async (actions, allowed) => {
     const prefix = `matrix-${actions.join("-")}/`;
     const key = `${prefix}object`;

@@ -71,7 +71,10 @@ describe("configuration", () => {
     [{}, ["presign_secret_missing"]],
     [{ PRESIGN_STORAGE: "on" }, ["presign_secret_missing", "presign_storage_s3_bucket_missing"]],
     [{ PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects" }, ["presign_secret_missing", "presign_storage_s3_credentials_missing"]],
-    [{ PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects", S3_ENDPOINT: "https://r2.example", S3_ACCESS_KEY_ID: "a", S3_SECRET_ACCESS_KEY: "s" }, ["presign_secret_missing"]],
+    [
+      { PRESIGN_STORAGE: "on", S3_BUCKET: "verigate-objects", S3_ENDPOINT: "https://r2.example", S3_ACCESS_KEY_ID: "a", S3_SECRET_ACCESS_KEY: "s" },
+      ["presign_secret_missing"],
+    ],
     // The bucket is only for storage presign on Workers: without PRESIGN_STORAGE=on nothing is missing.
     [{ S3_BUCKET: "verigate-objects", PRESIGN_SECRET: "s".repeat(32) }, []],
   ])("warns of %o as %o on Workers, before any request needs it", (vars, warnings) => {

@@ -8,7 +8,10 @@ const json = { "content-type": "application/json" };
 
 async function keyWith(gateway: TestGateway, keyid: string, scopes: unknown[]) {
   const pair = await newEd25519Key();
-  const created = await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid, alg: "ed25519", public_key: pair.publicKey, scopes }), headers: json });
+  const created = await gateway.signed("POST", "/v1/keys", {
+    body: JSON.stringify({ keyid, alg: "ed25519", public_key: pair.publicKey, scopes }),
+    headers: json,
+  });
   expect(created.status).toBe(201);
   return { keyid, key: { alg: "ed25519" as const, privateKey: pair.privateKey } };
 }
@@ -36,7 +39,10 @@ describe("problem details", () => {
     const gateway = await testGateway();
     await keyWith(gateway, "twice", []);
     const pair = await newEd25519Key();
-    const again = await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid: "twice", alg: "ed25519", public_key: pair.publicKey, scopes: [] }), headers: json });
+    const again = await gateway.signed("POST", "/v1/keys", {
+      body: JSON.stringify({ keyid: "twice", alg: "ed25519", public_key: pair.publicKey, scopes: [] }),
+      headers: json,
+    });
     const problem = await problemDetailOf(again);
     expect(problem).toMatchObject({ status: 409, code: "already_exists" });
     expect(problem.detail).toMatch(/^a key record with keyid twice exists/);
@@ -50,7 +56,11 @@ describe("problem details", () => {
 
   it("invalid_key_name and range_not_satisfiable say what the rule is", async () => {
     const gateway = await testGateway();
-    expect(await problemDetailOf(await gateway.signed("GET", "/v1/objects/a//b"))).toMatchObject({ status: 400, code: "invalid_key_name", detail: expect.stringContaining("no segment of a key may be empty") });
+    expect(await problemDetailOf(await gateway.signed("GET", "/v1/objects/a//b"))).toMatchObject({
+      status: 400,
+      code: "invalid_key_name",
+      detail: expect.stringContaining("no segment of a key may be empty"),
+    });
     const put = await gateway.signed("PUT", "/v1/objects/r/x", { body: "abc", headers: { "content-length": "3" } });
     expect(put.status).toBe(201);
     const range = await gateway.signed("GET", "/v1/objects/r/x", { headers: { range: "bytes=5-" } });

@@ -69,7 +69,10 @@ describe("/v1/keys", () => {
     await createKey(gateway, { keyid: "reader", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "", actions: ["read"] }] });
     const as = { keyid: "reader", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
     expect(await problemOf(await gateway.signed("GET", "/v1/keys", { as }))).toMatchObject({ status: 403, code: "forbidden" });
-    expect(await problemOf(await gateway.signed("POST", "/v1/keys", { as, ...json({ alg: "hmac-sha256", scopes: [] }) }))).toMatchObject({ status: 403, code: "forbidden" });
+    expect(await problemOf(await gateway.signed("POST", "/v1/keys", { as, ...json({ alg: "hmac-sha256", scopes: [] }) }))).toMatchObject({
+      status: 403,
+      code: "forbidden",
+    });
   });
 
   it.each([
@@ -96,7 +99,10 @@ describe("/v1/keys", () => {
 
   it("answers 409 already_exists for a keyid in use, bootstrap keys included", async () => {
     const gateway = await testGateway();
-    expect(await problemOf(await createKey(gateway, { keyid: gateway.admin.keyid, alg: "hmac-sha256", scopes: [] }))).toMatchObject({ status: 409, code: "already_exists" });
+    expect(await problemOf(await createKey(gateway, { keyid: gateway.admin.keyid, alg: "hmac-sha256", scopes: [] }))).toMatchObject({
+      status: 409,
+      code: "already_exists",
+    });
   });
 
   it("answers 404 not_found for an unknown keyid", async () => {

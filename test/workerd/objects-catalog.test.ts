@@ -76,7 +76,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
     const metadata: MetadataStore = {
       backend: inner.backend,
       atomicSwap: inner.atomicSwap,
-      get: <T,>(key: string) => {
+      get: <T>(key: string) => {
         read.push(key);
         return inner.get<T>(key);
       },
@@ -100,8 +100,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
         put: (key, value) => inner.put(key, value),
         delete: (key) => inner.delete(key),
         swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
-        list: (prefix, options) =>
-          state.down || options?.cursor !== undefined ? Promise.reject(new Error("store says no")) : inner.list(prefix, options),
+        list: (prefix, options) => (state.down || options?.cursor !== undefined ? Promise.reject(new Error("store says no")) : inner.list(prefix, options)),
       };
     }
 

@@ -5,18 +5,7 @@ import { openVerified } from "../../shared/objects/download.ts";
 import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
 import { putObject, type PutObjectInput } from "../../shared/objects/upload.ts";
 import type { ByteRange, ObjectStorage } from "../../shared/storage/index.ts";
-import {
-  backends,
-  bytes,
-  CHUNK,
-  depsFor,
-  drain,
-  piecewise,
-  requestBody,
-  sha256,
-  uniqueKey,
-  type Backend,
-} from "./support/objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, drain, piecewise, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const REQUEST_ID = "req-objects-core";
@@ -76,49 +65,51 @@ async function expectNothingLeft(deps: Deps, blobKey: string | undefined): Promi
 describe.each(backends())("object core on $name", (backend: Backend) => {
   describe("round trip", () => {
     const sizes = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3.5 * CHUNK];
-    it.each(sizes.flatMap((size) => [{ size, body: "request body (BYOB)" }, { size, body: "JS stream (copying reader)" }]))(
-      "stores and verifies $size bytes from a $body",
-      async ({ size, body }) => {
-        const deps = depsFor(backend);
-        const data = bytes(size, size + 7);
-        const key = uniqueKey("round-trip.bin");
-        const stream = body.startsWith("request") ? requestBody(data) : piecewise(data, 7_000);
-        const manifest = await upload(deps, key, data, { body: stream, contentType: "application/x-test" });
+    it.each(
+      sizes.flatMap((size) => [
+        { size, body: "request body (BYOB)" },
+        { size, body: "JS stream (copying reader)" },
+      ]),
+    )("stores and verifies $size bytes from a $body", async ({ size, body }) => {
+      const deps = depsFor(backend);
+      const data = bytes(size, size + 7);
+      const key = uniqueKey("round-trip.bin");
+      const stream = body.startsWith("request") ? requestBody(data) : piecewise(data, 7_000);
+      const manifest = await upload(deps, key, data, { body: stream, contentType: "application/x-test" });
 
-        const expectedChunks: string[] = [];
-        for (let at = 0; at < size; at += CHUNK) expectedChunks.push(toHex(await sha256(data.slice(at, at + CHUNK))));
-        expect(manifest).toMatchObject({
-          key,
-          size,
-          sha256: toHex(await sha256(data)),
-          chunk_size: CHUNK,
-          chunks: expectedChunks,
-          content_type: "application/x-test",
-          keyid: "uploader",
-          blob: `blobs/${manifest.version}`,
-        });
-        expect(manifest.version).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-        expect(await readCurrent(deps.metadata, key)).toEqual(manifest);
-        expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+      const expectedChunks: string[] = [];
+      for (let at = 0; at < size; at += CHUNK) expectedChunks.push(toHex(await sha256(data.slice(at, at + CHUNK))));
+      expect(manifest).toMatchObject({
+        key,
+        size,
+        sha256: toHex(await sha256(data)),
+        chunk_size: CHUNK,
+        chunks: expectedChunks,
+        content_type: "application/x-test",
+        keyid: "uploader",
+        blob: `blobs/${manifest.version}`,
+      });
+      expect(manifest.version).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(await readCurrent(deps.metadata, key)).toEqual(manifest);
+      expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
 
-        const verified = await openVerified(deps, manifest, { requestId: REQUEST_ID });
-        // The status and headers functions/http/serve.ts sends with these bytes.
-        const head = objectResponseHead(manifest);
-        expect(head.status).toBe(200);
-        expect(head.headers).toMatchObject({
-          "Content-Length": String(size),
-          ETag: `"${manifest.sha256}"`,
-          "Repr-Digest": `sha-256=:${toBase64(await sha256(data))}:`,
-          "Accept-Ranges": "bytes",
-          "Content-Type": "application/x-test",
-        });
-        const { received, error } = await drain(verified);
-        expect(error).toBeUndefined();
-        expect(received.length).toBe(size);
-        expect(firstDifference(received, data)).toBe(-1);
-        expect(deps.log.lines("integrity_failure")).toEqual([]);
-      },
-    );
+      const verified = await openVerified(deps, manifest, { requestId: REQUEST_ID });
+      // The status and headers functions/http/serve.ts sends with these bytes.
+      const head = objectResponseHead(manifest);
+      expect(head.status).toBe(200);
+      expect(head.headers).toMatchObject({
+        "Content-Length": String(size),
+        ETag: `"${manifest.sha256}"`,
+        "Repr-Digest": `sha-256=:${toBase64(await sha256(data))}:`,
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/x-test",
+      });
+      const { received, error } = await drain(verified);
+      expect(error).toBeUndefined();
+      expect(received.length).toBe(size);
+      expect(firstDifference(received, data)).toBe(-1);
+      expect(deps.log.lines("integrity_failure")).toEqual([]);
+    });
 
     it.each([
       { name: "inside one chunk", range: { offset: 10, length: 100 } },
@@ -315,7 +306,10 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const body = bodyAfter(data, async () => (winner = await upload(deps, key, bytes(50, 3))));
       await expect(upload(deps, key, data, { body, ifMatch: `"${first.sha256}"` })).rejects.toMatchObject({ code: "precondition_failed" });
       expect(await readCurrent(deps.metadata, key)).toEqual(winner);
-      await expectNothingLeft(deps, watched.puts.find((blob) => blob !== first.blob && blob !== winner?.blob));
+      await expectNothingLeft(
+        deps,
+        watched.puts.find((blob) => blob !== first.blob && blob !== winner?.blob),
+      );
     });
 
     it("re-checks If-None-Match before commit: a key created during the upload makes it fail", async () => {

@@ -42,12 +42,22 @@ describe("parseRange", () => {
     expect(outcome("bytes=-5", 0)).toBeNull();
   });
 
-  it.each(["bytes=", "bytes=abc", "bytes=5", "bytes=-", "bytes=10-5", "bytes=1-2-3", "bytes=+1-2", "bytes=0x10-", "0-5", "bytes 0-5", "bytes=0-1,10-5", "bytes=0-1,x"])(
-    "refuses the malformed %j with bad_request",
-    (header) => {
-      expect(outcome(header, 100)).toBe("bad_request");
-    },
-  );
+  it.each([
+    "bytes=",
+    "bytes=abc",
+    "bytes=5",
+    "bytes=-",
+    "bytes=10-5",
+    "bytes=1-2-3",
+    "bytes=+1-2",
+    "bytes=0x10-",
+    "0-5",
+    "bytes 0-5",
+    "bytes=0-1,10-5",
+    "bytes=0-1,x",
+  ])("refuses the malformed %j with bad_request", (header) => {
+    expect(outcome(header, 100)).toBe("bad_request");
+  });
 
   it.each([
     ["bytes=100-", 100],
@@ -90,7 +100,11 @@ describe("object response headers", () => {
   it("describes the part on a 206, keeping the whole representation's Repr-Digest", () => {
     const { status, headers } = objectResponseHead(manifest, { offset: 100, length: 50 });
     expect(status).toBe(206);
-    expect(headers).toMatchObject({ "Content-Length": "50", "Content-Range": "bytes 100-149/1000", "Repr-Digest": objectResponseHead(manifest).headers["Repr-Digest"] });
+    expect(headers).toMatchObject({
+      "Content-Length": "50",
+      "Content-Range": "bytes 100-149/1000",
+      "Repr-Digest": objectResponseHead(manifest).headers["Repr-Digest"],
+    });
   });
 
   it("gives a 304 its validators only, and a 416 the current length", () => {

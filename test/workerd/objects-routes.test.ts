@@ -68,7 +68,12 @@ describe("/v1/objects routes in workerd", () => {
     await put(gateway, "b/secret", new Uint8Array([1, 2, 3]));
     const user = await newEd25519Key();
     await gateway.signed("POST", "/v1/keys", {
-      body: JSON.stringify({ keyid: "a-only", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "a/", actions: ["read", "write", "delete", "list"] }] }),
+      body: JSON.stringify({
+        keyid: "a-only",
+        alg: "ed25519",
+        public_key: user.publicKey,
+        scopes: [{ prefix: "a/", actions: ["read", "write", "delete", "list"] }],
+      }),
     });
     const as = { keyid: "a-only", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
     const body = new Uint8Array([9]);
@@ -106,7 +111,10 @@ describe("listing within scopes", () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-      const page = (await (await gateway.signed("GET", `/v1/objects?prefix=&limit=1${query}`, { as })).json()) as { objects: { key: string }[]; cursor: string | null };
+      const page = (await (await gateway.signed("GET", `/v1/objects?prefix=&limit=1${query}`, { as })).json()) as {
+        objects: { key: string }[];
+        cursor: string | null;
+      };
       seen.push(...page.objects.map((object) => object.key));
       cursor = page.cursor;
     } while (cursor);
@@ -120,7 +128,15 @@ describe("listing within scopes", () => {
     const gateway = await testGateway();
     const user = await newEd25519Key();
     await gateway.signed("POST", "/v1/keys", {
-      body: JSON.stringify({ keyid: "two", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "a/", actions: ["list"] }, { prefix: "c/", actions: ["list"] }] }),
+      body: JSON.stringify({
+        keyid: "two",
+        alg: "ed25519",
+        public_key: user.publicKey,
+        scopes: [
+          { prefix: "a/", actions: ["list"] },
+          { prefix: "c/", actions: ["list"] },
+        ],
+      }),
     });
     const as = { keyid: "two", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
     expect(await problemOf(await gateway.signed("GET", "/v1/objects?prefix=", { as }))).toMatchObject({ status: 400, code: "bad_request" });

@@ -101,7 +101,9 @@ describe("gateway links", () => {
   it("answer 410 link_revoked once the issuing key is revoked", async () => {
     const { gateway } = await withObject();
     const user = await newEd25519Key();
-    await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid: "sharer", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "share/", actions: ["read", "presign"] }] }) });
+    await gateway.signed("POST", "/v1/keys", {
+      body: JSON.stringify({ keyid: "sharer", alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "share/", actions: ["read", "presign"] }] }),
+    });
     const as = { keyid: "sharer", key: { alg: "ed25519" as const, privateKey: user.privateKey } };
     const url = ((await (await presign(gateway, { key: "share/model.bin" }, as)).json()) as { url: string }).url;
     expect((await gateway.fetch(new Request(url))).status).toBe(200);
@@ -122,7 +124,11 @@ describe("gateway links", () => {
   it("answer 503 replay_store_unavailable when the store cannot claim a single-use link, which then still works once it can", async () => {
     let storeDown = false;
     const store = new DurableObjectReplayStore(env.REPLAY);
-    const replay: ReplayStore = { backend: store.backend, atomic: store.atomic, claim: (id, window) => (storeDown ? Promise.reject(new Error("replay shard unreachable")) : store.claim(id, window)) };
+    const replay: ReplayStore = {
+      backend: store.backend,
+      atomic: store.atomic,
+      claim: (id, window) => (storeDown ? Promise.reject(new Error("replay shard unreachable")) : store.claim(id, window)),
+    };
     const { gateway, bytes } = await withObject({}, { replay });
     const url = await linkFor(gateway, { single_use: true });
     storeDown = true;
@@ -174,7 +180,9 @@ describe("POST /v1/presign checks", () => {
     for (const actions of [["read"], ["presign"]]) {
       const user = await newEd25519Key();
       const keyid = `only-${actions[0]}`;
-      await gateway.signed("POST", "/v1/keys", { body: JSON.stringify({ keyid, alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "share/", actions }] }) });
+      await gateway.signed("POST", "/v1/keys", {
+        body: JSON.stringify({ keyid, alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "share/", actions }] }),
+      });
       const as = { keyid, key: { alg: "ed25519" as const, privateKey: user.privateKey } };
       expect(await problemOf(await presign(gateway, { key: "share/model.bin" }, as))).toMatchObject({ status: 403, code: "forbidden" });
     }
@@ -193,7 +201,10 @@ describe("POST /v1/presign checks", () => {
 
   it("refuses storage mode by default with 403 presign_storage_disabled", async () => {
     const { gateway } = await withObject();
-    expect(await problemOf(await presign(gateway, { key: "share/model.bin", mode: "storage" }))).toMatchObject({ status: 403, code: "presign_storage_disabled" });
+    expect(await problemOf(await presign(gateway, { key: "share/model.bin", mode: "storage" }))).toMatchObject({
+      status: 403,
+      code: "presign_storage_disabled",
+    });
   });
 
   it("answers 503 misconfigured for storage mode enabled without S3 credentials", async () => {
@@ -201,24 +212,35 @@ describe("POST /v1/presign checks", () => {
     expect(await problemOf(await presign(gateway, { key: "share/model.bin", mode: "storage" }))).toMatchObject({ status: 503, code: "misconfigured" });
   });
 
-  it("answers 400 bad_request to a single-use storage URL, which nothing could spend, even when storage mode is on", async () => {
-    const { gateway } = await withObject(STORAGE_PRESIGN_ON);
-    expect((await presign(gateway, { key: "share/model.bin", mode: "storage" })).status).toBe(200);
-    expect(await problemOf(await presign(gateway, { key: "share/model.bin", mode: "storage", single_use: true }))).toMatchObject({ status: 400, code: "bad_request" });
-  }, SDK_IMPORT_TIMEOUT_MS);
+  it(
+    "answers 400 bad_request to a single-use storage URL, which nothing could spend, even when storage mode is on",
+    async () => {
+      const { gateway } = await withObject(STORAGE_PRESIGN_ON);
+      expect((await presign(gateway, { key: "share/model.bin", mode: "storage" })).status).toBe(200);
+      expect(await problemOf(await presign(gateway, { key: "share/model.bin", mode: "storage", single_use: true }))).toMatchObject({
+        status: 400,
+        code: "bad_request",
+      });
+    },
+    SDK_IMPORT_TIMEOUT_MS,
+  );
 
-  it("signs a storage URL that expires as requested, with the integrity block, when enabled", async () => {
-    const { gateway, bytes } = await withObject(STORAGE_PRESIGN_ON);
-    const response = await presign(gateway, { key: "share/model.bin", mode: "storage", expires_in: 90 });
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as { url: string; mode: string; integrity: Record<string, unknown> };
-    const manifest = (await env.META.get("obj:share/model.bin", "json")) as { blob: string };
-    const url = new URL(body.url);
-    expect(url.origin).toBe("https://account.r2.cloudflarestorage.com");
-    expect(url.pathname).toBe(`/verigate-objects/${manifest.blob}`);
-    expect(url.searchParams.get("X-Amz-Expires")).toBe("90");
-    expect(url.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
-    expect(body.url).not.toContain("wJalrXUtnFEMI");
-    expect(body).toMatchObject({ mode: "storage", integrity: { sha256: toHex(await sha256(bytes)), size: bytes.length } });
-  }, SDK_IMPORT_TIMEOUT_MS);
+  it(
+    "signs a storage URL that expires as requested, with the integrity block, when enabled",
+    async () => {
+      const { gateway, bytes } = await withObject(STORAGE_PRESIGN_ON);
+      const response = await presign(gateway, { key: "share/model.bin", mode: "storage", expires_in: 90 });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { url: string; mode: string; integrity: Record<string, unknown> };
+      const manifest = (await env.META.get("obj:share/model.bin", "json")) as { blob: string };
+      const url = new URL(body.url);
+      expect(url.origin).toBe("https://account.r2.cloudflarestorage.com");
+      expect(url.pathname).toBe(`/verigate-objects/${manifest.blob}`);
+      expect(url.searchParams.get("X-Amz-Expires")).toBe("90");
+      expect(url.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
+      expect(body.url).not.toContain("wJalrXUtnFEMI");
+      expect(body).toMatchObject({ mode: "storage", integrity: { sha256: toHex(await sha256(bytes)), size: bytes.length } });
+    },
+    SDK_IMPORT_TIMEOUT_MS,
+  );
 });

@@ -11,10 +11,14 @@ const CONCURRENT_REPLAYS = 250;
 describe("replay protection through the gateway", () => {
   it(`lets exactly one of ${CONCURRENT_REPLAYS} concurrent copies of one signed request through (Durable Object store)`, async () => {
     const gateway = await testGateway();
-    const { headers } = await signRequest({ method: "GET", url: `${ORIGIN}/v1/whoami`, key: gateway.admin.key, keyid: gateway.admin.keyid, created: Math.floor(gateway.now / 1000) });
-    const responses = await Promise.all(
-      Array.from({ length: CONCURRENT_REPLAYS }, () => gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers }))),
-    );
+    const { headers } = await signRequest({
+      method: "GET",
+      url: `${ORIGIN}/v1/whoami`,
+      key: gateway.admin.key,
+      keyid: gateway.admin.keyid,
+      created: Math.floor(gateway.now / 1000),
+    });
+    const responses = await Promise.all(Array.from({ length: CONCURRENT_REPLAYS }, () => gateway.fetch(new Request(`${ORIGIN}/v1/whoami`, { headers }))));
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(1);
     const rejected = await Promise.all(responses.filter((response) => response.status !== 200).map(problemOf));

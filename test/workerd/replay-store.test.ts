@@ -51,7 +51,10 @@ describe("DurableObjectReplayStore", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     const after = await runInDurableObject(stub, async (_instance, state) => ({
-      ids: state.storage.sql.exec<{ id: string }>("SELECT id FROM claims").toArray().map((row) => row.id),
+      ids: state.storage.sql
+        .exec<{ id: string }>("SELECT id FROM claims")
+        .toArray()
+        .map((row) => row.id),
       alarm: await state.storage.getAlarm(),
     }));
     expect(after.ids).toEqual([live]);

@@ -56,7 +56,10 @@ describe("which checks apply is decided by route order, not by how a path is spe
   });
 
   it("the client limiter counts link downloads and spares /healthz", async () => {
-    const gateway = await testGateway({ PRESIGN_SECRET: SECRET }, { limits: { perClient: new MemoryRateLimiter(1, 60), perKey: new MemoryRateLimiter(1000, 60) } });
+    const gateway = await testGateway(
+      { PRESIGN_SECRET: SECRET },
+      { limits: { perClient: new MemoryRateLimiter(1, 60), perKey: new MemoryRateLimiter(1000, 60) } },
+    );
     const from = (path: string) => gateway.fetch(new Request(ORIGIN + path, { headers: { "x-test-client": "198.51.100.7" } }));
     expect((await from("/v1/dl/x.y")).status).toBe(404);
     expect(await problemOf(await from("/v1/dl/x.y"))).toMatchObject({ status: 429, code: "rate_limited" });
@@ -93,7 +96,15 @@ describe("single-use link claims are apart from signature claims", () => {
     const { nonce } = JSON.parse(new TextDecoder().decode(fromBase64(token.slice(0, token.indexOf("."))))) as { nonce: string };
     // A record written before names were reserved: the API refuses the name now (below), the store may still hold one.
     const pair = await newEd25519Key();
-    const record = { keyid: "verigate-link", alg: "ed25519", public_key: pair.publicKey, scopes: [], admin: false, status: "active", created_at: new Date(gateway.now).toISOString() };
+    const record = {
+      keyid: "verigate-link",
+      alg: "ed25519",
+      public_key: pair.publicKey,
+      scopes: [],
+      admin: false,
+      status: "active",
+      created_at: new Date(gateway.now).toISOString(),
+    };
     await env.META.put("key:verigate-link", JSON.stringify(record));
     const signed = await gateway.signed("GET", "/v1/whoami", { as: { keyid: "verigate-link", key: { alg: "ed25519", privateKey: pair.privateKey } }, nonce });
     expect(signed.status).toBe(200);

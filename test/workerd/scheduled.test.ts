@@ -23,7 +23,13 @@ describe("the sweep runner every runtime calls (functions/sweep.ts)", () => {
   it("sweeps nothing while misconfigured and logs garbage_sweep_skipped with the problems", async () => {
     const blob = await garbageBlob("due-while-misconfigured", Date.now() - 1_000);
     const log = new RecordingLogger();
-    const backends = { config: parseConfig({ AUTH_MODE: "sometimes" }, "workers"), storage: new R2ObjectStorage(env.OBJECTS), metadata: new KvMetadataStore(env.META), clock: Date.now, log };
+    const backends = {
+      config: parseConfig({ AUTH_MODE: "sometimes" }, "workers"),
+      storage: new R2ObjectStorage(env.OBJECTS),
+      metadata: new KvMetadataStore(env.META),
+      clock: Date.now,
+      log,
+    };
     await runSweep(backends);
     expect(await env.OBJECTS.head(blob)).not.toBeNull();
     expect(log.events("garbage_sweep_skipped")).toEqual([{ level: "warn", event: "garbage_sweep_skipped", fields: { problems: ["invalid_auth_mode"] } }]);

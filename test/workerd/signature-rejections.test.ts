@@ -33,8 +33,7 @@ function codeOf(action: () => unknown): ErrorCode | undefined {
 }
 
 const parseCode = (input: string | null, signature: string | null = SIGNATURE) => codeOf(() => parseSignatureHeaders(input, signature));
-const profileCode = (input: string, hasBody = false) =>
-  codeOf(() => checkProfile(parseSignatureHeaders(input, SIGNATURE), { hasBody }));
+const profileCode = (input: string, hasBody = false) => codeOf(() => checkProfile(parseSignatureHeaders(input, SIGNATURE), { hasBody }));
 
 describe("parseSignatureHeaders", () => {
   it("no signature headers at all: signature_missing", () => {

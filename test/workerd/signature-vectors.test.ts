@@ -16,9 +16,7 @@ import {
 } from "../../shared/signature/index.ts";
 
 // RFC 9421 Appendix B, as transcribed and re-verified in shared/RFC9421-VECTORS.md.
-const TEST_SHARED_SECRET = fromBase64(
-  "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==",
-);
+const TEST_SHARED_SECRET = fromBase64("uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==");
 const TEST_KEY_ED25519_X = fromBase64("JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs");
 const TEST_KEY_ED25519_SPKI = fromBase64("MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=");
 const HELLO_BODY = new TextEncoder().encode('{"hello": "world"}');
@@ -30,8 +28,7 @@ function testRequest(): SignedMessage {
       Host: "example.com",
       Date: "Tue, 20 Apr 2021 02:07:55 GMT",
       "Content-Type": "application/json",
-      "Content-Digest":
-        "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+      "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
       "Content-Length": "18",
     },
     body: HELLO_BODY,
@@ -62,10 +59,8 @@ const VECTORS: Vector[] = [
   },
   {
     name: "B.2.6 ed25519",
-    signatureInput:
-      'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"',
-    signature:
-      "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:",
+    signatureInput: 'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"',
+    signature: "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:",
     base: [
       '"date": Tue, 20 Apr 2021 02:07:55 GMT',
       '"@method": POST',
@@ -108,9 +103,7 @@ describe.each(VECTORS)("RFC 9421 $name", (vector) => {
   });
 
   it("fails Verigate's profile, which is applied separately (no nonce, no @query)", () => {
-    expect(() => checkProfile(parse(), { hasBody: true })).toThrow(
-      expect.objectContaining({ code: "malformed_signature" }),
-    );
+    expect(() => checkProfile(parse(), { hasBody: true })).toThrow(expect.objectContaining({ code: "malformed_signature" }));
   });
 });
 
@@ -124,7 +117,8 @@ describe("RFC 9530 Content-Digest", () => {
   });
 
   it("reads the sha-256 member and ignores others", () => {
-    const header = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+    const header =
+      "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
     expect(parseContentDigest(header)).toEqual(fromBase64("X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="));
   });
 
@@ -160,7 +154,16 @@ describe("sign.ts round trip", () => {
   it.each(["ed25519", "hmac-sha256"] as const)("%s: a request signed by sign.ts passes parse, profile, freshness and verify", async (alg) => {
     const { signing, verification, other } = await keys(alg);
     const url = "https://gw.example/v1/objects/team-a/report%20v2.pdf?x=1";
-    const { headers } = await signRequest({ method: "PUT", url, body: HELLO_BODY, key: signing, keyid: "k1", created: NOW_SECONDS, expires: NOW_SECONDS + 60, alg: true });
+    const { headers } = await signRequest({
+      method: "PUT",
+      url,
+      body: HELLO_BODY,
+      key: signing,
+      keyid: "k1",
+      created: NOW_SECONDS,
+      expires: NOW_SECONDS + 60,
+      alg: true,
+    });
     expect(headers["Content-Digest"]).toBe("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
 
     const request = new Request(url, { method: "PUT", headers, body: HELLO_BODY });

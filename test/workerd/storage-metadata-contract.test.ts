@@ -10,10 +10,14 @@ import { describeObjectStorageContract } from "../contracts/object-storage.ts";
 /** The bindings of wrangler.toml this file uses; typed here because generated Env types may not exist yet. */
 const bindings = env as unknown as { META: KVNamespace; OBJECTS: R2Bucket; COMMITS: DurableObjectNamespace<CommitShard> };
 
-describeMetadataStoreContract("KV binding with the commit Durable Object", () => new KvMetadataStore(bindings.META, new DurableObjectSwapAuthority(bindings.COMMITS)), {
-  backend: "kv",
-  atomicSwap: true,
-});
+describeMetadataStoreContract(
+  "KV binding with the commit Durable Object",
+  () => new KvMetadataStore(bindings.META, new DurableObjectSwapAuthority(bindings.COMMITS)),
+  {
+    backend: "kv",
+    atomicSwap: true,
+  },
+);
 describeMetadataStoreContract("KV binding alone", () => new KvMetadataStore(bindings.META), {
   backend: "kv",
   atomicSwap: false,

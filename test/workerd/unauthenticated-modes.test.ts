@@ -32,7 +32,13 @@ describe("AUTH_MODE=soft: an unauthenticated request may read and list, nothing 
   it("cannot create a key, and nothing was stored that enforce mode would honour", async () => {
     const gateway = await softGateway();
     const pair = await newEd25519Key();
-    const body = JSON.stringify({ keyid: "minted-in-soft", alg: "ed25519", public_key: pair.publicKey, scopes: [{ prefix: "", actions: ["read"] }], admin: true });
+    const body = JSON.stringify({
+      keyid: "minted-in-soft",
+      alg: "ed25519",
+      public_key: pair.publicKey,
+      scopes: [{ prefix: "", actions: ["read"] }],
+      admin: true,
+    });
     expect(await problemOf(await unsigned(gateway, "POST", "http://gateway.test/v1/keys", LOCAL, body))).toMatchObject({ status: 403, code: "forbidden" });
     const listed = await gateway.signed("GET", "/v1/keys/minted-in-soft");
     expect(listed.status).toBe(404);
@@ -120,9 +126,12 @@ describe("AUTH_MODE=off and REPLAY_STORE=memory serve this machine only", () => 
 });
 
 describe("loopback tests", () => {
-  it.each(["127.0.0.1", "127.255.0.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "::FFFF:7f00:1", "::ffff:7fab:cd"])("%s is a loopback address", (address) => {
-    expect(isLoopbackAddress(address)).toBe(true);
-  });
+  it.each(["127.0.0.1", "127.255.0.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "::FFFF:7f00:1", "::ffff:7fab:cd"])(
+    "%s is a loopback address",
+    (address) => {
+      expect(isLoopbackAddress(address)).toBe(true);
+    },
+  );
 
   it.each(["10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "::ffff:8000:1", "1127.0.0.1", "127.0.0.1.evil", "localhost", "unknown", ""])(
     "%s is not a loopback address",

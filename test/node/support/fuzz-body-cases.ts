@@ -24,7 +24,9 @@ export type Field = [name: string, value: unknown];
  * point), `{future}`/`{past}` a day from now, `{taken}` a keyid that exists.
  */
 export const KEY_FIELDS: Field[] = [
-  ...["{keyid}", "{taken}", "k".repeat(128), "k".repeat(129), "", "a b", "a/b", "caf\u00e9", "key:x", "a.b_c:d-e", 5, null, ["x"], {}, ABSENT].map((value): Field => ["keyid", value]),
+  ...["{keyid}", "{taken}", "k".repeat(128), "k".repeat(129), "", "a b", "a/b", "caf\u00e9", "key:x", "a.b_c:d-e", 5, null, ["x"], {}, ABSENT].map(
+    (value): Field => ["keyid", value],
+  ),
   ...["ed25519", "hmac-sha256", "ED25519", "rsa", "", null, 1, ABSENT].map((value): Field => ["alg", value]),
   ...["{pk}", "{random-pk}", "{pk}=", "{pk-std}", "{pk-short}", "{pk-long}", "", 32, null, ABSENT].map((value): Field => ["public_key", value]),
   ...[
@@ -63,7 +65,9 @@ export const KEY_FIELDS: Field[] = [
     ABSENT,
   ].map((value): Field => ["expires_at", value]),
   ...[true, false, "true", 1, null, ABSENT].map((value): Field => ["admin", value]),
-  ...[{ secret: "AAAA" }, { status: "revoked" }, { created_at: "1970-01-01T00:00:00Z" }, { constructor: { prototype: { admin: true } } }].map((extra): Field => ["extra", extra]),
+  ...[{ secret: "AAAA" }, { status: "revoked" }, { created_at: "1970-01-01T00:00:00Z" }, { constructor: { prototype: { admin: true } } }].map(
+    (extra): Field => ["extra", extra],
+  ),
 ];
 
 /**
@@ -142,7 +146,12 @@ export function deservedKey(body: unknown, taken: ReadonlySet<string>, nowMs: nu
   const scopeValid = (scope: unknown) => {
     if (typeof scope !== "object" || scope === null) return false;
     const { prefix, actions } = scope as { prefix?: unknown; actions?: unknown };
-    return typeof prefix === "string" && utf8Bytes(prefix) <= MAX_PREFIX_BYTES && Array.isArray(actions) && actions.every((action) => (ACTIONS as readonly unknown[]).includes(action));
+    return (
+      typeof prefix === "string" &&
+      utf8Bytes(prefix) <= MAX_PREFIX_BYTES &&
+      Array.isArray(actions) &&
+      actions.every((action) => (ACTIONS as readonly unknown[]).includes(action))
+    );
   };
   if (!Array.isArray(scopes) || scopes.length > MAX_SCOPES || !scopes.every(scopeValid)) return "400 bad_request";
   if (expiresAt !== undefined && expiresAt !== null) {

@@ -27,7 +27,12 @@ const spec = fc.oneof(
 const space = fc.constantFrom("", "", " ", "  ", "\t");
 /** Range headers: mostly RFC 9110 byte ranges around the interesting offsets, some other units and junk. */
 export const rangeHeader = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.constantFrom("bytes", "bytes", "bytes", "Bytes", "BYTES", "items", "none"), space, fc.array(spec, { minLength: 1, maxLength: 3 }), space).map(([unit, before, specs, after]) => `${before}${unit}${after}=${specs.join(`,${after}`)}`) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(fc.constantFrom("bytes", "bytes", "bytes", "Bytes", "BYTES", "items", "none"), space, fc.array(spec, { minLength: 1, maxLength: 3 }), space)
+      .map(([unit, before, specs, after]) => `${before}${unit}${after}=${specs.join(`,${after}`)}`),
+  },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."bytes=0123456789-, ;\t*"), maxLength: 30 }) },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
@@ -40,7 +45,12 @@ export const validator = fc.constantFrom<Validator>(undefined, undefined, undefi
  * decisions: one satisfiable range is 206, several or another unit are the whole object (200), a syntax error is
  * 400, a first byte past the end is 416; If-None-Match first, If-Range lets the range count only for the current tag.
  */
-export function deservedRange(range: string | undefined, size: number, ifNoneMatch: Validator, ifRange: Validator): { status: number; first?: number; last?: number } {
+export function deservedRange(
+  range: string | undefined,
+  size: number,
+  ifNoneMatch: Validator,
+  ifRange: Validator,
+): { status: number; first?: number; last?: number } {
   if (ifNoneMatch === "etag" || ifNoneMatch === "weak-etag" || ifNoneMatch === "star") return { status: 304 };
   // An empty field value is no field on Workers (workerd drops it) and a syntax error on Node: either answer will do.
   if (range?.trim() === "") return { status: EMPTY_RANGE };
@@ -48,9 +58,15 @@ export function deservedRange(range: string | undefined, size: number, ifNoneMat
   const specifier = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=(.*)$/s.exec(range);
   if (!specifier) return { status: 400 };
   if (specifier[1]?.toLowerCase() !== "bytes") return { status: 200 };
-  const specs = (specifier[2] ?? "").split(",").map((text) => text.trim()).filter((text) => text !== "");
+  const specs = (specifier[2] ?? "")
+    .split(",")
+    .map((text) => text.trim())
+    .filter((text) => text !== "");
   const parsed = specs.map((text) => /^(\d*)-(\d*)$/.exec(text));
-  if (parsed.length === 0 || parsed.some((match) => !match || (match[1] === "" && match[2] === "") || (match[1] !== "" && match[2] !== "" && Number(match[2]) < Number(match[1])))) {
+  if (
+    parsed.length === 0 ||
+    parsed.some((match) => !match || (match[1] === "" && match[2] === "") || (match[1] !== "" && match[2] !== "" && Number(match[2]) < Number(match[1])))
+  ) {
     return { status: 400 };
   }
   if (parsed.length > 1) return { status: 200 };
@@ -69,7 +85,14 @@ export type Damage = { kind: string; at?: number; text?: string; to?: number };
 export const tokenDamage: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("flip" as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cut" as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), text: fc.constantFrom(".", "=", "A", "-", "_", "+", "/", "%2E", "%41", "%", "..", "~") }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("insert" as const),
+      at: fc.nat(),
+      text: fc.constantFrom(".", "=", "A", "-", "_", "+", "/", "%2E", "%41", "%", "..", "~"),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("encode" as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("swap-mac" as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("pad" as const), to: fc.constantFrom(4095, 4096, 4097, 10_000) }) },

@@ -26,16 +26,35 @@ const segment = fc.array(piece, { maxLength: 3 }).map((pieces) => pieces.join(""
 const shortKey = fc.array(segment, { minLength: 1, maxLength: 5 }).map((segments) => segments.join("/"));
 /** Keys around the 512-byte limit, of one-byte to four-byte characters, percent-encoded. */
 const longKey = fc
-  .record({ bytes: fc.oneof(fc.integer({ min: 500, max: 520 }), fc.integer({ min: 1, max: 700 })), unit: fc.constantFrom("a", "%C3%A9", "%E2%82%AC", "%F0%9F%98%80") })
+  .record({
+    bytes: fc.oneof(fc.integer({ min: 500, max: 520 }), fc.integer({ min: 1, max: 700 })),
+    unit: fc.constantFrom("a", "%C3%A9", "%E2%82%AC", "%F0%9F%98%80"),
+  })
   .map(({ bytes, unit }) => {
     const unitBytes = unit.length === 1 ? 1 : unit.length / 3;
     return `fuzz/${unit.repeat(Math.max(1, Math.ceil((bytes - 5) / unitBytes)))}`;
   });
-export const keyPart = fc.oneof({ weight: 3, arbitrary: shortKey }, { weight: 1, arbitrary: shortKey.map((key) => `fuzz/${key}`) }, { weight: 2, arbitrary: longKey });
+export const keyPart = fc.oneof(
+  { weight: 3, arbitrary: shortKey },
+  { weight: 1, arbitrary: shortKey.map((key) => `fuzz/${key}`) },
+  { weight: 2, arbitrary: longKey },
+);
 /** The route itself, spelled as it should be or with the spellings that once shifted the key (issue #10, finding 5). */
 export const route = fc.oneof(
   { weight: 12, arbitrary: fc.constant(ROUTE) },
-  { weight: 4, arbitrary: fc.constantFrom("/v1/%6Fbjects/", "/v1/obj%65cts/", "/v1/objects/%2F", "/v1/objects//", "/v1//objects/", "/V1/objects/", "/v1/objects/./", "/v1/x/../objects/") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "/v1/%6Fbjects/",
+      "/v1/obj%65cts/",
+      "/v1/objects/%2F",
+      "/v1/objects//",
+      "/v1//objects/",
+      "/V1/objects/",
+      "/v1/objects/./",
+      "/v1/x/../objects/",
+    ),
+  },
 );
 export const querySuffix = fc.constantFrom("", "", "", "?x=1", "?", "?key=other");
 

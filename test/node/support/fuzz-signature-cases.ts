@@ -15,7 +15,16 @@ import { type SignatureInputParts, canonicalInnerList, renderSignatureInput, sig
  * may sign: `ok` leaves it valid, a code is the refusal it must get, `refused` is some 4xx, `any` is unspecified
  * (judged only by the properties every answer has).
  */
-export type Effect = "ok" | "any" | "refused" | "malformed_signature" | "signature_not_yet_valid" | "signature_expired" | "signature_invalid" | "replayed_request" | "signature_missing";
+export type Effect =
+  | "ok"
+  | "any"
+  | "refused"
+  | "malformed_signature"
+  | "signature_not_yet_valid"
+  | "signature_expired"
+  | "signature_invalid"
+  | "replayed_request"
+  | "signature_missing";
 
 /**
  * Parameter values as header text. `{now+N}` is the send time plus N seconds, `{rand:N}` N random base64url
@@ -187,7 +196,11 @@ export type Mutation =
 const header = fc.constantFrom<"input" | "signature">("input", "signature");
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 200 });
 /** Characters that mean something in a structured field, and some that never may appear in one. */
-const significant = fc.string({ unit: fc.constantFrom(" ", ",", ";", "=", "(", ")", '"', ":", "\\", "*", "a", "1", "?", "@", "%", "\t", "é"), minLength: 1, maxLength: 3 });
+const significant = fc.string({
+  unit: fc.constantFrom(" ", ",", ";", "=", "(", ")", '"', ":", "\\", "*", "a", "1", "?", "@", "%", "\t", "é"),
+  minLength: 1,
+  maxLength: 3,
+});
 const paramMutation = fc
   .constantFrom(...Object.entries(PARAMS).flatMap(([name, values]) => values.map(([value, effect]) => ({ name, value, effect }))))
   .chain((param) => fc.boolean().map((resign) => ({ kind: "param" as const, ...param, resign })));
@@ -201,15 +214,26 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     weight: 4,
     arbitrary: fc
       .constantFrom(...ADDED_COMPONENTS)
-      .chain(([item, effect]) => fc.record({ kind: fc.constant("add-component" as const), item: fc.constant(item), effect: fc.constant(effect), resign: fc.boolean() })),
+      .chain(([item, effect]) =>
+        fc.record({ kind: fc.constant("add-component" as const), item: fc.constant(item), effect: fc.constant(effect), resign: fc.boolean() }),
+      ),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reorder-components" as const), order: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4 }), resign: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("reorder-components" as const),
+      order: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4 }),
+      resign: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("no-components" as const), resign: fc.boolean() }) },
   {
     weight: 2,
     arbitrary: fc
       .constantFrom(...LABELS)
-      .chain(([label, effect]) => fc.record({ kind: fc.constant("label" as const), label: fc.constant(label), effect: fc.constant(effect), inputOnly: fc.boolean() })),
+      .chain(([label, effect]) =>
+        fc.record({ kind: fc.constant("label" as const), label: fc.constant(label), effect: fc.constant(effect), inputOnly: fc.boolean() }),
+      ),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("flip-signature-bit" as const), bit: fc.nat(511) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("resize-signature" as const), by: fc.constantFrom<-1 | 1>(-1, 1) }) },
@@ -218,7 +242,10 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     arbitrary: fc.constantFrom(...SIGNATURE_VALUES).map(([value, effect]) => ({ kind: "signature-value" as const, value, effect })),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("extra-member" as const), header }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop-header" as const), headers: fc.constantFrom<"input" | "signature" | "both">("input", "signature", "both") }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("drop-header" as const), headers: fc.constantFrom<"input" | "signature" | "both">("input", "signature", "both") }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("twice" as const), header }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("splice" as const), header, at: fc.nat(400), text: significant, resign: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("junk" as const), header, text: printable }) },
@@ -302,7 +329,12 @@ function control(route: Route, signer: SignerName): string {
 }
 
 /** Refusals of parse, profile and freshness, which come before the key lookup and the signature (PROTOCOL section 1). */
-const EARLY_REFUSALS: Partial<Record<Effect, number>> = { signature_missing: 401, malformed_signature: 400, signature_not_yet_valid: 401, signature_expired: 401 };
+const EARLY_REFUSALS: Partial<Record<Effect, number>> = {
+  signature_missing: 401,
+  malformed_signature: 400,
+  signature_not_yet_valid: 401,
+  signature_expired: 401,
+};
 
 /** What the contract asks of the answer: an exact outcome, some refusal, or only the properties of every answer. */
 export function deserved(effect: Effect, resigned: boolean, route: Route, signer: SignerName): string {
@@ -320,7 +352,9 @@ const RANDOM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 export function fill(template: string, now: number, signer: { alg: string; spent: string; other: string }): string {
   return template
     .replace(/\{now([+-]\d+)?\}/g, (_match, offset?: string) => String(now + Number(offset ?? 0)))
-    .replace(/\{rand:(\d+)\}/g, (_match, length: string) => Array.from({ length: Number(length) }, () => RANDOM_ALPHABET[Math.floor(Math.random() * 64)]).join(""))
+    .replace(/\{rand:(\d+)\}/g, (_match, length: string) =>
+      Array.from({ length: Number(length) }, () => RANDOM_ALPHABET[Math.floor(Math.random() * 64)]).join(""),
+    )
     .replace("{spent}", signer.spent)
     .replace("{otheralg}", signer.alg === "ed25519" ? "hmac-sha256" : "ed25519")
     .replace("{alg}", signer.alg)
@@ -376,7 +410,12 @@ export async function mutateSigned(
       label: mutated.label,
     };
   };
-  const replace = (headers: Record<string, string>, effect: Effect): Sent => ({ request: { ...request, headers: { ...request.headers, ...headers } }, effect, resigned: false, label: "sig1" });
+  const replace = (headers: Record<string, string>, effect: Effect): Sent => ({
+    request: { ...request, headers: { ...request.headers, ...headers } },
+    effect,
+    resigned: false,
+    label: "sig1",
+  });
   const components = parts.components;
   switch (mutation.kind) {
     case "none":
@@ -399,7 +438,11 @@ export async function mutateSigned(
     case "label": {
       const relabelled = await withInput({ ...parts, label: mutation.label }, true, mutation.effect);
       if (!mutation.inputOnly) return relabelled;
-      return { ...relabelled, request: { ...relabelled.request, headers: { ...relabelled.request.headers, Signature: valid.headers.Signature ?? "" } }, effect: "malformed_signature" };
+      return {
+        ...relabelled,
+        request: { ...relabelled.request, headers: { ...relabelled.request.headers, Signature: valid.headers.Signature ?? "" } },
+        effect: "malformed_signature",
+      };
     }
     case "flip-signature-bit":
     case "resize-signature": {
@@ -424,13 +467,24 @@ export async function mutateSigned(
         : replace({ Signature: `${valid.headers.Signature ?? ""}, sig2=:AAAA:` }, "malformed_signature");
     case "drop-header": {
       const { "Signature-Input": input = "", Signature: signature = "", ...rest } = valid.headers;
-      const kept: Record<string, string> = mutation.headers === "input" ? { Signature: signature } : mutation.headers === "signature" ? { "Signature-Input": input } : {};
-      return { request: { ...valid, headers: { ...rest, ...kept } }, effect: mutation.headers === "both" ? "signature_missing" : "malformed_signature", resigned: false, label: "sig1" };
+      const kept: Record<string, string> =
+        mutation.headers === "input" ? { Signature: signature } : mutation.headers === "signature" ? { "Signature-Input": input } : {};
+      return {
+        request: { ...valid, headers: { ...rest, ...kept } },
+        effect: mutation.headers === "both" ? "signature_missing" : "malformed_signature",
+        resigned: false,
+        label: "sig1",
+      };
     }
     case "twice": {
       // Two field lines of one name (spelled apart so both are written); the server joins them with ", ".
       const name = mutation.header === "input" ? "Signature-Input" : "Signature";
-      return { request: { ...valid, headers: { ...valid.headers, [name.toLowerCase()]: valid.headers[name] ?? "" } }, effect: "any", resigned: true, label: "sig1" };
+      return {
+        request: { ...valid, headers: { ...valid.headers, [name.toLowerCase()]: valid.headers[name] ?? "" } },
+        effect: "any",
+        resigned: true,
+        label: "sig1",
+      };
     }
     case "splice": {
       const name = mutation.header === "input" ? "Signature-Input" : "Signature";

@@ -1,6 +1,13 @@
 import { type InnerList, parseDictionary, serializeInnerList } from "structured-headers";
 import { toBase64, toBase64Url, utf8 } from "../../../shared/crypto/encoding.ts";
-import { BODY_COMPONENT, REQUIRED_COMPONENTS, SIGNER_NONCE_BYTES, type SigningKey, buildSignatureBase, messageFromRequest } from "../../../shared/signature/index.ts";
+import {
+  BODY_COMPONENT,
+  REQUIRED_COMPONENTS,
+  SIGNER_NONCE_BYTES,
+  type SigningKey,
+  buildSignatureBase,
+  messageFromRequest,
+} from "../../../shared/signature/index.ts";
 import { hmacSha256 } from "../../../shared/signature/verify.ts";
 import type { FuzzRequest } from "./fuzz.ts";
 
@@ -64,7 +71,11 @@ export async function signatureOver(origin: string, request: FuzzRequest, signat
   try {
     if (innerList === null) throw new Error("no inner list");
     const components = (parseDictionary(signatureInput).get(label) as InnerList)[0].map(([name]) => String(name));
-    base = buildSignatureBase(messageFromRequest({ method: request.method, url: origin + request.target, headers: asReceived(request.headers) }), components, innerList);
+    base = buildSignatureBase(
+      messageFromRequest({ method: request.method, url: origin + request.target, headers: asReceived(request.headers) }),
+      components,
+      innerList,
+    );
   } catch {
     return crypto.getRandomValues(new Uint8Array(64));
   }

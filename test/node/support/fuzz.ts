@@ -111,7 +111,13 @@ export async function exchange(gateway: WireClient, request: FuzzRequest): Promi
     ...(request.body && !hasLength ? { "Content-Length": String(request.body.length) } : {}),
     "CF-Connecting-IP": client,
   };
-  const connection = gateway.connect({ method: request.method, target: request.target, headers, localAddress: client, ...(request.body ? { body: request.body } : {}) });
+  const connection = gateway.connect({
+    method: request.method,
+    target: request.target,
+    headers,
+    localAddress: client,
+    ...(request.body ? { body: request.body } : {}),
+  });
   if (request.halfClose) connection.halfClose();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
@@ -188,7 +194,8 @@ export function deserve(answer: Answer, deserves: string | readonly string[]): s
   const alternatives = typeof deserves === "string" ? [deserves] : deserves;
   const got = outcome(answer);
   const matches = (wanted: string) =>
-    wanted === "any" || (wanted === "refused" ? answer.status >= 400 && answer.status < 500 : got === wanted || (answer.body.length === 0 && wanted.split(" ")[0] === got));
+    wanted === "any" ||
+    (wanted === "refused" ? answer.status >= 400 && answer.status < 500 : got === wanted || (answer.body.length === 0 && wanted.split(" ")[0] === got));
   return alternatives.some(matches) ? [] : [`answered ${got}, the contract asks ${alternatives.join(" or ")}`];
 }
 
@@ -198,7 +205,9 @@ export function deserve(answer: Answer, deserves: string | readonly string[]): s
  */
 function judge(runtime: Runtime, request: FuzzRequest, answer: Answer, violations: readonly string[]): void {
   if (violations.length === 0 || excusedBy(runtime, request, answer)) return;
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, value.length > 300 ? `${value.slice(0, 300)}... (${value.length} chars)` : value]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [name, value.length > 300 ? `${value.slice(0, 300)}... (${value.length} chars)` : value]),
+  );
   const shown = { method: request.method, target: request.target, headers, body: request.body && preview(request.body) };
   const report = `${runtime}: ${violations.join("; ")}\n  request: ${JSON.stringify(shown)}\n  answer: ${answer.status} ${JSON.stringify(answer.headers)} ${preview(answer.body)}`;
   if (!KEEP_GOING) throw new Error(report);

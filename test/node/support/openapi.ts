@@ -74,7 +74,10 @@ function follow<T>(at: string): Located<T> {
 }
 
 function valueAt(at: string): unknown {
-  const parts = at.replace(/^#\//, "").split("/").map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parts = at
+    .replace(/^#\//, "")
+    .split("/")
+    .map((part) => decodeURIComponent(part).replace(/~1/g, "/").replace(/~0/g, "~"));
   return parts.reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], OPENAPI_DOCUMENT);
 }
 

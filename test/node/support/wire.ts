@@ -157,7 +157,8 @@ export function wireClient(origin: string, admin: WireClient["admin"], logged: (
         const lines = logged();
         const found = lines.slice(after).find((line) => line.event === event && matches(line));
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${event} event logged within ${LOG_WAIT_MS} ms; logged: ${JSON.stringify(lines.map((line) => line.event))}`);
+        if (Date.now() > deadline)
+          throw new Error(`no ${event} event logged within ${LOG_WAIT_MS} ms; logged: ${JSON.stringify(lines.map((line) => line.event))}`);
         await new Promise((resolve) => setTimeout(resolve, LOG_POLL_MS));
       }
     },
@@ -204,7 +205,11 @@ function flatHeaders(headers: Record<string, string | string[] | undefined>): Re
 
 function rawConnection(url: URL, request: RawRequest): RawConnection {
   const socket = connect({ host: url.hostname, port: Number(url.port), ...(request.localAddress ? { localAddress: request.localAddress } : {}) });
-  const head = [`${request.method} ${request.target} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
+  const head = [
+    `${request.method} ${request.target} HTTP/1.1`,
+    `Host: ${url.host}`,
+    ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`),
+  ];
   socket.write(`${head.join("\r\n")}\r\n\r\n`);
   if (request.body) socket.write(request.body);
   const response = new Promise<WireResponse | null>((resolve, reject) => {

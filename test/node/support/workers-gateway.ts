@@ -61,10 +61,17 @@ async function bundleKey(): Promise<string> {
   const hash = createHash("sha256");
   const sourceFiles = await Promise.all(BUNDLE_SOURCES.map((dir) => readdir(join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })));
   const files = [
-    ...sourceFiles.flat().filter((entry) => entry.isFile()).map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name))),
+    ...sourceFiles
+      .flat()
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name))),
     ...BUNDLE_CONFIG,
   ].sort();
-  for (const file of files) hash.update(`${file}\0`).update(await readFile(join(REPO_ROOT, file))).update("\0");
+  for (const file of files)
+    hash
+      .update(`${file}\0`)
+      .update(await readFile(join(REPO_ROOT, file)))
+      .update("\0");
   return hash.digest("hex");
 }
 

@@ -48,7 +48,12 @@ export async function startWranglerDev(args: string[], persistTo: string, option
  * Runs a server command (in its own process group, so `stop` ends it and every child it started) and waits
  * until `origin`/healthz answers, whatever the status.
  */
-export async function startServer(command: string, args: string[], origin: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DevServer> {
+export async function startServer(
+  command: string,
+  args: string[],
+  origin: string,
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<DevServer> {
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
