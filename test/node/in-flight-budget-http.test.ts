@@ -71,6 +71,24 @@ describe.each(RUNTIMES)("in-flight budget on %s", (_runtime, start) => {
     });
   });
 
+  it("delivers the 503 of a shed PUT to a client still sending a large body", async () => {
+    const download = await holdDownload(gateway, "/v1/objects/budget/held");
+    const body = randomBytes(HELD_BYTES);
+    const path = "/v1/objects/budget/doc";
+    const headers = { ...(await gateway.signedHeaders("PUT", path, { signedBody: body })), "content-length": String(body.length) };
+    const url = new URL(gateway.origin);
+    const status = await new Promise<number | string>((resolve) => {
+      const request = httpRequest({ host: url.hostname, port: url.port, path, method: "PUT", headers, agent: false }, (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+      });
+      request.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      request.end(body);
+    });
+    download.destroy();
+    expect(status).toBe(503);
+  });
+
   it("returns a download's charge when its client disconnects part way", async () => {
     const download = await holdDownload(gateway, "/v1/objects/budget/held");
     expect((await gateway.signedFetch("GET", "/v1/objects/budget/doc")).status).toBe(503);
