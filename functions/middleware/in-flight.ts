@@ -48,7 +48,8 @@ export function limitInFlight(): MiddlewareHandler<AppEnv> {
       inFlightBytes -= charge;
     };
     const pipesSettled: Promise<void>[] = [];
-    c.set("streams", notifyingPipes(c.var.streams, pipesSettled));
+    // An upload is over when its handler answers; only a download's body outlives the handler.
+    if (c.req.method !== "PUT") c.set("streams", notifyingPipes(c.var.streams, pipesSettled));
     try {
       await next();
     } catch (error) {
@@ -75,8 +76,7 @@ function chargeOf(request: Request, chunkSizeBytes: number): number {
  * The request's stream port, whose exact-length pipes report when their writer settles: a download's body is
  * written into such a pipe by a pump that outlives the handler and holds its chunks until it closes or aborts
  * the writer (shared/objects/download.ts), whether the body was sent whole, cut short, or its reader went away.
- * Only `getWriter` is wrapped, never a write, so the bytes flow exactly as before at no cost per chunk; an
- * upload's pipes settle before its handler returns, so they add nothing to its charge either.
+ * Only `getWriter` is wrapped, never a write, so the bytes flow exactly as before at no cost per chunk.
  */
 function notifyingPipes(streams: StreamRuntime, settled: Promise<void>[]): StreamRuntime {
   return {
