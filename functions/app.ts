@@ -11,6 +11,7 @@ import { download, redactLinkToken } from "./routes/links.ts";
 import { presign } from "./routes/presign.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
 import { limitClients } from "./middleware/rate-limit.ts";
+import { limitInFlight } from "./middleware/in-flight.ts";
 import { onNotFound, onProblem } from "./middleware/problems.ts";
 import { signedRequests } from "./middleware/auth.ts";
 import { whoami } from "./routes/whoami.ts";
@@ -56,6 +57,8 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.route("/openapi.json", openapi);
   app.use(refuseUnsafeConfig());
   app.use(limitClients());
+  // Before the link and signature checks: a shed transfer has read no body byte and spent no replay claim.
+  app.on(["GET", "PUT"], ["/v1/objects/*", "/v1/dl/*"], limitInFlight());
 
   // Gateway links carry their own MAC and need no signature.
   app.route("/v1/dl", download);

@@ -46,6 +46,8 @@ const SIGNED: ErrorCode[] = [
   "replayed_request",
   "replay_store_unavailable",
 ];
+/** Object transfers and link downloads, charged against the in-flight budget before any other check but the guard's. */
+const BUDGETED: ErrorCode[] = ["overloaded"];
 /** Signed routes with a JSON body: hashed against the signed digest before parsing, capped at 64 KiB. */
 const SIGNED_JSON: ErrorCode[] = [...SIGNED, "digest_mismatch", "too_large"];
 
@@ -53,6 +55,7 @@ const SIGNED_JSON: ErrorCode[] = [...SIGNED, "digest_mismatch", "too_large"];
 const PROBLEM_HEADERS: Partial<Record<number, Record<string, Ref>>> = {
   416: { "Content-Range": ref("headers", "Content-Range-Unsatisfied") },
   429: { "Retry-After": ref("headers", "Retry-After") },
+  503: { "Retry-After": ref("headers", "Retry-After-Overloaded") },
 };
 
 /** The problem responses of an operation, one per status, each naming exactly the codes it may carry. */
@@ -245,7 +248,7 @@ export const OPENAPI_DOCUMENT = {
           "Only keys the caller may list. A prefix broader than the caller's one list scope under it narrows to that scope; " +
           "one spanning several list scopes is 400 `bad_request`.",
         parameters: [...SIGNED_PARAMETERS, ref("parameters", "prefix"), ref("parameters", "limit"), ref("parameters", "cursor")],
-        responses: { "200": json("One page.", ref("schemas", "ObjectList")), ...problems([...SIGNED, "forbidden"]) },
+        responses: { "200": json("One page.", ref("schemas", "ObjectList")), ...problems([...SIGNED, ...BUDGETED, "forbidden"]) },
       },
     },
     "/v1/objects/{key}": {
@@ -265,7 +268,17 @@ export const OPENAPI_DOCUMENT = {
         },
         responses: {
           "201": json("Stored and current.", ref("schemas", "PutResult")),
-          ...problems([...SIGNED, "invalid_key_name", "forbidden", "digest_mismatch", "already_exists", "precondition_failed", "length_required", "too_large"]),
+          ...problems([
+            ...SIGNED,
+            ...BUDGETED,
+            "invalid_key_name",
+            "forbidden",
+            "digest_mismatch",
+            "already_exists",
+            "precondition_failed",
+            "length_required",
+            "too_large",
+          ]),
         },
       },
       get: {
@@ -276,14 +289,17 @@ export const OPENAPI_DOCUMENT = {
           "A mismatch found before the first byte is 502 `integrity_failure`; one found later ends the body short of its " +
           "Content-Length, so no unverified byte reaches the client.",
         parameters: [...SIGNED_PARAMETERS, ...READ_PARAMETERS],
-        responses: { ...READ_RESPONSES, ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable", "integrity_failure"]) },
+        responses: {
+          ...READ_RESPONSES,
+          ...problems([...SIGNED, ...BUDGETED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable", "integrity_failure"]),
+        },
       },
       head: {
         operationId: "headObject",
         tags: ["objects"],
         summary: "The headers a GET would answer, with no body (read)",
         parameters: [...SIGNED_PARAMETERS, ...READ_PARAMETERS],
-        responses: { ...READ_RESPONSES, ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable"]) },
+        responses: { ...READ_RESPONSES, ...problems([...SIGNED, ...BUDGETED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable"]) },
       },
       delete: {
         operationId: "deleteObject",
@@ -326,6 +342,7 @@ export const OPENAPI_DOCUMENT = {
           ...READ_RESPONSES,
           ...problems([
             ...GUARDED,
+            ...BUDGETED,
             "not_found",
             "link_expired",
             "link_used",
@@ -342,7 +359,7 @@ export const OPENAPI_DOCUMENT = {
         summary: "The headers a GET of the link would answer; does not spend a single-use link",
         security: UNSIGNED,
         parameters: READ_PARAMETERS,
-        responses: { ...READ_RESPONSES, ...problems([...GUARDED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable"]) },
+        responses: { ...READ_RESPONSES, ...problems([...GUARDED, ...BUDGETED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable"]) },
       },
     },
   },
@@ -444,6 +461,10 @@ export const OPENAPI_DOCUMENT = {
         schema: { type: "string", format: "uuid" },
       },
       "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
+      "Retry-After-Overloaded": {
+        description: "Sent with `overloaded` only: seconds after which the same request (same signature) may be sent again.",
+        schema: { type: "integer", minimum: 1 },
+      },
       "Content-Length": {
         required: true,
         description: "The size of the object or of the range, from the manifest; absent only when the platform content-coded the body (see Content-Encoding).",

@@ -36,6 +36,8 @@ const AWS_BACKENDS = "test/node/aws-backends.test.ts";
 const UNAUTHENTICATED = "test/workerd/unauthenticated-modes.test.ts";
 const ROUTING = "test/workerd/routing.test.ts";
 const LINKS_AFTER_DELETE = "test/workerd/presign-after-delete.test.ts";
+/** Issue 13: memory under load. */
+const IN_FLIGHT = "test/workerd/in-flight-budget.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -630,5 +632,21 @@ export const MUTANTS: readonly Mutant[] = [
     original: 'if (segment === "" || segment === "." || segment === "..") {',
     replacement: 'if (segment === "" || segment === ".") {',
     tests: [OBJECT_KEYS],
+  },
+  {
+    id: "in-flight-budget-never-sheds",
+    invariant: "past MAX_IN_FLIGHT_BYTES a transfer is shed with 503 overloaded before its body or signature is read",
+    file: "functions/middleware/in-flight.ts",
+    original: "if (inFlightBytes > 0 && inFlightBytes + charge > maxInFlightBytes) {",
+    replacement: "if (false) {",
+    tests: [IN_FLIGHT],
+  },
+  {
+    id: "in-flight-download-released-early",
+    invariant: "a download is charged until its body has been written out, not only until its handler answered",
+    file: "functions/middleware/in-flight.ts",
+    original: "if (pipesSettled.length === 0) {",
+    replacement: "if (true) {",
+    tests: [IN_FLIGHT],
   },
 ];

@@ -1,5 +1,6 @@
 import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
+import { type BurstPlan, type BurstResult } from "../measures/load.ts";
 import { MIB } from "../../shared/bytes.ts";
 import type { BenchObject } from "../harness/objects.ts";
 import type { Report } from "./report.ts";
@@ -150,4 +151,24 @@ export function authRatios(medians: Record<string, number>, prefix: string, rate
   medians[`${prefix}auth_signed_over_unsigned_c1`] = ratio(rates.get("signed/c1"), rates.get("unsigned/c1"));
   medians[`${prefix}auth_signed_over_unsigned_c10`] = ratio(rates.get("signed/c10"), rates.get("unsigned/c10"));
   if (rates.has("claim/c10")) medians[`${prefix}auth_claim_over_unsigned_c10`] = ratio(rates.get("claim/c10"), rates.get("unsigned/c10"));
+}
+
+/**
+ * The outcomes and peak RSS growth of one concurrent burst (one run: its counts are not samples), under the named
+ * results `load_*_<build>`, and added into the totals `load_failed_uploads` and `load_shed` over both builds.
+ */
+export function addLoadSection(report: Report, build: "workers" | "node", label: string, plan: BurstPlan, burst: BurstResult): void {
+  const section = `${label}, load: ${plan.uploads} verified PUTs + ${plan.downloads} verified GETs of ${plan.size / MIB} MiB at once (1 run)`;
+  const m = report.medians;
+  m[`load_rss_growth_mib_${build}`] = addRow(report, section, "peak RSS growth of the gateway process", "MiB", [burst.rssGrowthMib]);
+  addRow(report, section, "uploads committed (201, reads back as the new bytes)", "count", [burst.committed]);
+  addRow(report, section, "uploads shed (503 overloaded, previous version kept)", "count", [burst.shedUploads]);
+  addRow(report, section, "  of which the 503 was lost to a connection reset", "count", [burst.unansweredShedUploads]);
+  m[`load_failed_uploads_${build}`] = addRow(report, section, "uploads failed otherwise", "count", [burst.failedUploads]);
+  addRow(report, section, "downloads whole and verified (200)", "count", [burst.downloaded]);
+  addRow(report, section, "downloads shed (503 overloaded)", "count", [burst.shedDownloads]);
+  m[`load_failed_downloads_${build}`] = addRow(report, section, "downloads failed otherwise", "count", [burst.failedDownloads]);
+  m[`load_shed_${build}`] = burst.shedUploads + burst.shedDownloads;
+  m.load_failed_uploads = (m.load_failed_uploads ?? 0) + burst.failedUploads;
+  m.load_shed = (m.load_shed ?? 0) + burst.shedUploads + burst.shedDownloads;
 }

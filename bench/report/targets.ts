@@ -16,6 +16,33 @@ function atLeast(claim: string, medians: Medians, names: string[], floor: number
   };
 }
 
+/** No upload lost under load on `build`, and its gateway's peak RSS growth within `maxGrowthMib`. */
+function loadTargets(m: Medians, build: "workers" | "node", name: string, maxGrowthMib: number, why: string): Target[] {
+  const failed = m[`load_failed_uploads_${build}`];
+  const growth = m[`load_rss_growth_mib_${build}`] ?? Number.NaN;
+  if (failed === undefined) return [];
+  return [
+    {
+      claim: `${name}: under load every upload commits, or is shed and leaves the previous version`,
+      pass: failed === 0 && m[`load_failed_downloads_${build}`] === 0,
+      measured: `${failed} uploads and ${m[`load_failed_downloads_${build}`] ?? Number.NaN} downloads failed beyond ${m[`load_shed_${build}`] ?? Number.NaN} shed`,
+    },
+    {
+      claim: `${name}: peak RSS growth under load <= ${maxGrowthMib} MiB (${why})`,
+      pass: growth <= maxGrowthMib,
+      measured: `${growth.toFixed(1)} MiB`,
+    },
+  ];
+}
+
+/**
+ * Twice the 64 MiB default budget: it counts chunk buffers only, while sockets, storage clients and the garbage the
+ * collector has not yet returned come on top (1.8 MiB per in-flight transfer measured on the Node server).
+ */
+const LOAD_GROWTH_NODE_MIB = 128;
+/** workerd under `wrangler dev` also runs the local R2, KV and Durable Object simulators, whose memory this RSS includes. */
+const LOAD_GROWTH_WORKERS_MIB = 256;
+
 /** The issue's targets, each judged on the named medians. */
 export function workersTargets(m: Medians): Target[] {
   const ttfbAllowance = (m.ttfb_raw_ms ?? 0) + (m.chunk_hash_ms ?? 0);
@@ -43,6 +70,7 @@ export function workersTargets(m: Medians): Target[] {
     },
     atLeast("verified upload >= 0.9x raw put", m, ["upload_verified_over_raw"], 0.9),
     atLeast("signed+replay-checked requests >= 0.4x the unsigned rate at concurrency 10", m, ["auth_signed_over_unsigned_c10"], 0.4),
+    ...loadTargets(m, "workers", "Workers", LOAD_GROWTH_WORKERS_MIB, "workerd's RSS, local storage simulators included"),
   ];
 }
 
@@ -62,5 +90,6 @@ export function awsNodeServerTargets(m: Medians): Target[] {
       0.9,
     ),
     atLeast("AWS Node server: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_node_server_auth_signed_over_unsigned_c10"], 0.4),
+    ...loadTargets(m, "node", "AWS Node server", LOAD_GROWTH_NODE_MIB, "twice the default in-flight budget"),
   ];
 }

@@ -9,7 +9,8 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, authRatios, downloadRatios } from "../report/rows.ts";
+import { addAuthSection, addDownloadSection, addLoadSection, authRatios, downloadRatios } from "../report/rows.ts";
+import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 
 /** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
 const AWS_NODE_SERVER_FILES = ["functions/aws/node-server.ts", "functions/aws/backends.ts"];
@@ -52,6 +53,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
 
   const downloads = new Map<string, Map<DownloadVariant, DownloadRun[]>>();
   let auth: Awaited<ReturnType<typeof authRounds>>;
+  let load: BurstResult;
   const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
   try {
     const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
@@ -85,6 +87,16 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
     } finally {
       await gateway?.stop();
     }
+    // A fresh server for the burst, so its growth is measured over a baseline no earlier transfer inflated.
+    const loadGateway = await startChild<GatewayOrigins>(AWS_NODE_SERVER, { BENCH_VARS: JSON.stringify(vars) });
+    try {
+      progress(
+        `AWS Node server load: ${LOAD_BURST.uploads} uploads + ${LOAD_BURST.downloads} downloads of ${LOAD_BURST.size / MIB} MiB at once (pid ${loadGateway.pid})`,
+      );
+      load = await concurrentBurst({ origin: loadGateway.ready.origin, signer, gatewayPid: loadGateway.pid, log: loadGateway.output }, sampler, LOAD_BURST);
+    } finally {
+      await loadGateway.stop();
+    }
   } finally {
     await standIns.stop();
   }
@@ -97,5 +109,6 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   if (smallMedians) downloadRatios(report.medians, "aws_node_server_", smallMedians, largeMedians);
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
   authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
+  addLoadSection(report, "node", "AWS backends on the Node server", LOAD_BURST, load);
   return { ran: true };
 }

@@ -10,8 +10,9 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addRow, authRatios, downloadRatios } from "../report/rows.ts";
+import { addAuthSection, addDownloadSection, addLoadSection, addRow, authRatios, downloadRatios } from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
+import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 
 /** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
 const CHUNK_BYTES = MIB;
@@ -89,6 +90,22 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     await gateway.stop();
   }
 
+  // A fresh process once more: the burst's growth is measured over a baseline no earlier transfer inflated.
+  gateway = await startGateway(bundle, stateDir);
+  let load: BurstResult;
+  try {
+    progress(
+      `load: ${LOAD_BURST.uploads} uploads + ${LOAD_BURST.downloads} downloads of ${LOAD_BURST.size / MIB} MiB at once (workerd pid ${gateway.processes.gateway})`,
+    );
+    load = await concurrentBurst(
+      { origin: gateway.origin, signer: gateway.signer, gatewayPid: gateway.processes.gateway, log: gateway.output },
+      sampler,
+      LOAD_BURST,
+    );
+  } finally {
+    await gateway.stop();
+  }
+
   const m = report.medians;
   const smallMedians = addDownloadSection(
     report,
@@ -132,4 +149,5 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; the client signs each request, ${signingUs.toFixed(0)} us, outside the latency)`;
   authRatios(m, "", addAuthSection(report, authSection, auth, plan.concurrencies));
   m.signing_cost_us = signingUs;
+  addLoadSection(report, "workers", "Workers", LOAD_BURST, load);
 }

@@ -14,3 +14,9 @@ export const MAX_CHUNK_SIZE_BYTES = 16 * MIB;
 export const DEFAULT_PRESIGN_MAX_SECONDS = 3600;
 /** HMAC keys shorter than the hash output weaken the MAC (RFC 2104 section 3). */
 export const MIN_PRESIGN_SECRET_BYTES = 32;
+/**
+ * 64 MiB of chunk buffers per isolate or process: 32 data requests at the default 1 MiB chunk (two buffers each).
+ * Sized for a Workers isolate's 128 MB, half of which is left to the runtime, the code and everything a request
+ * holds besides its chunks (measured per request in bench/measures/load.ts); a Node server may raise it.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * MIB;

@@ -12,6 +12,7 @@ export const CONFIG_PROBLEMS = [
   "invalid_max_signature_age_seconds",
   "invalid_max_object_bytes",
   "invalid_chunk_size_bytes",
+  "invalid_max_in_flight_bytes",
   "invalid_presign_max_seconds",
   "presign_secret_too_short",
   "invalid_admin_keys",

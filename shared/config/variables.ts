@@ -4,6 +4,7 @@ import { isExampleName } from "./blocklist.ts";
 import {
   DEFAULT_CHUNK_SIZE_BYTES,
   DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_MAX_IN_FLIGHT_BYTES,
   DEFAULT_MAX_OBJECT_BYTES,
   DEFAULT_MAX_SIGNATURE_AGE_SECONDS,
   DEFAULT_PRESIGN_MAX_SECONDS,
@@ -34,6 +35,8 @@ export interface Settings {
   maxSignatureAgeSeconds: number;
   maxObjectBytes: number;
   chunkSizeBytes: number;
+  /** The in-flight budget of one isolate or process, in chunk-buffer bytes (functions/middleware/in-flight.ts). */
+  maxInFlightBytes: number;
   presignSecret: string | undefined;
   presignMaxSeconds: number;
   presignStorage: boolean;
@@ -53,6 +56,7 @@ type CheckedVariable =
   | "MAX_SIGNATURE_AGE_SECONDS"
   | "MAX_OBJECT_BYTES"
   | "CHUNK_SIZE_BYTES"
+  | "MAX_IN_FLIGHT_BYTES"
   | "PRESIGN_MAX_SECONDS";
 
 function invalid<N extends CheckedVariable>(name: N): `invalid_${Lowercase<N>}` {
@@ -116,6 +120,7 @@ export function parseVariables(vars: Vars, runtime: Runtime, problems: ConfigPro
     maxSignatureAgeSeconds: integer("MAX_SIGNATURE_AGE_SECONDS", DEFAULT_MAX_SIGNATURE_AGE_SECONDS, 1, 86_400),
     maxObjectBytes: integer("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES, 0, Number.MAX_SAFE_INTEGER),
     chunkSizeBytes,
+    maxInFlightBytes: integer("MAX_IN_FLIGHT_BYTES", DEFAULT_MAX_IN_FLIGHT_BYTES, 1, Number.MAX_SAFE_INTEGER),
     presignSecret: problems.includes("presign_secret_too_short") ? undefined : presignSecret,
     presignMaxSeconds: integer("PRESIGN_MAX_SECONDS", DEFAULT_PRESIGN_MAX_SECONDS, 1, 7 * 86_400),
     presignStorage,

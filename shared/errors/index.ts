@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "integrity_failure",
   "replay_store_unavailable",
   "misconfigured",
+  "overloaded",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

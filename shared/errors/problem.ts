@@ -71,6 +71,8 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
       return [503, "The replay store is unavailable"];
     case "misconfigured":
       return [503, "The gateway is misconfigured"];
+    case "overloaded":
+      return [503, "The gateway is overloaded"];
   }
 }
 

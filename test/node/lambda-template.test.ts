@@ -23,6 +23,7 @@ const NOT_IN_TEMPLATE: Record<string, string> = {
   S3_ACCESS_KEY_ID: "the execution role's credentials are used instead of keys",
   S3_SECRET_ACCESS_KEY: "the execution role's credentials are used instead of keys",
   DYNAMODB_ENDPOINT: "for local servers only",
+  MAX_IN_FLIGHT_BYTES: "a Lambda environment serves one request at a time, which the in-flight budget always admits",
 };
 
 /** CloudFormation's short-form intrinsic functions, as their long forms. */
