@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../shared/config/index.ts";
 import { KIB } from "../../shared/bytes.ts";
-import { problemOf, testGateway, type TestGateway } from "../support/gateway.ts";
+import { testGateway, type TestGateway } from "./support/gateway.ts";
+import { problemOf } from "../support/problem.ts";
 
 /** The smallest chunk, so a few chunks make an object that stays in flight while its reader waits. */
 const CHUNK_BYTES = 64 * KIB;
