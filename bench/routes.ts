@@ -55,13 +55,18 @@ export function addBenchRoutes(app: Hono<AppEnv>): Hono<AppEnv> {
     return new Response(bytes, { headers: { "content-length": String(manifest.size) } });
   });
 
-  /** The verified path minus the sending: the same chunk reads and per-chunk digests, nothing written. */
+  /**
+   * The verified path minus the sending: the same chunk reads and per-chunk digests, nothing written. Where the
+   * verified path reuses its chunk buffers (`writeReleasesChunk`), this reuses one, so both allocate alike.
+   */
   app.get(`${BENCH_PREFIX}read-hash/*`, async (c) => {
     const manifest = await manifestOf(c, "read-hash");
     const reader = chunkReader(await storedBody(c, manifest));
+    const recycle = c.var.streams.writeReleasesChunk;
+    let chunk: Uint8Array<ArrayBuffer> | undefined;
     let bytes = 0;
     for (const [index, expected] of manifest.chunks.entries()) {
-      const chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes));
+      chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes), recycle ? chunk?.buffer : undefined);
       bytes += chunk.length;
       if ((await sha256Hex(chunk)) !== expected) throw new VerigateError("integrity_failure", `chunk ${index} differs`);
     }

@@ -1,7 +1,7 @@
 import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
 import { type BurstPlan, type BurstResult } from "../measures/load.ts";
-import { MIB } from "../../shared/bytes.ts";
+import { GIB, MIB } from "../../shared/bytes.ts";
 import type { BenchObject } from "../harness/objects.ts";
 import type { Report } from "./report.ts";
 import { summarize } from "./stats.ts";
@@ -13,11 +13,15 @@ export function addRow(report: Report, section: string, label: string, unit: str
 }
 
 export interface DownloadMedians {
+  /** The object's size, so CPU figures can be stated per GiB. */
+  bytes: number;
   mibps: Partial<Record<DownloadVariant, number>>;
   /** Throughput a single thread reaches when it must both pass the bytes through (raw) and hash them. */
   boundMibps: number | undefined;
   ttfbMs: Partial<Record<DownloadVariant, number>>;
   growthMib: Partial<Record<DownloadVariant, number>>;
+  /** Gateway CPU per request, ms. */
+  cpuMs: Partial<Record<DownloadVariant, number>>;
 }
 
 /**
@@ -35,7 +39,7 @@ function boundSamples(object: BenchObject, runs: Map<DownloadVariant, DownloadRu
 
 /** Throughput, first-byte time, memory growth and Worker CPU of every variant that ran, for one object. */
 export function addDownloadSection(report: Report, section: string, object: BenchObject, runs: Map<DownloadVariant, DownloadRun[]>): DownloadMedians {
-  const medians: DownloadMedians = { mibps: {}, boundMibps: undefined, ttfbMs: {}, growthMib: {} };
+  const medians: DownloadMedians = { bytes: object.size, mibps: {}, boundMibps: undefined, ttfbMs: {}, growthMib: {}, cpuMs: {} };
   const present = DOWNLOAD_VARIANTS.filter((variant) => (runs.get(variant.id)?.length ?? 0) > 0);
   for (const variant of present) {
     medians.mibps[variant.id] = addRow(
@@ -68,7 +72,7 @@ export function addDownloadSection(report: Report, section: string, object: Benc
     );
   }
   for (const variant of present) {
-    addRow(
+    medians.cpuMs[variant.id] = addRow(
       report,
       section,
       `gateway CPU, ${variant.label}`,
@@ -144,6 +148,23 @@ export function downloadRatios(medians: Record<string, number>, prefix: string, 
   medians[`${prefix}download_verified_mibps`] = small.mibps.verified ?? Number.NaN;
   medians[`${prefix}download_raw_mibps`] = small.mibps.raw ?? Number.NaN;
   medians[`${prefix}hash_native_mibps`] = small.mibps["hash-memory"] ?? Number.NaN;
+  downloadCpu(medians, prefix, large ?? small);
+}
+
+/**
+ * Gateway CPU per GiB of the largest object: the verified download against what any verified download must
+ * spend, moving the bytes (the raw pass-through) plus hashing them (native SHA-256 from memory). Their
+ * quotient is what the JavaScript chunk pipeline adds on top of that work.
+ */
+function downloadCpu(medians: Record<string, number>, prefix: string, object: DownloadMedians): void {
+  const perGib = (ms: number | undefined) => (ms === undefined ? Number.NaN : (ms * GIB) / object.bytes);
+  const verified = perGib(object.cpuMs.verified);
+  const raw = perGib(object.cpuMs.raw);
+  const hash = perGib(object.cpuMs["hash-memory"]);
+  medians[`${prefix}download_cpu_ms_per_gib_verified`] = verified;
+  medians[`${prefix}download_cpu_ms_per_gib_raw`] = raw;
+  medians[`${prefix}download_cpu_ms_per_gib_hash`] = hash;
+  medians[`${prefix}download_cpu_over_raw_plus_hash`] = verified / (raw + hash);
 }
 
 /** The named auth ratios: signed over unsigned request rates at each concurrency, and the claim alone at 10. */

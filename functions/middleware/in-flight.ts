@@ -81,6 +81,8 @@ function chargeOf(request: Request, chunkSizeBytes: number): number {
 function notifyingPipes(streams: StreamRuntime, settled: Promise<void>[]): StreamRuntime {
   return {
     wholeHasher: () => streams.wholeHasher(),
+    // The wrapped pipe's writes are the runtime's own, so they release a chunk exactly when the runtime's do.
+    writeReleasesChunk: streams.writeReleasesChunk,
     exactLengthPipe(length) {
       const pipe = streams.exactLengthPipe(length);
       const getWriter = pipe.writable.getWriter.bind(pipe.writable);

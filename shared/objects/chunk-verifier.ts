@@ -6,8 +6,11 @@ import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";
 
 export interface VerifiedChunks {
-  /** Chunk `index`, verified against the manifest and cut to the span; chunks must be read in order. */
-  read(index: number): Promise<Uint8Array>;
+  /**
+   * Chunk `index`, verified against the manifest and cut to the span; chunks must be read in order. `reuse` is a
+   * buffer of an earlier chunk that nothing reads any more, to read this one into (see `ChunkReader.read`).
+   */
+  read(index: number, reuse?: ArrayBuffer): Promise<Uint8Array<ArrayBuffer>>;
   cancel(reason?: unknown): void;
 }
 
@@ -18,12 +21,12 @@ export interface VerifiedChunks {
  */
 export function verifiedChunks(reader: ChunkReader, manifest: Manifest, span: ByteRange, integrityFailure: IntegrityFailure): VerifiedChunks {
   return {
-    async read(index) {
+    async read(index, reuse) {
       const start = index * manifest.chunk_size;
       const expectedLength = Math.min(manifest.chunk_size, manifest.size - start);
       let bytes: Uint8Array<ArrayBuffer>;
       try {
-        bytes = await reader.read(expectedLength);
+        bytes = await reader.read(expectedLength, reuse);
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }

@@ -11,6 +11,13 @@ export interface StreamRuntime {
    * Content-Length and, when the writer aborts, ends short of it: a transport error for every HTTP client.
    */
   exactLengthPipe(length: number): { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+  /**
+   * True when a write to `exactLengthPipe`'s writable resolves only once whatever consumes the readable has taken
+   * the bytes out of the chunk (copied them, or sent them), so the writer may refill the chunk's buffer as soon as
+   * the write resolved. The download then cycles through two chunk buffers instead of allocating one per chunk.
+   * False where a write resolves as soon as the chunk is queued and the consumer reads the caller's buffer later.
+   */
+  readonly writeReleasesChunk: boolean;
 }
 
 /** Fed every chunk in order, then asked once for the digest of all of them. It must not keep or alter a chunk. */

@@ -13,6 +13,9 @@ import type { StreamRuntime, WholeHasher } from "./index.ts";
 export const nodeStreams: StreamRuntime = {
   wholeHasher: nodeHasher,
   exactLengthPipe,
+  // A TransformStream resolves a write once the chunk is queued, and the HTTP layer's socket write reads the
+  // caller's buffer later still: a refilled buffer would be sent instead of the verified bytes.
+  writeReleasesChunk: false,
 };
 
 function nodeHasher(): WholeHasher {

@@ -68,6 +68,33 @@ async function throughPipe(runtime: StreamRuntime, length: number, parts: Uint8A
   return { received: concat(pieces), error };
 }
 
+/** Long enough for a consumer that was going to take a write to have taken it. */
+const WRITE_HOLD_CHECK_MS = 20;
+
+/**
+ * Writes `chunks` in order through one buffer, as the download reuses its chunk buffers: each chunk is copied into
+ * the buffer, written, and the buffer is overwritten (with a marker) the moment the write resolves.
+ */
+async function writeReusing(writable: WritableStream<Uint8Array>, chunks: Uint8Array[]): Promise<void> {
+  const writer = writable.getWriter();
+  const buffer = new Uint8Array(Math.max(...chunks.map((chunk) => chunk.length)));
+  for (const chunk of chunks) {
+    buffer.set(chunk);
+    await writer.write(buffer.subarray(0, chunk.length));
+    buffer.fill(0xee);
+  }
+  await writer.close();
+}
+
+/** Reads `readable` to its end while `writing` runs; a writer's failure fails the read. */
+async function drainWhile(readable: ReadableStream<Uint8Array>, writing: Promise<unknown>): Promise<{ received: Uint8Array<ArrayBuffer> }> {
+  const reader = readable.getReader();
+  const pieces: Uint8Array[] = [];
+  for (let read = await reader.read(); !read.done; read = await reader.read()) pieces.push(read.value);
+  await writing;
+  return { received: concat(pieces) };
+}
+
 /**
  * The behaviour the data path relies on from every `StreamRuntime`: the upload's whole-body hash and the
  * download's exact-length response pipe (and, on Node, the S3 upload body's). Each runtime's test file calls this once.
@@ -171,6 +198,43 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
         const closing = writer.close();
         expect((await reader.read()).done).toBe(true);
         await closing;
+      });
+
+      describe("writeReleasesChunk: a written chunk's buffer is free once its write resolved", () => {
+        // Node's TransformStream resolves a write once the chunk is queued; its download keeps fresh buffers.
+        const released = it.skipIf(!runtime.writeReleasesChunk);
+
+        released("holds a write until the readable's consumer takes the bytes", async () => {
+          const pipe = runtime.exactLengthPipe(CHUNK);
+          const writer = pipe.writable.getWriter();
+          let settled = false;
+          const writing = writer.write(randomBytes(CHUNK)).finally(() => (settled = true));
+          await new Promise((resolve) => setTimeout(resolve, WRITE_HOLD_CHECK_MS));
+          expect(settled).toBe(false);
+          const { received } = await drainWhile(
+            pipe.readable,
+            writing.then(() => writer.close()),
+          );
+          expect(received.length).toBe(CHUNK);
+        });
+
+        released("a JS reader receives the bytes as written, though the buffer is refilled as soon as the write resolves", async () => {
+          const chunks = [randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK)];
+          const expected = toHex(await sha256(concat(chunks)));
+          const pipe = runtime.exactLengthPipe(3 * CHUNK);
+          const reading = drainWhile(pipe.readable, writeReusing(pipe.writable, chunks));
+          expect(toHex(await sha256((await reading).received))).toBe(expected);
+        });
+
+        released("a response body consumed by the runtime receives the bytes as written, though the buffer is refilled at once", async () => {
+          const chunks = [randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK)];
+          const expected = toHex(await sha256(concat(chunks)));
+          const pipe = runtime.exactLengthPipe(3 * CHUNK);
+          const writing = writeReusing(pipe.writable, chunks);
+          const received = new Uint8Array(await new Response(pipe.readable).arrayBuffer());
+          await writing;
+          expect(toHex(await sha256(received))).toBe(expected);
+        });
       });
 
       it.each([

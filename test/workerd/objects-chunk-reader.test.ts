@@ -39,6 +39,20 @@ describe.each(sources)("chunkReader over $name", ({ open }) => {
     expect(second).toEqual(data.slice(32));
   });
 
+  it("reads into a buffer handed back for reuse, and into fresh memory when that buffer is too small", async () => {
+    const data = bytes(96, 6);
+    const reader = chunkReader(open(data));
+    const first = await reader.read(32);
+    expect(first).toEqual(data.slice(0, 32));
+    const second = await reader.read(32, first.buffer);
+    expect(second).toEqual(data.slice(32, 64));
+    // The BYOB reader transfers the buffer it reads into; the copying reader fills it in place. Either way, the memory is the same.
+    expect(first.length === 0 || second.buffer === first.buffer).toBe(true);
+    const third = await reader.read(32, new ArrayBuffer(8));
+    expect(third).toEqual(data.slice(64));
+    expect(third.buffer.byteLength).toBe(32);
+  });
+
   it("reads an empty stream as ended", async () => {
     expect(await chunkReader(open(new Uint8Array(0))).read(8)).toHaveLength(0);
   });
