@@ -64,3 +64,8 @@ export function awsNodeServerTargets(m: Medians): Target[] {
     atLeast("AWS Node server: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_node_server_auth_signed_over_unsigned_c10"], 0.4),
   ];
 }
+
+/** The real Lambda handler behind the loopback Function URL: auth at concurrency 10 (downloads are measured, not targeted). */
+export function awsLambdaTargets(m: Medians): Target[] {
+  return [atLeast("AWS Lambda handler: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_lambda_auth_signed_over_unsigned_c10"], 0.4)];
+}
