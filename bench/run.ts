@@ -14,7 +14,7 @@ import { benchObject } from "./harness/objects.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
 import { MemorySampler } from "./harness/process-memory.ts";
 import { emptyReport, formatReport } from "./report/report.ts";
-import { awsNodeServerTargets, workersTargets } from "./report/targets.ts";
+import { awsLambdaTargets, awsNodeServerTargets, workersTargets } from "./report/targets.ts";
 import { workersSection } from "./suites/workers.ts";
 
 const quick = process.argv.includes("--quick");
@@ -45,6 +45,7 @@ try {
   report.targets.push(...workersTargets(report.medians));
   const awsNodeServer = await awsNodeServerSection(report, { ...objects, plan, sampler, progress });
   if (awsNodeServer.ran) report.targets.push(...awsNodeServerTargets(report.medians));
+  if (awsNodeServer.lambdaRan) report.targets.push(...awsLambdaTargets(report.medians));
 } finally {
   await sampler.close();
   await removeDir();

@@ -22,6 +22,7 @@ const REPLAY_STORES = "test/workerd/replay-store.test.ts";
 const SOFT_MODE = "test/workerd/auth-soft-mode.test.ts";
 const MATRIX = "test/workerd/authorization-matrix.test.ts";
 const KEYS = "test/workerd/keys.test.ts";
+const KEY_CACHE = "test/workerd/key-lookup-cache.test.ts";
 const PRESIGN = "test/workerd/presign.test.ts";
 const TOKENS = "test/workerd/presign-token.test.ts";
 const OBJECT_ROUTES = "test/workerd/objects-routes.test.ts";
@@ -326,6 +327,23 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (stored) return stored;",
     replacement: "if (stored && !this.#bootstrap.has(keyid)) return stored;",
     tests: [KEYS],
+  },
+  {
+    id: "revocation-cached",
+    invariant: "a key revoked through a gateway process stops signing there at once, whatever its lookup cache holds",
+    file: "shared/keys/registry.ts",
+    original:
+      'await this.#metadata.put(KEY_PREFIX + keyid, { ...record, status: "revoked" });\n    // Immediate in this process; other processes see it once their entry is older than KEY_CACHE_TTL_MS.\n    this.#cache.invalidate(keyid);',
+    replacement: 'await this.#metadata.put(KEY_PREFIX + keyid, { ...record, status: "revoked" });',
+    tests: [KEYS, KEY_CACHE],
+  },
+  {
+    id: "key-cache-unbounded",
+    invariant: "another gateway process sees a revoked key within the key lookup bound",
+    file: "shared/keys/lookup-cache.ts",
+    original: "if (cached && nowMs < cached.expiresAtMs && nowMs >= cached.expiresAtMs - this.#ttlMs) return cached.record;",
+    replacement: "if (cached) return cached.record;",
+    tests: [KEY_CACHE],
   },
 
   // functions/middleware: authentication in protocol order, and authorization.

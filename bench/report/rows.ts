@@ -169,8 +169,10 @@ function downloadCpu(medians: Record<string, number>, prefix: string, object: Do
 
 /** The named auth ratios: signed over unsigned request rates at each concurrency, and the claim alone at 10. */
 export function authRatios(medians: Record<string, number>, prefix: string, rates: Map<string, number>): void {
-  medians[`${prefix}auth_signed_over_unsigned_c1`] = ratio(rates.get("signed/c1"), rates.get("unsigned/c1"));
-  medians[`${prefix}auth_signed_over_unsigned_c10`] = ratio(rates.get("signed/c10"), rates.get("unsigned/c10"));
+  for (const concurrency of [1, 10]) {
+    if (!rates.has(`signed/c${concurrency}`)) continue;
+    medians[`${prefix}auth_signed_over_unsigned_c${concurrency}`] = ratio(rates.get(`signed/c${concurrency}`), rates.get(`unsigned/c${concurrency}`));
+  }
   if (rates.has("claim/c10")) medians[`${prefix}auth_claim_over_unsigned_c10`] = ratio(rates.get("claim/c10"), rates.get("unsigned/c10"));
 }
 
@@ -192,4 +194,14 @@ export function addLoadSection(report: Report, build: "workers" | "node", label:
   m[`load_shed_${build}`] = burst.shedUploads + burst.shedDownloads;
   m.load_failed_uploads = (m.load_failed_uploads ?? 0) + burst.failedUploads;
   m.load_shed = (m.load_shed ?? 0) + burst.shedUploads + burst.shedDownloads;
+}
+
+/**
+ * The Lambda handler's verified download against the Node server's raw S3 pass-through and read+hash bound of the same
+ * object in the same run (no `/bench` route runs inside the function); `suffix` is "" for the smaller object, `_1gib`.
+ */
+export function lambdaDownloadRatios(medians: Record<string, number>, suffix: string, lambda: DownloadMedians, nodeServer: DownloadMedians | undefined): void {
+  medians[`aws_lambda_download_verified_mibps${suffix}`] = lambda.mibps.verified ?? Number.NaN;
+  medians[`aws_lambda_download_verified_over_raw${suffix}`] = ratio(lambda.mibps.verified, nodeServer?.mibps.raw);
+  medians[`aws_lambda_download_verified_over_bound${suffix}`] = ratio(lambda.mibps.verified, nodeServer?.boundMibps);
 }

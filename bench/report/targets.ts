@@ -113,3 +113,8 @@ export function awsNodeServerTargets(m: Medians): Target[] {
     ...loadTargets(m, "node", "AWS Node server", LOAD_GROWTH_NODE_MIB, "twice the default in-flight budget"),
   ];
 }
+
+/** The real Lambda handler behind the loopback Function URL: auth at concurrency 10 (downloads are measured, not targeted). */
+export function awsLambdaTargets(m: Medians): Target[] {
+  return [atLeast("AWS Lambda handler: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_lambda_auth_signed_over_unsigned_c10"], 0.4)];
+}

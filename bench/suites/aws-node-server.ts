@@ -9,8 +9,9 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addLoadSection, authRatios, downloadRatios } from "../report/rows.ts";
+import { addAuthSection, addDownloadSection, addLoadSection, authRatios, type DownloadMedians, downloadRatios } from "../report/rows.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
+import { type AwsLambdaRuns, addAwsLambdaRows, measureAwsLambda } from "./aws-lambda.ts";
 
 /** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
 const AWS_NODE_SERVER_FILES = ["functions/aws/node-server.ts", "functions/aws/backends.ts"];
@@ -38,14 +39,15 @@ interface GatewayOrigins {
 /**
  * The AWS rows: the gateway's Node server (`functions/aws/node-server.ts`: the code the Lambda function runs, without
  * the Lambda event adapter) with the AWS backends against s3rver and dynalite, each in a child process, measured
- * exactly as the Workers rows are. Named for what they run: no row goes through the Lambda handler. Skipped, and
- * said so, when those files are not in the checkout.
+ * exactly as the Workers rows are. Named for what they run: the `aws_node_server_*` rows never go through the Lambda
+ * handler; the `aws_lambda_*` rows (suites/aws-lambda.ts) do, on the same stand-ins. Skipped, and said so, when those
+ * files are not in the checkout.
  */
-export async function awsNodeServerSection(report: Report, input: AwsNodeServerInput): Promise<{ ran: boolean }> {
+export async function awsNodeServerSection(report: Report, input: AwsNodeServerInput): Promise<{ ran: boolean; lambdaRan: boolean }> {
   const missing = AWS_NODE_SERVER_FILES.filter((file) => !existsSync(new URL(`../../${file}`, import.meta.url)));
   if (missing.length > 0) {
     report.skipped.push(`AWS Node server rows: skipped: not in the checkout (missing ${missing.join(", ")})`);
-    return { ran: false };
+    return { ran: false, lambdaRan: false };
   }
   const { small, large, plan, sampler, progress } = input;
   const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
@@ -54,6 +56,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   const downloads = new Map<string, Map<DownloadVariant, DownloadRun[]>>();
   let auth: Awaited<ReturnType<typeof authRounds>>;
   let load: BurstResult;
+  let lambda: AwsLambdaRuns | undefined;
   const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
   try {
     const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
@@ -97,6 +100,8 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
     } finally {
       await loadGateway.stop();
     }
+    // The Lambda handler on the same stand-ins and objects, the Node server stopped so it takes no CPU.
+    lambda = await measureAwsLambda(report, { vars, signer, objects: [[small, plan.awsNodeServerSmallRounds]], plan, sampler, progress });
   } finally {
     await standIns.stop();
   }
@@ -110,5 +115,9 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
   authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
   addLoadSection(report, "node", "AWS backends on the Node server", LOAD_BURST, load);
-  return { ran: true };
+  const nodeServer = new Map<string, DownloadMedians>();
+  if (smallMedians) nodeServer.set(small.label, smallMedians);
+  if (largeMedians) nodeServer.set(large.label, largeMedians);
+  if (lambda) addAwsLambdaRows(report, lambda, [small], plan, nodeServer);
+  return { ran: true, lambdaRan: lambda !== undefined };
 }

@@ -36,6 +36,9 @@ export interface AwsBackendOptions {
  */
 export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions): Backends {
   const log = options.log ?? consoleLogger;
+  // The SDK's default handler already keeps connections alive (up to 50 sockets): 1,200 replay claims at concurrency
+  // 10 against dynalite closed no connection (none in TIME_WAIT), and an explicit keep-alive agent or
+  // accountIdEndpointMode "disabled" changed the client CPU per call (0.8-1.6 ms under load 7) by no more than the noise.
   const dynamodb = config.dynamodbEndpoint ? new DynamoDBClient({ endpoint: config.dynamodbEndpoint, ...LOCAL_DYNAMODB }) : new DynamoDBClient({});
   // Constructed even when misconfigured (an empty bucket or table name): the guard refuses every route
   // that would touch them, as it does for a missing binding on Workers.

@@ -4,6 +4,7 @@ import { SHARE, VerigateError } from "../errors/index.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import { ACTIONS, type KeyRecord } from "./index.ts";
 import { ed25519Thumbprint } from "./jwk-thumbprint.ts";
+import { type KeyLookupCache, keyLookupCache } from "./lookup-cache.ts";
 import { parseAlgorithm, parseEd25519PublicKey, parseExpiry, parseScopes, isReservedKeyid, validKeyid } from "./validate.ts";
 
 /** Metadata prefix of key records (docs/STORAGE.md). */
@@ -22,14 +23,18 @@ export function publicView(record: KeyRecord): PublicKeyRecord {
 /**
  * Key records live in the metadata store; bootstrap admin keys come from `ADMIN_KEYS`. A stored record
  * takes precedence over a bootstrap key of the same id, so revoking a bootstrap key through the API sticks.
+ * Signing checks (`findUsable`) go through the process's lookup cache, bounded by `KEY_CACHE_TTL_MS`;
+ * key management (`find`, `list`, `create`, `revoke`) always reads the store.
  */
 export class KeyRegistry {
   readonly #metadata: MetadataStore;
   readonly #bootstrap: ReadonlyMap<string, AdminKey>;
+  readonly #cache: KeyLookupCache;
 
   constructor(metadata: MetadataStore, adminKeys: readonly AdminKey[]) {
     this.#metadata = metadata;
     this.#bootstrap = new Map(adminKeys.map((key) => [key.keyid, key]));
+    this.#cache = keyLookupCache(metadata);
   }
 
   /** The record as stored or bootstrapped, whatever its status; null when unknown. */
@@ -41,9 +46,13 @@ export class KeyRegistry {
     return bootstrap ? bootstrapRecord(bootstrap) : null;
   }
 
-  /** The record when it may sign now: known, active and not expired. */
+  /**
+   * The record when it may sign now: known, active and not expired. The record may be up to `KEY_CACHE_TTL_MS`
+   * old when another process changed it; expiry is checked against `nowMs` on every call, never cached.
+   */
   async findUsable(keyid: string, nowMs: number): Promise<KeyRecord | null> {
-    const record = await this.find(keyid);
+    if (!validKeyid(keyid)) return null;
+    const record = await this.#cache.lookup(keyid, nowMs, () => this.find(keyid));
     if (!record || record.status !== "active") return null;
     if (record.expires_at !== undefined && Date.parse(record.expires_at) <= nowMs) return null;
     return record;
@@ -86,6 +95,8 @@ export class KeyRegistry {
       ...(expiresAt ? { expires_at: expiresAt } : {}),
     };
     await this.#metadata.put(KEY_PREFIX + keyid, record);
+    // This process may hold a cached "unknown" for the keyid: the new key works here at once.
+    this.#cache.invalidate(keyid);
     return record;
   }
 
@@ -94,6 +105,8 @@ export class KeyRegistry {
     const record = await this.find(keyid);
     if (!record) return false;
     await this.#metadata.put(KEY_PREFIX + keyid, { ...record, status: "revoked" });
+    // Immediate in this process; other processes see it once their entry is older than KEY_CACHE_TTL_MS.
+    this.#cache.invalidate(keyid);
     return true;
   }
 }

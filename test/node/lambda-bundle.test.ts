@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildLambda, isNodeBuiltin } from "../../scripts/lambda-bundle.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { LOCAL_AWS_REGION, startLocalAws } from "../../scripts/local-aws.ts";
-import { functionUrlEvent, installLambdaRuntime, invoke, signedFunctionUrlEvent } from "./support/lambda-runtime.ts";
+import { functionUrlEvent, installLambdaRuntime, invoke, signedFunctionUrlEvent } from "../../scripts/lambda-runtime.ts";
 
 const TABLE = "verigate-bundle";
 

@@ -26,7 +26,7 @@ import {
   signedFunctionUrlEvent,
   type EventInit,
   type StreamedResponse,
-} from "./support/lambda-runtime.ts";
+} from "../../scripts/lambda-runtime.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;

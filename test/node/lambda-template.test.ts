@@ -8,7 +8,7 @@ import { loadConfig } from "../../shared/config/index.ts";
 import { SWEEP_PERIOD_MS } from "../../functions/sweep.ts";
 import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DEFAULT_LAMBDA_OUTFILE } from "../../scripts/lambda-bundle.ts";
-import { installLambdaRuntime } from "./support/lambda-runtime.ts";
+import { installLambdaRuntime } from "../../scripts/lambda-runtime.ts";
 
 const TEMPLATE_PATH = fileURLToPath(new URL("../../deploy/template.yaml", import.meta.url));
 const WRANGLER_CONFIG_PATH = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));

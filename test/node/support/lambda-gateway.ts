@@ -11,7 +11,7 @@ import { type AwsGateway, startAwsStores } from "./aws-stores.ts";
 import { type LogEvent, parseLogLine, wireClient } from "./wire.ts";
 import { freePort } from "./wrangler-dev.ts";
 
-const FUNCTION_URL = fileURLToPath(new URL("./function-url.ts", import.meta.url));
+const FUNCTION_URL = fileURLToPath(new URL("../../../scripts/lambda-function-url.ts", import.meta.url));
 
 /** Built once per test file (about 0.4 s), into a directory removed when the file's process exits. */
 let bundle: Promise<string> | undefined;
@@ -27,7 +27,7 @@ function lambdaBundle(): Promise<string> {
 
 /**
  * The shipped Lambda handler, built as `npm run build:lambda` builds it, behind a loopback Function URL
- * (`function-url.ts`, its own process, so the function's environment and console are its own), on fresh s3rver and
+ * (`scripts/lambda-function-url.ts`, its own process, so the function's environment and console are its own), on fresh s3rver and
  * dynalite servers like the Node build's, with a fresh admin key. `vars` are PROTOCOL section 7 variables added to
  * (or replacing) what the SAM template sets.
  */
@@ -71,7 +71,7 @@ export async function startLambdaGateway(vars: Record<string, string> = {}): Pro
   };
 }
 
-/** Starts `function-url.ts` for `scriptPath` on `port` with `env` alone, appending the gateway's log lines to `logged`. */
+/** Starts `scripts/lambda-function-url.ts` for `scriptPath` on `port` with `env` alone, appending the gateway's log lines to `logged`. */
 async function startFunctionUrl(scriptPath: string, port: number, env: Record<string, string>, logged: LogEvent[]): Promise<{ stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [FUNCTION_URL, scriptPath, String(port)], { env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const output: string[] = [];

@@ -1,8 +1,9 @@
 /**
  * A loopback stand-in for a Lambda Function URL (`InvokeMode: RESPONSE_STREAM`) in front of the shipped handler,
- * run as its own process by `lambda-gateway.ts`: `node function-url.ts <bundle.mjs> <port>`, with the function's
- * environment as this process's. It sends `"listening"` over IPC once it listens on 127.0.0.1:<port>; the handler's log lines go to
- * stdout and stderr as they would to CloudWatch.
+ * run as its own process by the tests (`test/node/support/lambda-gateway.ts`) and the benchmark
+ * (`bench/harness/child-aws-lambda.ts`): `node scripts/lambda-function-url.ts <bundle.mjs> <port>`, with the function's
+ * environment as this process's. It sends `"listening"` over IPC once it listens on 127.0.0.1:<port>; the handler's log
+ * lines go to stdout and stderr as they would to CloudWatch.
  *
  * What it does as the Function URL does: buffers the whole request before invoking (a cut upload never reaches
  * the function, and a body sent without Content-Length arrives with a known length); refuses a request whose event
@@ -40,7 +41,7 @@ const PRELUDE_DELIMITER = Buffer.alloc(8);
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 const [bundle = "", port = ""] = process.argv.slice(2);
-if (!bundle || !port) throw new Error("usage: node function-url.ts <lambda-bundle.mjs> <port>");
+if (!bundle || !port) throw new Error("usage: node scripts/lambda-function-url.ts <lambda-bundle.mjs> <port>");
 const bundleUrl = pathToFileURL(bundle).href;
 installLambdaRuntime();
 // Every cold start compiles the same 1.5 MB bundle; V8's cache took a cold start from 58 to 42 ms here, which a

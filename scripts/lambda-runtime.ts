@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import type { Context as LambdaContext, LambdaFunctionURLEvent, StreamifyHandler } from "aws-lambda";
-import { signRequest } from "../../../shared/signature/index.ts";
+import { signRequest } from "../shared/signature/index.ts";
 
 /** The runtime's delimiter between the JSON prelude and the body of an HTTP integration response. */
 const PRELUDE_DELIMITER = Buffer.alloc(8);
