@@ -157,6 +157,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [REJECTIONS],
   },
   {
+    id: "expires-not-integer",
+    invariant: "expires, when present, must be an integer",
+    file: "shared/signature/profile.ts",
+    original: "if (expires !== undefined && !Number.isSafeInteger(expires))",
+    replacement: "if (expires !== undefined && Number.isNaN(expires))",
+    tests: [REJECTIONS],
+  },
+  {
     id: "tag-unchecked",
     invariant: 'a tag other than "verigate" is malformed',
     file: "shared/signature/profile.ts",

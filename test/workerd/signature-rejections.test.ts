@@ -123,6 +123,18 @@ describe("checkProfile", () => {
     expect(profileCode(signatureInput(REQUIRED, `created=1763800000.5;keyid="k1";nonce="${NONCE_22}"`))).toBe("malformed_signature");
   });
 
+  // The full mutation run of 2026-11-30 found the profile's own integer checks unguarded: since the parser refuses
+  // Decimals (issue #10, finding 7) no header text reaches them, so the test above passes without them. The profile
+  // must not lean on its caller: a parsed signature carrying a fractional time is refused by `checkProfile` itself.
+  it.each([
+    ["created", { created: 1763800000.5 }],
+    ["expires", { expires: 1763800060.5 }],
+  ])("a parsed signature whose %s is not an integer: malformed_signature from checkProfile alone", (_name, times) => {
+    const parsed = parseSignatureHeaders(signatureInput(), SIGNATURE);
+    const code = codeOf(() => checkProfile({ ...parsed, params: { ...parsed.params, ...times } }, { hasBody: false }));
+    expect(code).toBe("malformed_signature");
+  });
+
   const withNonce = (nonce: string) => signatureInput(REQUIRED, `created=1763800000;keyid="k1";nonce="${nonce}"`);
 
   it("nonce bounds: 21 characters rejected, 22 accepted", () => {
