@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sha256, toHex } from "../../shared/crypto/encoding.ts";
 import type { StreamRuntime } from "../../shared/streams/index.ts";
+import { concatBytes } from "../support/bytes.ts";
 
 /** What a runtime's pipe errors its readable with when fewer or more than `length` bytes went in. */
 export interface StreamRuntimeCapabilities {
@@ -31,16 +32,6 @@ function cut(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
   return pieces;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
-}
-
 interface PipeOutcome {
   received: Uint8Array<ArrayBuffer>;
   /** What the readable errored with; undefined when it ended cleanly. */
@@ -65,7 +56,7 @@ async function throughPipe(runtime: StreamRuntime, length: number, parts: Uint8A
     error = thrown ?? new Error("the readable errored without a reason");
   }
   await writing;
-  return { received: concat(pieces), error };
+  return { received: concatBytes(pieces), error };
 }
 
 /** Long enough for a consumer that was going to take a write to have taken it. */
@@ -92,7 +83,7 @@ async function drainWhile(readable: ReadableStream<Uint8Array>, writing: Promise
   const pieces: Uint8Array[] = [];
   for (let read = await reader.read(); !read.done; read = await reader.read()) pieces.push(read.value);
   await writing;
-  return { received: concat(pieces) };
+  return { received: concatBytes(pieces) };
 }
 
 /**
@@ -144,14 +135,14 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
         await second.update(b);
         await first.update(b);
         expect(toHex(await second.digest())).toBe(toHex(await sha256(b)));
-        expect(toHex(await first.digest())).toBe(toHex(await sha256(concat([a, b]))));
+        expect(toHex(await first.digest())).toBe(toHex(await sha256(concatBytes([a, b]))));
       });
     });
 
     describe("exactLengthPipe", () => {
       it("passes exactly `length` bytes through, in order, and ends cleanly", async () => {
         const parts = [randomBytes(4), randomBytes(6)];
-        expect(await throughPipe(runtime, 10, parts, "close")).toEqual({ received: concat(parts), error: undefined });
+        expect(await throughPipe(runtime, 10, parts, "close")).toEqual({ received: concatBytes(parts), error: undefined });
       });
 
       it("passes a multi-chunk body written in uneven pieces through unchanged", async () => {
@@ -220,7 +211,7 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
 
         released("a JS reader receives the bytes as written, though the buffer is refilled as soon as the write resolves", async () => {
           const chunks = [randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK)];
-          const expected = toHex(await sha256(concat(chunks)));
+          const expected = toHex(await sha256(concatBytes(chunks)));
           const pipe = runtime.exactLengthPipe(3 * CHUNK);
           const reading = drainWhile(pipe.readable, writeReusing(pipe.writable, chunks));
           expect(toHex(await sha256((await reading).received))).toBe(expected);
@@ -228,7 +219,7 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
 
         released("a response body consumed by the runtime receives the bytes as written, though the buffer is refilled at once", async () => {
           const chunks = [randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK)];
-          const expected = toHex(await sha256(concat(chunks)));
+          const expected = toHex(await sha256(concatBytes(chunks)));
           const pipe = runtime.exactLengthPipe(3 * CHUNK);
           const writing = writeReusing(pipe.writable, chunks);
           const received = new Uint8Array(await new Response(pipe.readable).arrayBuffer());

@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { sha256, toHex } from "../../shared/crypto/encoding.ts";
 import { testGateway } from "./support/gateway.ts";
 import { bytes } from "./support/objects-fixtures.ts";
+import { concatBytes } from "../support/bytes.ts";
 
 const CHUNK = 64 * 1024;
 /** Long enough for a consumer that was going to take a write to have taken it. */
@@ -27,16 +28,6 @@ const workerdCrypto = crypto as unknown as { DigestStream: typeof DigestStream }
 
 function chunksOf(count: number): Uint8Array<ArrayBuffer>[] {
   return Array.from({ length: count }, (_, index) => bytes(CHUNK, index + 1));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
 }
 
 /** Writes `chunks` through one reused buffer, refilling it with a marker the moment each write resolves. */
@@ -58,7 +49,7 @@ async function readSlowly(stream: ReadableStream<Uint8Array>): Promise<Uint8Arra
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, SLOW_READ_PAUSE_MS));
     const { value, done } = await reader.read();
-    if (done) return concat(parts);
+    if (done) return concatBytes(parts);
     parts.push(value);
   }
 }
@@ -99,7 +90,7 @@ describe("FixedLengthStream writes in workerd (the download's buffer reuse depen
     const writing = writeThroughOneBuffer(pipe.writable, chunks);
     const received = new Uint8Array(await new Response(pipe.readable).arrayBuffer());
     await writing;
-    expect(toHex(await sha256(received))).toBe(toHex(await sha256(concat(chunks))));
+    expect(toHex(await sha256(received))).toBe(toHex(await sha256(concatBytes(chunks))));
   });
 
   it("hands the bytes to a native pipe (pipeTo a DigestStream) as written, though the buffer is refilled as each write resolves", async () => {
@@ -109,12 +100,12 @@ describe("FixedLengthStream writes in workerd (the download's buffer reuse depen
     const piping = pipe.readable.pipeTo(digest);
     await writeThroughOneBuffer(pipe.writable, chunks);
     await piping;
-    expect(toHex(new Uint8Array(await digest.digest))).toBe(toHex(await sha256(concat(chunks))));
+    expect(toHex(new Uint8Array(await digest.digest))).toBe(toHex(await sha256(concatBytes(chunks))));
   });
 
   it("serves an 8-chunk verified GET byte for byte to a slow client while the download cycles two buffers through R2 reads", async () => {
     const gateway = await testGateway({ CHUNK_SIZE_BYTES: String(CHUNK) });
-    const body = concat(chunksOf(8));
+    const body = concatBytes(chunksOf(8));
     const created = await gateway.signed("PUT", "/v1/objects/reuse/many-chunks.bin", { body, headers: { "content-length": String(body.length) } });
     expect(created.status).toBe(201);
     const got = await gateway.signed("GET", "/v1/objects/reuse/many-chunks.bin");
