@@ -5,7 +5,7 @@ import { signRequest } from "../shared/signature/index.ts";
 /** The runtime's delimiter between the JSON prelude and the body of an HTTP integration response. */
 const PRELUDE_DELIMITER = Buffer.alloc(8);
 
-export const FUNCTION_URL_DOMAIN = "abcdefghij0123456789klmnop.lambda-url.eu-west-1.on.aws";
+const FUNCTION_URL_DOMAIN = "abcdefghij0123456789klmnop.lambda-url.eu-west-1.on.aws";
 
 /**
  * `globalThis.awslambda` as the Lambda Node runtime defines it before loading the handler module:

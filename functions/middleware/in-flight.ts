@@ -7,7 +7,7 @@ import { problem } from "./problems.ts";
  * What one data request holds at most, in chunks: a download writes one verified chunk while it reads and
  * verifies the next (shared/objects/download.ts); an upload hashes and stores one chunk while the next arrives.
  */
-export const BUFFERED_CHUNKS_PER_REQUEST = 2;
+const BUFFERED_CHUNKS_PER_REQUEST = 2;
 /** Admitted transfers of a few chunks finish within a second or so; a shed client need not wait longer. */
 const RETRY_AFTER_SECONDS = 1;
 

@@ -12,7 +12,7 @@ export const KEY_CACHE_TTL_MS = 5_000;
  * Entries held at most, found and unknown keyids alike; the oldest goes first. A flood of distinct unknown keyids
  * is bounded by the per-client rate limit, not by this cache, which only caps the memory such a flood can take.
  */
-export const KEY_CACHE_MAX_ENTRIES = 10_000;
+const KEY_CACHE_MAX_ENTRIES = 10_000;
 
 interface Entry {
   /** Shared by concurrent lookups of one keyid: one store read however many requests wait on it. */

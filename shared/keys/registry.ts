@@ -51,6 +51,7 @@ export class KeyRegistry {
    * old when another process changed it; expiry is checked against `nowMs` on every call, never cached.
    */
   async findUsable(keyid: string, nowMs: number): Promise<KeyRecord | null> {
+    // Checked before the cache as well as in `find`: a malformed keyid never takes a cache entry.
     if (!validKeyid(keyid)) return null;
     const record = await this.#cache.lookup(keyid, nowMs, () => this.find(keyid));
     if (!record || record.status !== "active") return null;
