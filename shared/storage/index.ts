@@ -19,6 +19,39 @@ export interface ObjectStorage {
   get(blobKey: string, range?: ByteRange): Promise<StoredBlob | null>;
   /** Removes the blob; removing a missing blob succeeds. */
   delete(blobKey: string): Promise<void>;
+  /** Multipart uploads: how blobs larger than one request are written (upload sessions, docs/PROTOCOL.md). */
+  readonly multipart: MultipartStorage;
+}
+
+/**
+ * The store's multipart API (R2 binding, S3). Parts are numbered from 1; every part but the last must be at least
+ * 5 MiB and all but the last of equal size (R2's rule, the stricter one); at most 10,000 parts. Nothing is visible
+ * under `blobKey` until `complete`, and the stored parts are not readable before it.
+ */
+export interface MultipartStorage {
+  /** Starts a multipart upload of `blobKey` and returns the store's upload id. */
+  create(blobKey: string, options: { contentType?: string }): Promise<string>;
+  /**
+   * Stores exactly `length` bytes of `body` as part `partNumber` (sending a part number again replaces it) and
+   * returns what `complete` needs. With `sha256` the store checks the part itself where it can (S3), as `put` does.
+   */
+  uploadPart(blobKey: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array>, options: PartOptions): Promise<StoredPart>;
+  /** Assembles the listed parts, in `partNumber` order, into the blob at `blobKey`. */
+  complete(blobKey: string, uploadId: string, parts: StoredPart[]): Promise<void>;
+  /** Drops the upload and its parts; aborting an unknown or finished upload succeeds. */
+  abort(blobKey: string, uploadId: string): Promise<void>;
+}
+
+export interface PartOptions {
+  length: number;
+  sha256?: Uint8Array;
+}
+
+/** One stored part as `complete` needs it: its number, the store's ETag for it, and its SHA-256 (lowercase hex). */
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  sha256: string;
 }
 
 export interface PutOptions {

@@ -1,5 +1,5 @@
 import { VerigateError } from "../errors/index.ts";
-import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+import type { ByteRange, MultipartStorage, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
 
 /** The subset of the Workers R2 binding this backend uses; declared here so `shared/` needs no vendor types. */
 export interface R2BucketLike {
@@ -20,6 +20,13 @@ const R2_CHECKSUM_MISMATCH = 10037;
 export class R2ObjectStorage implements ObjectStorage {
   readonly backend = "r2" as const;
   readonly #bucket: R2BucketLike;
+  // Issue #12: the storage-multipart branch replaces this with the store's multipart API.
+  readonly multipart: MultipartStorage = {
+    create: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    uploadPart: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    complete: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    abort: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+  };
 
   constructor(bucket: R2BucketLike) {
     this.#bucket = bucket;

@@ -6,7 +6,7 @@ import { createS3Client } from "./s3-client.ts";
 import { toBase64 } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import { nodeStreams } from "../streams/node.ts";
-import type { ByteRange, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+import type { ByteRange, MultipartStorage, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
 
 /**
  * Blobs in an S3 bucket (AWS S3, or any S3-compatible store through `S3_ENDPOINT`).
@@ -18,6 +18,13 @@ export class S3ObjectStorage implements ObjectStorage {
   readonly backend = "s3" as const;
   readonly #client: S3Client;
   readonly #bucket: string;
+  // Issue #12: the storage-multipart branch replaces this with the store's multipart API.
+  readonly multipart: MultipartStorage = {
+    create: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    uploadPart: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    complete: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+    abort: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
+  };
 
   constructor(settings: S3Settings);
   constructor(client: S3Client, bucket: string);

@@ -201,6 +201,7 @@ describe("a slow client on the Lambda response stream", () => {
     const backends = awsBackends(loadConfig(process.env, { runtime: "lambda" }), { clientAddress: () => "203.0.113.7", log: quiet });
     const counting: ObjectStorage = {
       backend: backends.storage.backend,
+      multipart: backends.storage.multipart,
       put: (blobKey, body, options) => backends.storage.put(blobKey, body, options),
       delete: (blobKey) => backends.storage.delete(blobKey),
       async get(blobKey, range) {

@@ -46,6 +46,7 @@ function watchingPuts(storage: ObjectStorage): { storage: ObjectStorage; puts: s
     puts,
     storage: {
       backend: storage.backend,
+      multipart: storage.multipart,
       put: (blobKey, body, options) => {
         puts.push(blobKey);
         return storage.put(blobKey, body, options);
@@ -163,6 +164,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const inner = deps.storage;
       const unchecked: ObjectStorage = {
         backend: inner.backend,
+        multipart: inner.multipart,
         put: (blobKey, body, { sha256: _ignored, ...options }) => inner.put(blobKey, body, options),
         get: (blobKey, range) => inner.get(blobKey, range),
         delete: (blobKey) => inner.delete(blobKey),
@@ -443,6 +445,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
     function misbehaving(inner: ObjectStorage, cutAt: number, how: "end" | "error"): ObjectStorage {
       return {
         backend: inner.backend,
+        multipart: inner.multipart,
         put: (blobKey, body, options) => inner.put(blobKey, body, options),
         delete: (blobKey) => inner.delete(blobKey),
         async get(blobKey, range) {
@@ -496,6 +499,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       let canceled = false;
       const watched: ObjectStorage = {
         backend: deps.storage.backend,
+        multipart: deps.storage.multipart,
         put: (blobKey, body, options) => deps.storage.put(blobKey, body, options),
         delete: (blobKey) => deps.storage.delete(blobKey),
         async get(blobKey, range) {

@@ -155,6 +155,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       const inner = deps.storage;
       const unavailable: ObjectStorage = {
         backend: inner.backend,
+        multipart: inner.multipart,
         put: (blobKey, body, options) => inner.put(blobKey, body, options),
         get: (blobKey, range) => inner.get(blobKey, range),
         delete: () => Promise.reject(new Error("storage unavailable")),
@@ -178,6 +179,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     // Storage that skips its own digest check (so the bad bytes land) and cannot delete (so cleanup fails).
     const stubborn: ObjectStorage = {
       backend: inner.backend,
+      multipart: inner.multipart,
       put: (blobKey, body, { sha256: _unchecked, ...options }) => {
         written.push(blobKey);
         return inner.put(blobKey, body, options);
