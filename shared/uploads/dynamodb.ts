@@ -23,7 +23,8 @@ const BATCH_RETRIES = 8;
 const BATCH_RETRY_BASE_MS = 50;
 /**
  * A part item left behind by a crash between its write and the check after it (below) expires this long after its
- * session did: by then the sweep has removed the session, and R2 aborts multipart uploads idle for 7 days anyway.
+ * session did, a wide margin past the session's end (an expired session is swept with its parts). DynamoDB's TTL
+ * deletes lazily, within days, which only delays reclaiming the space.
  */
 const ORPHAN_PART_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -76,21 +77,9 @@ export class DynamoUploadSessionStore implements UploadSessionStore {
 
   async listParts(id: string): Promise<SessionPart[]> {
     const parts: SessionPart[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :parts)",
-          ExpressionAttributeValues: { ":pk": { S: PARTITION_PREFIX + id }, ":parts": { S: PART_SORT_PREFIX } },
-          ProjectionExpression: "v",
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) if (item.v?.S !== undefined) parts.push(JSON.parse(item.v.S) as SessionPart);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const items of this.#pages(id, "v", PART_SORT_PREFIX)) {
+      for (const item of items) if (item.v?.S !== undefined) parts.push(JSON.parse(item.v.S) as SessionPart);
+    }
     return parts;
   }
 
@@ -100,20 +89,26 @@ export class DynamoUploadSessionStore implements UploadSessionStore {
    */
   async delete(id: string): Promise<void> {
     await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: sessionKey(id) }));
+    for await (const keys of this.#pages(id, "pk, sk")) {
+      for (let at = 0; at < keys.length; at += BATCH_WRITE_ITEMS) await this.#deleteBatch(keys.slice(at, at + BATCH_WRITE_ITEMS));
+    }
+  }
+
+  /** The items of session `id`'s partition (those whose sort key starts with `sortPrefix`), one consistent Query page at a time. */
+  async *#pages(id: string, projection: string, sortPrefix?: string): AsyncGenerator<Record<string, AttributeValue>[]> {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.#client.send(
         new QueryCommand({
           TableName: this.#table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": { S: PARTITION_PREFIX + id } },
-          ProjectionExpression: "pk, sk",
+          KeyConditionExpression: sortPrefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": { S: PARTITION_PREFIX + id }, ...(sortPrefix === undefined ? {} : { ":prefix": { S: sortPrefix } }) },
+          ProjectionExpression: projection,
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      const keys = page.Items ?? [];
-      for (let at = 0; at < keys.length; at += BATCH_WRITE_ITEMS) await this.#deleteBatch(keys.slice(at, at + BATCH_WRITE_ITEMS));
+      yield page.Items ?? [];
       start = page.LastEvaluatedKey;
     } while (start);
   }
