@@ -1,10 +1,14 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../shared/crypto/encoding.ts";
 import { DigestTreeBuilder, TREE_FANOUT, treePageKeys, type DigestTree, type TreeBuilderState } from "../../shared/objects/digest-tree.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { concatBytes } from "../support/bytes.ts";
 import { countingStorage } from "../support/counting-storage.ts";
+import { describeTreeReads } from "../support/tree-read-cases.ts";
 import { sha256 } from "./support/objects-fixtures.ts";
 
 /** A small fanout, so three and four levels take tens of digests instead of millions. */
@@ -160,3 +164,6 @@ describe("DigestTreeBuilder", () => {
     expect(() => builder.exportState()).toThrow(/after finish/);
   });
 });
+
+describeTreeReads({ name: "memory", storage: () => new MemoryObjectStorage(), streams: workerdStreams });
+describeTreeReads({ name: "R2", storage: () => new R2ObjectStorage(env.OBJECTS), streams: workerdStreams });
