@@ -359,10 +359,34 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
     }
 
     it("keeps exactly TREE_FANOUT digests inline (v1 form) and writes no page", async () => {
-      const { counted, manifest } = await treeUpload(TREE_FANOUT * TINY_CHUNK);
+      const { deps, counted, data, manifest } = await treeUpload(TREE_FANOUT * TINY_CHUNK);
       expect(manifest.chunks).toHaveLength(TREE_FANOUT);
-      expect(manifest.tree).toBeUndefined();
+      expect(Object.keys(manifest)).not.toContain("tree");
       expect(counted.puts).toEqual([manifest.blob]);
+      expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
+    });
+
+    it("reads a v1 manifest as gateways before manifest v2 stored it", async () => {
+      const deps = depsFor(backend);
+      const data = bytes(2 * CHUNK + 5, 41);
+      const blob = `blobs/${uniqueKey("v1").replace("/", "-")}`;
+      await deps.storage.put(blob, requestBody(data), { length: data.length });
+      const chunks = [toHex(await sha256(data.slice(0, CHUNK))), toHex(await sha256(data.slice(CHUNK, 2 * CHUNK))), toHex(await sha256(data.slice(2 * CHUNK)))];
+      // Exactly the fields of a v1 manifest: `chunks`, no `tree`.
+      const manifest: Manifest = {
+        key: "v1.bin",
+        version: "01JZ0000000000000000000000",
+        size: data.length,
+        sha256: toHex(await sha256(data)),
+        chunk_size: CHUNK,
+        chunks,
+        content_type: "application/octet-stream",
+        created_at: "2026-01-01T00:00:00.000Z",
+        keyid: "uploader",
+        blob,
+      };
+      expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
+      expect(firstDifference(await readBack(deps, manifest, { offset: CHUNK + 1, length: CHUNK }), data.subarray(CHUNK + 1, 2 * CHUNK + 1))).toBe(-1);
     });
 
     it("writes the pages of a tree above TREE_FANOUT chunks and commits a small manifest that reads back whole and by range", async () => {
