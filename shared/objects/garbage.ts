@@ -28,7 +28,7 @@ export const TOMBSTONE_LIFETIME_MS = 2 * GC_GRACE_MS;
 const SWEEP_MAX_RECORDS = 100;
 /**
  * Digest tree pages a run may delete, on top of the records' own calls: with them a run stays under the 1,000
- * calls a Workers invocation may make to R2 and KV. A 5 TiB object of 64 KiB chunks has 65,601 pages, so its record
+ * calls a Workers invocation may make to R2 and KV. A 5 TiB object of 64 KiB chunks has 82,001 pages, so its record
  * is collected over many runs, resuming where the last stopped (`TreeGarbage.deleted`).
  */
 const SWEEP_MAX_PAGE_DELETES = 400;

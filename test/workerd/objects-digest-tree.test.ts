@@ -113,7 +113,7 @@ describe("DigestTreeBuilder", () => {
     const builder = new DigestTreeBuilder(new MemoryObjectStorage(), PAGES, TREE_FANOUT);
     const digest = new Uint8Array(32);
     // Three levels with both lower ones holding a full page not yet written (the most a level holds): 2 GiB of 1 MiB
-    // chunks. Five TiB of 64 KiB chunks, the deepest tree, has three levels too, the top one with at most 64 entries.
+    // chunks. Five TiB of 64 KiB chunks, the deepest tree, has three levels too, the top one with at most 80 entries.
     const count = 2 * TREE_FANOUT * TREE_FANOUT + TREE_FANOUT;
     for (let index = 0; index < count; index++) await builder.add(digest);
     const state = builder.exportState();
