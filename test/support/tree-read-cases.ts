@@ -92,6 +92,14 @@ async function replacePage(stored: Stored, key: string, bytes: Uint8Array<ArrayB
   await stored.storage.put(key, new Blob([bytes]).stream(), { length: bytes.length });
 }
 
+/** Flips one bit of the page's byte `at` (negative: from the end). */
+async function flipBit(stored: Stored, key: string, at: number): Promise<void> {
+  const bytes = await pageBytes(stored, key);
+  const index = at < 0 ? bytes.length + at : at;
+  bytes[index] = bytes[index]! ^ 1;
+  await replacePage(stored, key, bytes);
+}
+
 function treeGets(stored: Stored): string[] {
   return stored.storage.gets.filter((key) => key.startsWith(stored.manifest.tree!.pages));
 }
@@ -168,11 +176,7 @@ export function describeTreeReads(backend: TreeReadBackend): void {
         page: [0, 5],
         firstBadChunk: 20,
         reason: "tree_page_mismatch",
-        corrupt: async (stored, key) => {
-          const bytes = await pageBytes(stored, key);
-          bytes[40] = bytes[40]! ^ 1;
-          await replacePage(stored, key, bytes);
-        },
+        corrupt: (stored, key) => flipBit(stored, key, 40),
       },
       {
         name: "two level-0 pages swapped",
@@ -204,11 +208,7 @@ export function describeTreeReads(backend: TreeReadBackend): void {
         page: [1, 1],
         firstBadChunk: 16,
         reason: "tree_page_mismatch",
-        corrupt: async (stored, key) => {
-          const bytes = await pageBytes(stored, key);
-          bytes[0] = bytes[0]! ^ 0x80;
-          await replacePage(stored, key, bytes);
-        },
+        corrupt: (stored, key) => flipBit(stored, key, 0),
       },
       {
         name: "the last, partial level-0 page grown by a digest",
@@ -285,9 +285,7 @@ export function describeTreeReads(backend: TreeReadBackend): void {
     it("refuses every chunk when the top page does not hash to the manifest's root", async () => {
       const stored = await storeObject(backend);
       const top = stored.page(2, 0);
-      const bytes = await pageBytes(stored, top);
-      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
-      await replacePage(stored, top, bytes);
+      await flipBit(stored, top, -1);
       await expect(openVerified(depsOf(stored, backend), stored.manifest, { requestId: REQUEST_ID })).rejects.toMatchObject({ code: "integrity_failure" });
       expect(stored.log.lines("integrity_failure")).toEqual([
         expect.objectContaining({ chunk: 0, reason: "tree_page_mismatch", tree_page: top, expected: stored.manifest.tree!.root }),
