@@ -1,8 +1,7 @@
 import { toHex } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange } from "../storage/index.ts";
-import type { ChunkDigests } from "./chunk-digests.ts";
-import { TreePageFailure } from "./chunk-digests.ts";
+import { type ChunkDigests, TreePageFailure } from "./chunk-digests.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";

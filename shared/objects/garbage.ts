@@ -143,9 +143,9 @@ export interface CollectContext {
  * (`deferred`: a tombstone after a failure; `unfinished`: tree pages left once the run's budget was spent, the
  * record updated to resume there and the run ended). Only `collected` and `kept` remove the record.
  */
-export type Outcome = "collected" | "kept" | "deferred" | "unfinished";
+export type CollectOutcome = "collected" | "kept" | "deferred" | "unfinished";
 
-async function collect(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, context: CollectContext): Promise<Outcome> {
+async function collect(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, context: CollectContext): Promise<CollectOutcome> {
   const record = await deps.metadata.get<GarbageRecord>(gcKey);
   const outcome = record ? await collectRecord(deps, gcKey, record, context) : "collected";
   if (outcome === "collected" || outcome === "kept") await deps.metadata.delete(gcKey);
@@ -153,7 +153,7 @@ async function collect(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: st
 }
 
 /** One branch per record kind; a new kind adds its type to `GarbageRecord` and its branch here. */
-function collectRecord(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, record: GarbageRecord, context: CollectContext): Promise<Outcome> {
+function collectRecord(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, record: GarbageRecord, context: CollectContext): Promise<CollectOutcome> {
   if ("blob" in record) return collectBlob(deps, gcKey, record, context);
   return collectTombstone(deps, record, context);
 }
@@ -162,14 +162,19 @@ function collectRecord(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: st
  * A tombstone is dropped only by a run in which no record failed before it: a failed one may be the very version
  * the tombstone keeps links away from, whose `ver:` record would then outlive it.
  */
-async function collectTombstone(deps: Pick<ObjectDeps, "metadata">, record: TombstoneGarbage, context: CollectContext): Promise<Outcome> {
+async function collectTombstone(deps: Pick<ObjectDeps, "metadata">, record: TombstoneGarbage, context: CollectContext): Promise<CollectOutcome> {
   if (context.failedBefore) return "deferred";
   await dropTombstone(deps.metadata, record.key, record.deleted_at);
   return "collected";
 }
 
 /** Tree pages first, then the blob and `ver:`: a run that stops part way leaves the record, and with it the means to finish. */
-async function collectBlob(deps: Pick<ObjectDeps, "storage" | "metadata">, gcKey: string, record: BlobGarbage, context: CollectContext): Promise<Outcome> {
+async function collectBlob(
+  deps: Pick<ObjectDeps, "storage" | "metadata">,
+  gcKey: string,
+  record: BlobGarbage,
+  context: CollectContext,
+): Promise<CollectOutcome> {
   const current = await readCurrent(deps.metadata, record.key);
   if (current?.version === record.version) return "kept";
   if (record.tree) {
