@@ -5,7 +5,8 @@ import type { SwapCondition } from "../metadata/index.ts";
 import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
 import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
-import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage } from "./garbage.ts";
+import { DigestTreeBuilder, TREE_FANOUT, treePagesPrefix } from "./digest-tree.ts";
+import { deleteTreePages, GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, treeGarbage, type TreeGarbage } from "./garbage.ts";
 import { ifMatchHolds } from "./entity-tags.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
@@ -55,21 +56,25 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
 
   const version = newVersion(startedMs);
   const blob = blobKeyFor(version);
-  // Written before any byte is stored, so a blob whose upload dies with the isolate is still swept.
+  const pages = treePagesPrefix(version);
+  const tree = treeGarbage({ pages, fanout: TREE_FANOUT }, Math.ceil(input.length / input.chunkSize));
+  // Written before any byte is stored, so a blob (and tree) whose upload dies with the isolate is still swept.
   const pendingGcKey = await scheduleGarbage(deps.metadata, startedMs + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS, {
     key: input.key,
     version,
     blob,
+    ...(tree ? { tree } : {}),
   });
+  const upload = { version, blob, tree, pendingGcKey };
 
-  let chunks: string[];
+  let digests: Pick<Manifest, "chunks" | "tree">;
   try {
-    chunks = await streamToStorage(deps, blob, input);
+    digests = await streamToStorage(deps, blob, input, new DigestTreeBuilder(deps.storage, pages));
     if (deps.clock() - startedMs > MAX_UPLOAD_DURATION_MS) {
       throw new VerigateError("internal", "upload outlasted MAX_UPLOAD_DURATION_MS; its blob may already be swept");
     }
   } catch (error) {
-    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
+    await discardUpload(deps, upload, input.requestId);
     throw isVerigateError(error) ? error : new VerigateError("internal", "upload failed", { cause: error });
   }
 
@@ -81,7 +86,7 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
     size: input.length,
     sha256: toHex(input.expectedSha256),
     chunk_size: input.chunkSize,
-    chunks,
+    ...digests,
     content_type: input.contentType ?? DEFAULT_CONTENT_TYPE,
     created_at: new Date(deps.clock()).toISOString(),
     keyid: input.keyid,
@@ -91,7 +96,7 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   const committed = await commitCurrent(deps, input.key, manifest, condition, expected);
   if (!committed.done) {
     // Another writer committed first: this version was never current, so nothing can be reading it.
-    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
+    await discardUpload(deps, upload, input.requestId);
     throw refusal(condition, "another writer committed first");
   }
   return manifest;
@@ -120,11 +125,13 @@ function refusal(condition: SwapCondition, detail: string): VerigateError {
     : new VerigateError("precondition_failed", detail, SHARE);
 }
 
-/** Returns the per-chunk digests once storage holds exactly the body and its whole digest matched. */
-async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput): Promise<string[]> {
+/**
+ * Returns the per-chunk digests (inline, or the digest tree `tree` built as the chunks went by, its pages written as
+ * they filled) once storage holds exactly the body and its whole digest matched.
+ */
+async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput, tree: DigestTreeBuilder): Promise<Pick<Manifest, "chunks" | "tree">> {
   const hasher = deps.streams.wholeHasher();
   const reader = chunkReader(input.body ?? new Blob([]).stream());
-  const chunks: string[] = [];
   let remaining = input.length;
   let failure: unknown;
 
@@ -142,7 +149,7 @@ async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectI
           // stream errors afterwards (measured).
           if (remaining === 0) await expectEnd(reader, input.length);
           const [digest] = await Promise.all([crypto.subtle.digest("SHA-256", chunk), hasher.update(chunk)]);
-          chunks.push(toHex(new Uint8Array(digest)));
+          await tree.add(new Uint8Array(digest));
           controller.enqueue(chunk);
         } else {
           await expectEnd(reader, input.length);
@@ -170,7 +177,7 @@ async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectI
   if (!timingSafeEqual(await hasher.digest(), input.expectedSha256)) {
     throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
   }
-  return chunks;
+  return tree.finish();
 }
 
 async function readBody(reader: ChunkReader, size: number): Promise<Uint8Array<ArrayBuffer>> {
@@ -185,10 +192,18 @@ async function expectEnd(reader: ChunkReader, length: number): Promise<void> {
   if ((await readBody(reader, 1)).length > 0) throw new VerigateError("bad_request", `body runs past its declared ${length} bytes`);
 }
 
-/** Best effort: whatever stays behind, the pending record sweeps (it deletes the blob and `ver:` of a version that is not current). */
-async function discardUpload(deps: ObjectDeps, upload: { version: string; blob: string; pendingGcKey: string }, requestId: string): Promise<void> {
+/**
+ * Best effort: whatever stays behind, the pending record sweeps (it deletes the tree pages, blob and `ver:` of a
+ * version that is not current). A PUT's tree is small: 5 GiB (the stores' single-put maximum) of 64 KiB chunks has 81 pages.
+ */
+async function discardUpload(
+  deps: ObjectDeps,
+  upload: { version: string; blob: string; tree: TreeGarbage | undefined; pendingGcKey: string },
+  requestId: string,
+): Promise<void> {
   try {
     await deps.metadata.delete(versionKey(upload.version));
+    if (upload.tree) await deleteTreePages(deps.storage, upload.tree);
     await deps.storage.delete(upload.blob);
     await deps.metadata.delete(upload.pendingGcKey);
   } catch (error) {
