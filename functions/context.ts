@@ -7,6 +7,7 @@ import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
 import type { StreamRuntime } from "../shared/streams/index.ts";
 import type { RateLimits } from "../shared/ratelimit/index.ts";
+import type { UploadSessionStore } from "../shared/uploads/store.ts";
 
 /** Epoch milliseconds; injected so tests can move time without waiting. */
 export type Clock = () => number;
@@ -17,6 +18,8 @@ export interface Backends {
   replay: ReplayStore;
   metadata: MetadataStore;
   storage: ObjectStorage;
+  /** Upload sessions (shared/uploads/store.ts). */
+  uploads: UploadSessionStore;
   /** The runtime's native hashing and exact-length streams. */
   streams: StreamRuntime;
   clock: Clock;

@@ -12,6 +12,7 @@ import { workerdStreams } from "../../shared/streams/workerd.ts";
 import type { RateLimits } from "../../shared/ratelimit/index.ts";
 import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
 import type { Backends } from "../context.ts";
+import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 
 /** Built once per environment object: config parsing and validation are not repeated per request. */
 const backendsByEnv = new WeakMap<Env, Backends>();
@@ -52,6 +53,8 @@ export function backendsFor(env: Env): Backends {
       // KV for records, the commit Durable Object for every conditional write of them.
       metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       storage: new R2ObjectStorage(env.OBJECTS),
+      // Issue #12: the session-store branch replaces this with the durable store.
+      uploads: new MemoryUploadSessionStore(),
       streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,

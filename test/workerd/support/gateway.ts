@@ -12,6 +12,7 @@ import type { Scope } from "../../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
 import { newEd25519Key } from "../../support/keys.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
+import { MemoryUploadSessionStore } from "../../../shared/uploads/memory.ts";
 
 export interface TestGateway {
   app: Hono<AppEnv>;
@@ -77,6 +78,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     replay: new DurableObjectReplayStore(env.REPLAY),
     metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
     storage: new R2ObjectStorage(env.OBJECTS),
+    uploads: new MemoryUploadSessionStore(),
     streams: workerdStreams,
     clock: () => gateway.now,
     log,
