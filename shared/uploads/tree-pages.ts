@@ -1,11 +1,6 @@
-import { TREE_FANOUT, treePageKeys } from "../objects/digest-tree.ts";
+import { TREE_FANOUT, treePageKeys, treePagesPrefix } from "../objects/digest-tree.ts";
 import { CHECKPOINT_BYTES, progressOf } from "./progress.ts";
 import type { UploadSession } from "./store.ts";
-
-/** Where the digest tree of a session's version is written while complete verifies it (docs/STORAGE.md). */
-export function treePagesPrefix(version: string): string {
-  return `trees/${version}`;
-}
 
 /**
  * Every tree page the session's verification may have written: those of the chunks up to its checkpoint, and of

@@ -2,13 +2,12 @@ import { timingSafeEqual, fromHex } from "../crypto/encoding.ts";
 import { ResumableSha256 } from "../crypto/sha256-resumable.ts";
 import { VerigateError } from "../errors/index.ts";
 import { chunkReader } from "../objects/chunk-reader.ts";
-import { DigestTreeBuilder } from "../objects/digest-tree.ts";
+import { DigestTreeBuilder, treePagesPrefix } from "../objects/digest-tree.ts";
 import type { Manifest } from "../objects/manifest.ts";
 import { updateSession } from "./access.ts";
 import type { UploadDeps } from "./deps.ts";
 import { CHECKPOINT_BYTES, progressOf, type VerifyProgress } from "./progress.ts";
 import type { UploadSession } from "./store.ts";
-import { treePagesPrefix } from "./tree-pages.ts";
 
 /** The chunk digests of the object, as the manifest holds them (inline or a tree), once every byte was hashed. */
 export type ManifestDigests = Pick<Manifest, "chunks" | "tree">;
