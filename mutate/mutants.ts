@@ -39,6 +39,9 @@ const ROUTING = "test/workerd/routing.test.ts";
 const LINKS_AFTER_DELETE = "test/workerd/presign-after-delete.test.ts";
 /** Issue 13: memory under load. */
 const IN_FLIGHT = "test/workerd/in-flight-budget.test.ts";
+/** Issue 12: the upload session stores' contract on memory and the Durable Object, and on dynalite. */
+const UPLOAD_SESSION_STORES = "test/workerd/upload-sessions.test.ts";
+const UPLOAD_SESSION_DYNAMODB = "test/node/upload-sessions-dynamodb.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -592,6 +595,32 @@ export const MUTANTS: readonly Mutant[] = [
     original: 'error.name === "ConditionalCheckFailedException") return false;',
     replacement: 'error.name === "ConditionalCheckFailedException") return true;',
     tests: [AWS_BACKENDS],
+  },
+
+  // shared/uploads: the upload session stores (issue 12).
+  {
+    id: "upload-session-durable-object-cas-ignored",
+    invariant: "of concurrent updates of a session from one rev exactly one succeeds (Durable Object)",
+    file: "shared/uploads/durable-object.ts",
+    original: "WHERE rev = ? RETURNING id",
+    replacement: "WHERE ? IS NOT NULL RETURNING id",
+    tests: [UPLOAD_SESSION_STORES],
+  },
+  {
+    id: "upload-session-dynamodb-cas-ignored",
+    invariant: "of concurrent updates of a session from one rev exactly one succeeds (DynamoDB)",
+    file: "shared/uploads/dynamodb.ts",
+    original: 'ConditionExpression: "rev = :expected"',
+    replacement: 'ConditionExpression: "attribute_exists(pk) OR rev = :expected"',
+    tests: [UPLOAD_SESSION_DYNAMODB],
+  },
+  {
+    id: "upload-session-dynamodb-part-outlives-delete",
+    invariant: "a part sent while its session is deleted is not left behind, and putPart answers false",
+    file: "shared/uploads/dynamodb.ts",
+    original: "if ((await this.#sessionExpiry(id)) !== null) return true;",
+    replacement: "return true;",
+    tests: [UPLOAD_SESSION_DYNAMODB],
   },
 
   // shared/objects: verified uploads and downloads.

@@ -8,8 +8,8 @@ import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import { DynamoReplayStore } from "../../shared/replay/dynamodb.ts";
 import { MemoryReplayStore } from "../../shared/replay/memory.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
+import { DynamoUploadSessionStore } from "../../shared/uploads/dynamodb.ts";
 import type { AppEnv, Backends } from "../context.ts";
-import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 
 /**
  * The Workers limits of wrangler.toml (1,000 requests per 10 s per client address and per keyid), counted
@@ -50,8 +50,7 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
     replay: config.replayStore === "memory" ? new MemoryReplayStore() : new DynamoReplayStore(dynamodb, table),
     metadata: new DynamoMetadataStore(dynamodb, table),
     storage: new S3ObjectStorage(s3),
-    // Issue #12: the session-store branch replaces this with the durable store.
-    uploads: new MemoryUploadSessionStore(),
+    uploads: new DynamoUploadSessionStore(dynamodb, table),
     streams: nodeStreams,
     clock: Date.now,
     log,
