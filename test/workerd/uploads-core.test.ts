@@ -238,7 +238,7 @@ describe("upload sessions on memory backends", () => {
     const session = await openSession(deps, key, data);
     await sendParts(deps, session, data);
     const other = bytes(PART, 22);
-    await deps.storage.multipart.uploadPart(session.blob, session.storage_upload_id, 2, requestBody(other), { length: PART });
+    await deps.storage.multipart.uploadPart(session.blob, session.storage_upload_id, 2, requestBody(other), { length: PART, sha256: await sha256(other) });
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("internal");
     expect(await readCurrent(deps.metadata, key)).toBeNull();
     const reopened = await deps.uploads.get(session.id);
