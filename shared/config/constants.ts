@@ -33,5 +33,9 @@ export const DEFAULT_UPLOAD_SESSION_SECONDS = 86_400;
 export const MIN_UPLOAD_SESSION_SECONDS = 60;
 /** 6 days: under R2's 7-day abort of stale multipart uploads, so a live session never loses its parts to it. */
 export const MAX_UPLOAD_SESSION_SECONDS = 6 * 86_400;
-/** 4 GiB verified per complete call: about 20 s of CPU hashing on Workers, well inside a paid invocation's limit. */
+/**
+ * 4 GiB verified per complete call. The whole-object hash is pure JS (resumable): 84 to 117 MiB/s measured on Node on a
+ * shared 2-core machine at load 6.6 (native SHA-256 0.8 to 1.1 GiB/s), so about 40 s of CPU per call, well inside
+ * wrangler.toml's `cpu_ms` of 300 s, and a 5 TiB object in some 1,300 calls.
+ */
 export const DEFAULT_COMPLETE_SLICE_BYTES = 4 * GIB;
