@@ -261,6 +261,25 @@ describe("upload sessions on memory backends", () => {
     expect(await deps.uploads.get(session.id)).toMatchObject({ state: "failed", failure: { code: "already_exists" } });
   });
 
+  it("a writer landing between the commit's read and its swap is not overwritten: the swap itself enforces If-None-Match", async () => {
+    const deps = sessionDeps();
+    const key = uniqueKey("race.bin");
+    const data = bytes(SIZE, 29);
+    const session = await openSession(deps, key, data, { ifNoneMatch: true });
+    await sendParts(deps, session, data);
+    const swap = deps.metadata.swap.bind(deps.metadata);
+    let raced: Manifest | undefined;
+    deps.metadata.swap = async (swapped, ...rest) => {
+      if (swapped === currentKey(key) && !raced) {
+        deps.metadata.swap = swap;
+        raced = await putSmall(deps, key, bytes(700, 7));
+      }
+      return swap(swapped, ...rest);
+    };
+    expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("already_exists");
+    expect((await readCurrent(deps.metadata, key))?.version).toBe(raced?.version);
+  });
+
   it("If-Match naming the version current at create is refused at commit once another version replaced it", async () => {
     const deps = sessionDeps();
     const key = uniqueKey("if-match.bin");
