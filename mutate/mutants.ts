@@ -28,6 +28,8 @@ const TOKENS = "test/workerd/presign-token.test.ts";
 const OBJECT_ROUTES = "test/workerd/objects-routes.test.ts";
 const OBJECT_CORE = "test/workerd/objects-core.test.ts";
 const OBJECT_KEYS = "test/workerd/objects-key.test.ts";
+const DIGEST_TREE = "test/workerd/objects-digest-tree.test.ts";
+const OBJECT_GC = "test/workerd/objects-gc.test.ts";
 /** Over real HTTP on both builds: the bundled Worker in workerd and the AWS app on Node (s3rver, dynalite). */
 const AUTH_HTTP = "test/node/auth-http.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
@@ -673,6 +675,22 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (bytes.length !== expectedLength || actual !== expected) {",
     replacement: "if (bytes.length !== expectedLength) {",
     tests: [OBJECT_CORE, OBJECT_ROUTES],
+  },
+  {
+    id: "tree-page-check-skipped",
+    invariant: "a digest tree page is used only when it hashes to its parent's entry or the manifest's root (manifest v2)",
+    file: "shared/objects/chunk-digests.ts",
+    original: "if (!timingSafeEqual(actual, wanted)) {",
+    replacement: "if (false) {",
+    tests: [DIGEST_TREE],
+  },
+  {
+    id: "sweep-tree-pages-kept",
+    invariant: "the sweep deletes a version's digest tree pages with its blob",
+    file: "shared/objects/garbage.ts",
+    original: "if (record.tree) {",
+    replacement: "if (false) {",
+    tests: [OBJECT_GC],
   },
   {
     id: "download-size-mismatch-skipped",

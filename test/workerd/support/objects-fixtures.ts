@@ -11,6 +11,8 @@ import { MemoryObjectStorage } from "../../../shared/storage/memory.ts";
 import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
 import { piecewiseStream } from "../../../shared/storage/piecewise.ts";
 
+export { drain } from "../../support/drain.ts";
+
 /** The smallest chunk size the configuration allows, so multi-chunk objects stay small. */
 export const CHUNK = 64 * 1024;
 
@@ -72,29 +74,6 @@ export function piecewise(data: Uint8Array, pieceBytes = 10_000): ReadableStream
 /** The native byte stream of a request body, which supports BYOB reads like the gateway's real input. */
 export function requestBody(data: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
   return new Request("http://gateway.test/", { method: "PUT", body: data }).body ?? new Blob([]).stream();
-}
-
-/** Reads until the end or an error, keeping every byte that arrived before it. */
-export async function drain(stream: ReadableStream<Uint8Array>): Promise<{ received: Uint8Array; error: unknown }> {
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let error: unknown;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parts.push(value);
-    }
-  } catch (caught) {
-    error = caught ?? new Error("stream errored without a reason");
-  }
-  const received = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    received.set(part, at);
-    at += part.length;
-  }
-  return { received, error };
 }
 
 export function uniqueKey(name: string): string {
