@@ -44,6 +44,8 @@ const IN_FLIGHT = "test/workerd/in-flight-budget.test.ts";
 /** Issue 12: the upload session stores' contract on memory and the Durable Object, and on dynalite. */
 const UPLOAD_SESSION_STORES = "test/workerd/upload-sessions.test.ts";
 const UPLOAD_SESSION_DYNAMODB = "test/node/upload-sessions-dynamodb.test.ts";
+const SESSIONS_CORE = "test/workerd/uploads-core.test.ts";
+const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -630,14 +632,14 @@ export const MUTANTS: readonly Mutant[] = [
     id: "upload-whole-digest-skipped",
     invariant: "an upload commits only when its whole SHA-256 matches the signed digest (storage that does not check: s3rver)",
     file: "shared/objects/upload.ts",
-    original: "if (!timingSafeEqual(await hasher.digest(), input.expectedSha256)) {",
+    original: "if (!timingSafeEqual(sha256, input.expectedSha256)) {",
     replacement: "if (false) {",
     tests: [UPLOADS_HTTP],
   },
   {
     id: "upload-short-body-accepted",
     invariant: "a body that ends before its Content-Length commits nothing",
-    file: "shared/objects/upload.ts",
+    file: "shared/objects/hashed-stream.ts",
     original: "if (chunk.length < want) {",
     replacement: "if (false) {",
     tests: [OBJECT_CORE],
@@ -645,7 +647,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "upload-long-body-accepted",
     invariant: "a body that runs past its Content-Length commits nothing",
-    file: "shared/objects/upload.ts",
+    file: "shared/objects/hashed-stream.ts",
     original: "if ((await readBody(reader, 1)).length > 0) throw",
     replacement: "if ((await readBody(reader, 1)).length > 1) throw",
     tests: [OBJECT_CORE],
@@ -721,5 +723,47 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (pipesSettled.length === 0) {",
     replacement: "if (true) {",
     tests: [IN_FLIGHT],
+  },
+
+  // shared/uploads: upload sessions.
+  {
+    id: "session-whole-digest-skipped",
+    invariant: "complete commits a session only when the assembled object's whole SHA-256 matches the declared one",
+    file: "shared/uploads/verify.ts",
+    original: "if (!timingSafeEqual(sha.digest(), fromHex(session.sha256))) {",
+    replacement: "if (false) {",
+    tests: [SESSIONS_CORE],
+  },
+  {
+    id: "session-part-digest-skipped",
+    invariant: "a part whose bytes differ from its signed digest is refused and recorded nowhere (R2 checks no part checksum)",
+    file: "shared/uploads/parts.ts",
+    original: "if (!timingSafeEqual(sha256, input.sha256)) throw",
+    replacement: "if (false) throw",
+    tests: [SESSIONS_ROUTES],
+  },
+  {
+    id: "session-other-keyid-allowed",
+    invariant: "a session is visible only to the keyid that created it",
+    file: "shared/uploads/access.ts",
+    original: "session.keyid !== keyid ||",
+    replacement: "",
+    tests: [SESSIONS_CORE, SESSIONS_ROUTES],
+  },
+  {
+    id: "session-commit-unconditional",
+    invariant: "a session's precondition is enforced by the commit itself, not only at create",
+    file: "shared/uploads/commit.ts",
+    original: "return commitManifest(deps, committing, manifest, condition, current);",
+    replacement: 'return commitManifest(deps, committing, manifest, { kind: "any" }, current);',
+    tests: [SESSIONS_CORE],
+  },
+  {
+    id: "session-lease-ignored",
+    invariant: "one complete works on a session at a time: another one answers pending while the lease holds",
+    file: "shared/uploads/complete.ts",
+    original: "if (seen.lease && seen.lease.until_ms > deps.clock()) return pending(seen, BUSY_RETRY_SECONDS);",
+    replacement: "",
+    tests: [SESSIONS_CORE],
   },
 ];

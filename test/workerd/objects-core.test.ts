@@ -7,25 +7,28 @@ import { TREE_FANOUT, treePageKeys, treePagesPrefix } from "../../shared/objects
 import { putObject, type PutObjectInput } from "../../shared/objects/upload.ts";
 import type { ByteRange, ObjectStorage } from "../../shared/storage/index.ts";
 import { countingStorage } from "../support/counting-storage.ts";
-import { backends, bytes, CHUNK, depsFor, drain, piecewise, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
+import {
+  backends,
+  bytes,
+  CHUNK,
+  depsFor,
+  drain,
+  piecewise,
+  requestBody,
+  sha256,
+  uniqueKey,
+  type Backend,
+  firstDifference,
+  putBytes,
+} from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const REQUEST_ID = "req-objects-core";
 /** Writers racing one precondition, as many as the issue's reproduction used. */
 const CONDITIONAL_WRITERS = 20;
 
-async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
-  return putObject(deps, {
-    key,
-    length: data.length,
-    expectedSha256: await sha256(data),
-    keyid: "uploader",
-    chunkSize: CHUNK,
-    maxObjectBytes: 16 * CHUNK,
-    requestId: REQUEST_ID,
-    ...extra,
-    body: extra.body ?? requestBody(data),
-  });
+function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
+  return putBytes(deps, key, data, { requestId: REQUEST_ID, ...extra });
 }
 
 async function readBack(deps: Deps, manifest: Manifest, range?: ByteRange): Promise<Uint8Array> {
@@ -33,12 +36,6 @@ async function readBack(deps: Deps, manifest: Manifest, range?: ByteRange): Prom
   const { received, error } = await drain(verified);
   expect(error).toBeUndefined();
   return received;
-}
-
-/** Index of the first byte where `received` differs from `original`, or -1: a prefix check that names the spot. */
-function firstDifference(received: Uint8Array, original: Uint8Array): number {
-  for (let i = 0; i < received.length; i++) if (received[i] !== original[i]) return i;
-  return received.length > original.length ? original.length : -1;
 }
 
 /** Storage that remembers which blob keys were written, to check a failed upload left none behind. */

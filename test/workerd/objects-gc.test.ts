@@ -8,7 +8,7 @@ import { readPinnedVersion, tombstoneKey } from "../../shared/objects/tombstone.
 import { putObject } from "../../shared/objects/upload.ts";
 import { newVersion } from "../../shared/objects/version.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
-import { backends, bytes, CHUNK, depsFor, drain, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, drain, putBytes, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const DAY_MS = 86_400_000;
@@ -22,17 +22,8 @@ function freshDeps(backend: Backend): Deps {
   return depsFor(backend, nextBaseMs);
 }
 
-async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
-  return putObject(deps, {
-    key,
-    body: requestBody(data),
-    length: data.length,
-    expectedSha256: await sha256(data),
-    keyid: "uploader",
-    chunkSize: CHUNK,
-    maxObjectBytes: 8 * CHUNK,
-    requestId: "req-gc",
-  });
+function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
+  return putBytes(deps, key, data, { maxObjectBytes: 8 * CHUNK });
 }
 
 /** Sweeps until no due record is left: the budget per run may stop a sweep early. */

@@ -4,6 +4,8 @@ import { DurableObjectSwapAuthority } from "../../../shared/metadata/durable-obj
 import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
 import { MemoryMetadataStore } from "../../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../../shared/objects/deps.ts";
+import type { Manifest } from "../../../shared/objects/manifest.ts";
+import { putObject, type PutObjectInput } from "../../../shared/objects/upload.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
 import type { ObjectStorage } from "../../../shared/storage/index.ts";
@@ -78,4 +80,25 @@ export function requestBody(data: Uint8Array<ArrayBuffer>): ReadableStream<Uint8
 
 export function uniqueKey(name: string): string {
   return `t-${crypto.randomUUID()}/${name}`;
+}
+
+/** A PUT of `data` through the object core by "uploader" at `CHUNK`; `extra` replaces any of the input. */
+export async function putBytes(deps: ObjectDeps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
+  return putObject(deps, {
+    key,
+    length: data.length,
+    expectedSha256: await sha256(data),
+    keyid: "uploader",
+    chunkSize: CHUNK,
+    maxObjectBytes: 16 * CHUNK,
+    requestId: "req-put-bytes",
+    ...extra,
+    body: extra.body ?? requestBody(data),
+  });
+}
+
+/** Index of the first byte where `received` differs from `original`, or -1: a prefix check that names the spot. */
+export function firstDifference(received: Uint8Array, original: Uint8Array): number {
+  for (let i = 0; i < received.length; i++) if (received[i] !== original[i]) return i;
+  return received.length > original.length ? original.length : -1;
 }
