@@ -93,9 +93,9 @@ export function workersTargets(m: Medians): Target[] {
     atLeast("verified upload >= 0.9x raw put", m, ["upload_verified_over_raw"], 0.9),
     atLeast("session upload (verified on complete) >= 0.8x raw multipart of the same parts", m, ["upload_session_over_raw_multipart"], 0.8),
     {
-      claim: `Workers memory over a ${SESSION_MEMORY_LABEL} session upload and its verified download <= ${MEM_GROWTH_CEILING_MIB} MiB (flat)`,
-      pass: Math.max(m.session_mem_upload_mib ?? Number.NaN, m.session_mem_download_mib ?? Number.NaN) <= MEM_GROWTH_CEILING_MIB,
-      measured: `upload ${(m.session_mem_upload_mib ?? Number.NaN).toFixed(1)} MiB, download ${(m.session_mem_download_mib ?? Number.NaN).toFixed(1)} MiB`,
+      claim: `Workers memory of a ${SESSION_MEMORY_LABEL} session upload and its verified download, beyond the raw multipart upload and raw download of the same object, <= ${MEM_GROWTH_CEILING_MIB} MiB (flat)`,
+      pass: Math.max(m.session_mem_upload_over_raw_mib ?? Number.NaN, m.session_mem_download_over_raw_mib ?? Number.NaN) <= MEM_GROWTH_CEILING_MIB,
+      measured: `upload ${(m.session_mem_upload_over_raw_mib ?? Number.NaN).toFixed(1)} MiB, download ${(m.session_mem_download_over_raw_mib ?? Number.NaN).toFixed(1)} MiB over raw`,
     },
     atLeast("signed+replay-checked requests >= 0.4x the unsigned rate at concurrency 10", m, ["auth_signed_over_unsigned_c10"], 0.4),
     ...loadTargets(m, "workers", "Workers", LOAD_GROWTH_WORKERS_MIB, "workerd's RSS, local storage simulators included"),

@@ -13,7 +13,7 @@ import type { Report } from "../report/report.ts";
 import { addAuthSection, addDownloadSection, addLoadSection, addRow, addSessionSection, authRatios, downloadRatios } from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
-import { largeSessionMemory, type LargeSessionMemory, type SessionRuns, sessionRounds } from "../measures/sessions.ts";
+import { freshProcessPeakOverIdle, SESSION_MEMORY_OPERATIONS, type SessionMemoryOperation, type SessionRuns, sessionRounds } from "../measures/sessions.ts";
 
 /** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
 const CHUNK_BYTES = MIB;
@@ -112,14 +112,16 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     await gateway.stop();
   }
 
-  // A fresh process again: a large session upload and its download, to see whether memory stays flat.
-  gateway = await startGateway(bundle, stateDir);
-  let sessionMemory: LargeSessionMemory;
-  try {
-    progress(`session memory: ${input.sessionLarge.size / MIB} MiB up in a session and down verified (workerd pid ${gateway.processes.gateway})`);
-    sessionMemory = await largeSessionMemory({ ...gateway, benchOrigin: gateway.origin }, sampler, input.sessionLarge);
-  } finally {
-    await gateway.stop();
+  // Fresh processes again: a large session upload in one, its verified download in the next, to see memory stay flat.
+  const sessionMemory: Partial<Record<SessionMemoryOperation, { idleMib: number; overIdleMib: number }>> = {};
+  for (const operation of SESSION_MEMORY_OPERATIONS) {
+    gateway = await startGateway(bundle, stateDir);
+    try {
+      progress(`session memory: ${operation} of ${input.sessionLarge.size / MIB} MiB in a fresh workerd (pid ${gateway.processes.gateway})`);
+      sessionMemory[operation] = await freshProcessPeakOverIdle({ ...gateway, benchOrigin: gateway.origin }, sampler, warmup, operation, input.sessionLarge);
+    } finally {
+      await gateway.stop();
+    }
   }
 
   const m = report.medians;
