@@ -1,5 +1,5 @@
 import { sha256 } from "../../shared/crypto/encoding.ts";
-import { apiErrorFrom, VerigateUsageError } from "./errors.ts";
+import { apiErrorFrom, VerigateIntegrityError, VerigateUsageError } from "./errors.ts";
 import { integrityOf, type ObjectIntegrity, verifyBytes } from "./integrity.ts";
 import type { ClientKey } from "./keys.ts";
 import { jsonBody, type ObjectBody, type OutgoingBody, outgoingBody, quotedEtag } from "./request-body.ts";
@@ -32,6 +32,8 @@ export interface PutObjectOptions {
 export interface GetObjectOptions {
   /** One byte range; `length` absent reads to the end. */
   range?: { offset: number; length?: number };
+  /** Serve `range` only while the object is still this ETag; otherwise the whole current object (200). */
+  ifRange?: string;
   signal?: AbortSignal;
 }
 
@@ -122,6 +124,7 @@ export class VerigateClient {
   async getObject(key: string, options: GetObjectOptions = {}): Promise<ObjectResponse> {
     const headers: Record<string, string> = { ...IDENTITY_ENCODING };
     if (options.range !== undefined) headers.Range = rangeHeader(options.range);
+    if (options.ifRange !== undefined) headers["If-Range"] = quotedEtag(options.ifRange);
     const response = await this.#ok({ method: "GET", path: objectPath(key), headers, signal: options.signal });
     try {
       return { response, integrity: integrityOf(response.headers) };
@@ -129,6 +132,28 @@ export class VerigateClient {
       await response.body?.cancel();
       throw error;
     }
+  }
+
+  /**
+   * Continues a read interrupted after `offset` bytes of the version `etag`: a 206 from `offset` while the object is
+   * still that version (`resumed`), else the whole current object (200), whose bytes replace any kept ones. The
+   * caller hashes the kept bytes and the new ones together and checks the whole against `integrity`.
+   */
+  async resumeObject(
+    key: string,
+    from: { offset: number; etag: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ObjectResponse & { resumed: boolean }> {
+    const read = await this.getObject(key, { ...options, range: { offset: from.offset }, ifRange: from.etag });
+    const resumed = read.response.status === 206;
+    if (resumed && (read.integrity.offset !== from.offset || read.integrity.etag !== quotedEtag(from.etag))) {
+      await read.response.body?.cancel();
+      throw new VerigateIntegrityError(
+        "unverifiable",
+        `asked for ${from.etag} from byte ${from.offset}, got ${read.integrity.contentRange} of ${read.integrity.etag}`,
+      );
+    }
+    return { ...read, resumed };
   }
 
   /** Reads a whole object into memory and verifies it with WebCrypto; for objects that fit in memory. */

@@ -242,7 +242,7 @@ describe("the verigate CLI", () => {
     expect(await readdir(out)).toEqual([]);
   });
 
-  it("get exits 3 and leaves no partial file when a later chunk was altered and the gateway cuts the response", async () => {
+  it("get exits 3 and writes no file.bin when a later chunk was altered and the gateway cuts the response; a rerun is refused at that chunk", async () => {
     const content = await putRandom("team-a/tampered-tail.bin", 5 * MIB);
     await tamper("team-a/tampered-tail.bin", content, 4 * MIB + 7);
     const out = join(dir, "out-tail");
@@ -250,7 +250,16 @@ describe("the verigate CLI", () => {
     const result = await verigate(["get", "team-a/tampered-tail.bin", "-o", join(out, "file.bin")]);
     expect(result.code).toBe(EXIT_INTEGRITY);
     expect(result.stderr).toContain("short_response");
-    expect(await readdir(out)).toEqual([]);
+    // What arrived was verified chunk by chunk by the gateway, and is kept only as the partial file of a resume.
+    expect((await readdir(out)).sort()).toEqual(["file.bin.partial", "file.bin.partial.json"]);
+    const kept = await readFile(join(out, "file.bin.partial"));
+    expect(kept.length).toBeLessThanOrEqual(4 * MIB);
+    expect(kept.equals(content.subarray(0, kept.length))).toBe(true);
+
+    const rerun = await verigate(["get", "team-a/tampered-tail.bin", "-o", join(out, "file.bin")]);
+    expect(rerun.code).toBe(EXIT_INTEGRITY);
+    expect(rerun.stderr).toMatch(/integrity_failure|short_response/);
+    expect(await readdir(out)).not.toContain("file.bin");
   });
 
   it("keys revoke stops the key: its next signature is refused", async () => {

@@ -4,8 +4,9 @@ import type { VerigateClient } from "../../sdk/client.ts";
 import { VerigateApiError } from "../../sdk/errors.ts";
 import type { ObjectIntegrity } from "../../sdk/integrity.ts";
 import { type Command, integerOption, printFields, stringOption } from "../command.ts";
-import { saveVerified } from "../download.ts";
-import { digestFile, fileBody } from "../upload.ts";
+import { digestFile } from "../file-hash.ts";
+import { downloadResumable } from "../partial-download.ts";
+import { fileBody } from "../upload.ts";
 
 export const put: Command = {
   usage: "<file> [key] [--content-type <type>] [--if-none-match] [--if-match <etag>]",
@@ -44,18 +45,19 @@ export const put: Command = {
 
 export const get: Command = {
   usage: "<key> [-o <file>]",
-  summary: "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified",
+  summary:
+    "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified. An interrupted download is kept in <file>.partial and continued by the next run",
   args: [1, 1],
   options: { output: { type: "string", short: "o" } },
   async run(invocation) {
     const [key = ""] = invocation.args;
     const target = stringOption(invocation.options, "output") ?? basename(key);
-    const { response, integrity } = await (await invocation.client()).getObject(key);
-    await saveVerified(response.body, integrity, target);
-    printFields(invocation, { key, file: target, size: integrity.size, sha256: integrity.sha256 }, [
+    const { integrity, resumedFrom } = await downloadResumable(await invocation.client(), key, target, invocation.warn);
+    printFields(invocation, { key, file: target, size: integrity.size, sha256: integrity.sha256, resumed_from: resumedFrom }, [
       ["file", target],
       ["size", String(integrity.size)],
       ["sha256", `${integrity.sha256} (verified)`],
+      ...(resumedFrom === 0 ? [] : ([["resumed", `from byte ${resumedFrom}`]] as [string, string][])),
     ]);
   },
 };
