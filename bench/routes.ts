@@ -65,7 +65,7 @@ export function addBenchRoutes(app: Hono<AppEnv>): Hono<AppEnv> {
     const recycle = c.var.streams.writeReleasesChunk;
     let chunk: Uint8Array<ArrayBuffer> | undefined;
     let bytes = 0;
-    for (const [index, expected] of manifest.chunks.entries()) {
+    for (const [index, expected] of (manifest.chunks ?? []).entries()) {
       chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes), recycle ? chunk?.buffer : undefined);
       bytes += chunk.length;
       if ((await sha256Hex(chunk)) !== expected) throw new VerigateError("integrity_failure", `chunk ${index} differs`);

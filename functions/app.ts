@@ -9,6 +9,7 @@ import { openapi } from "./routes/openapi.ts";
 import { objects } from "./routes/objects.ts";
 import { download, redactLinkToken } from "./routes/links.ts";
 import { presign } from "./routes/presign.ts";
+import { uploads } from "./routes/uploads.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
 import { limitClients } from "./middleware/rate-limit.ts";
 import { limitInFlight } from "./middleware/in-flight.ts";
@@ -58,7 +59,10 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.use(refuseUnsafeConfig());
   app.use(limitClients());
   // Before the link and signature checks: a shed transfer has read no body byte and spent no replay claim.
-  app.on(["GET", "PUT"], ["/v1/objects/*", "/v1/dl/*"], limitInFlight());
+  // One budget for every transfer: object reads and writes, gateway links, and upload-session parts.
+  const inFlight = limitInFlight();
+  app.on(["GET", "PUT"], ["/v1/objects/*", "/v1/dl/*"], inFlight);
+  app.on("PUT", "/v1/uploads/*", inFlight);
 
   // Gateway links carry their own MAC and need no signature.
   app.route("/v1/dl", download);
@@ -67,6 +71,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.route("/v1/keys", keys);
   app.route("/v1/objects", objects);
   app.route("/v1/presign", presign);
+  app.route("/v1/uploads", uploads);
 
   app.onError(onProblem);
   app.notFound(onNotFound);

@@ -5,6 +5,7 @@ import type { Logger } from "../shared/log.ts";
 import type { MetadataStore } from "../shared/metadata/index.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
+import type { UploadSessionStore } from "../shared/uploads/store.ts";
 import type { StreamRuntime } from "../shared/streams/index.ts";
 import type { RateLimits } from "../shared/ratelimit/index.ts";
 
@@ -17,6 +18,8 @@ export interface Backends {
   replay: ReplayStore;
   metadata: MetadataStore;
   storage: ObjectStorage;
+  /** Upload sessions and their parts (strongly consistent). */
+  uploads: UploadSessionStore;
   /** The runtime's native hashing and exact-length streams. */
   streams: StreamRuntime;
   clock: Clock;

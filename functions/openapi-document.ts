@@ -130,6 +130,23 @@ const KEY_RECORD_PROPERTIES: Record<string, Schema> = {
 };
 const KEY_RECORD_REQUIRED = ["keyid", "alg", "scopes", "admin", "status", "created_at"];
 
+/** What the create answer and the status share (PROTOCOL "Upload sessions"). */
+const UPLOAD_PROPERTIES: Record<string, Schema> = {
+  upload_id: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" },
+  key: { type: "string" },
+  size: BYTE_COUNT,
+  sha256: SHA256_HEX,
+  chunk_size: { type: "integer", minimum: 1, description: "The verification chunk the object gets." },
+  part_size: {
+    type: "integer",
+    minimum: 1,
+    description: "Every part but the last is exactly this many bytes; part n is bytes [(n-1)*part_size, n*part_size).",
+  },
+  part_count: { type: "integer", minimum: 1, maximum: 10000 },
+  expires_at: { ...TIMESTAMP, description: "After it the session is 404 and swept with its parts." },
+  direct_parts: { type: "boolean", description: "Parts may go straight to storage (`POST .../parts/{part}/presign`)." },
+};
+
 export const OPENAPI_DOCUMENT = {
   openapi: "3.1.0",
   info: {
@@ -148,6 +165,7 @@ export const OPENAPI_DOCUMENT = {
     { name: "keys", description: "The key registry (admin keys only), PROTOCOL section 5." },
     { name: "objects", description: "Verified uploads and downloads, PROTOCOL section 3." },
     { name: "links", description: "Presigned downloads, PROTOCOL section 4." },
+    { name: "uploads", description: 'Upload sessions: large objects in parts, verified whole before they exist (PROTOCOL "Upload sessions").' },
   ],
   security: [{ httpMessageSignature: [] }],
   paths: {
@@ -362,6 +380,116 @@ export const OPENAPI_DOCUMENT = {
         responses: { ...READ_RESPONSES, ...problems([...GUARDED, ...BUDGETED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable"]) },
       },
     },
+    "/v1/uploads": {
+      post: {
+        operationId: "createUpload",
+        tags: ["uploads"],
+        summary: "Open an upload session for a new version of a key (write)",
+        description:
+          "The declared size is checked before anything is created (413 `too_large` naming `MAX_UPLOAD_SESSION_BYTES`). " +
+          "`If-None-Match: *` and `If-Match` are checked now for an early refusal and enforced by the commit at complete.",
+        parameters: [...SIGNED_BODY_PARAMETERS, ref("parameters", "If-None-Match-Create"), ref("parameters", "If-Match")],
+        requestBody: jsonBody(ref("schemas", "NewUpload")),
+        responses: {
+          "201": {
+            ...json("The session: how to cut the object into parts, and until when it lives.", ref("schemas", "Upload")),
+            headers: { "X-Request-Id": ref("headers", "X-Request-Id"), Location: ref("headers", "Location-Upload") },
+          },
+          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "already_exists", "precondition_failed"]),
+        },
+      },
+    },
+    "/v1/uploads/{upload_id}": {
+      parameters: [ref("parameters", "upload_id")],
+      get: {
+        operationId: "uploadStatus",
+        tags: ["uploads"],
+        summary: "The session's state and stored parts: what to resend when resuming (write)",
+        description: "Sessions are visible only to the keyid that created them; any other caller, and an expired session, is 404.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("The session.", ref("schemas", "UploadStatus")), ...problems([...SIGNED, "forbidden", "not_found"]) },
+      },
+      delete: {
+        operationId: "abortUpload",
+        tags: ["uploads"],
+        summary: "Abort: the parts, whatever complete assembled, and the session go (write)",
+        description: "A session whose complete reached the commit is 409 `upload_closed`: its object is removed with DELETE /v1/objects/{key}.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Aborted."), ...problems([...SIGNED, "forbidden", "not_found", "upload_closed"]) },
+      },
+    },
+    "/v1/uploads/{upload_id}/parts/{part}": {
+      parameters: [ref("parameters", "upload_id"), ref("parameters", "part")],
+      put: {
+        operationId: "uploadPart",
+        tags: ["uploads"],
+        summary: "Send part N through the gateway (write)",
+        description:
+          "Content-Length must be the part's size (`part_size`, the last part what is left), else 400 before any byte is read. " +
+          "Streamed to the store's multipart upload while hashed; a body that differs from its signed Content-Digest is 400 " +
+          "`digest_mismatch` and records nothing. Sending a part again replaces it. On Lambda a part above the payload limit is " +
+          "413: send parts to storage (`direct_parts`).",
+        parameters: [...SIGNED_BODY_PARAMETERS, ref("parameters", "Content-Length")],
+        requestBody: { required: true, description: "The part's bytes.", content: { "*/*": { schema: {} } } },
+        responses: {
+          "200": json("Stored and recorded.", ref("schemas", "UploadPart")),
+          ...problems([...SIGNED, ...BUDGETED, "forbidden", "not_found", "digest_mismatch", "length_required", "too_large", "upload_closed"]),
+        },
+      },
+      post: {
+        operationId: "registerPart",
+        tags: ["uploads"],
+        summary: "Record a part sent straight to storage through a presigned URL (write)",
+        description: "Untrusted: complete reads every assembled byte back and checks the whole SHA-256.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "DirectPart")),
+        responses: {
+          "200": json("Recorded.", ref("schemas", "UploadPart")),
+          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_closed", "presign_storage_disabled"]),
+        },
+      },
+    },
+    "/v1/uploads/{upload_id}/parts/{part}/presign": {
+      parameters: [ref("parameters", "upload_id"), ref("parameters", "part")],
+      post: {
+        operationId: "presignPart",
+        tags: ["uploads"],
+        summary: "A presigned S3 UploadPart URL for part N, bound to its SHA-256 and size (write)",
+        description:
+          "Available when the session's `direct_parts` is true: always on the AWS builds, on Workers with `PRESIGN_STORAGE=on` " +
+          "(else 403 `presign_storage_disabled`; 503 `misconfigured` while a storage presign setting is missing). Send every " +
+          "header of `headers` as given: the checksum is a signed header, and storage refuses a part that does not match it.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "PartDigest")),
+        responses: {
+          "200": json("The URL and the headers to send with the part.", ref("schemas", "PartPresign")),
+          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_closed", "presign_storage_disabled"]),
+        },
+      },
+    },
+    "/v1/uploads/{upload_id}/complete": {
+      parameters: [ref("parameters", "upload_id")],
+      post: {
+        operationId: "completeUpload",
+        tags: ["uploads"],
+        summary: "Verify the assembled object and commit it (write); call again while it answers 202",
+        description:
+          "Each call verifies up to `COMPLETE_SLICE_BYTES` more of the assembled object from the saved checkpoint; 202 until " +
+          "done (call again after Retry-After), 201 once the whole SHA-256 matched and the manifest is committed under the " +
+          "session's precondition, and the same 201 to any later call. Nothing is visible before; a mismatch is 400 " +
+          "`digest_mismatch` and the session is failed. Parts missing: 409 `upload_incomplete`.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody({ type: "object", description: "Empty: `{}`." }),
+        responses: {
+          "201": json("Committed: the PUT answer.", ref("schemas", "PutResult")),
+          "202": {
+            ...json("Not committed yet: verification goes on at the next call.", ref("schemas", "CompletePending")),
+            headers: { "X-Request-Id": ref("headers", "X-Request-Id"), "Retry-After": ref("headers", "Retry-After-Complete") },
+          },
+          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_incomplete", "already_exists", "precondition_failed"]),
+        },
+      },
+    },
   },
   components: {
     securitySchemes: {
@@ -443,6 +571,20 @@ export const OPENAPI_DOCUMENT = {
           "segments (sent as `/`), none empty, `.` or `..`, no control character or backslash; else 400 `invalid_key_name`.",
         schema: { type: "string" },
       },
+      upload_id: {
+        name: "upload_id",
+        in: "path",
+        required: true,
+        description: "An upload id from `POST /v1/uploads`; anything else is 404.",
+        schema: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" },
+      },
+      part: {
+        name: "part",
+        in: "path",
+        required: true,
+        description: "1 to the session's `part_count`; else 400.",
+        schema: { type: "integer", minimum: 1, maximum: 10000 },
+      },
       token: {
         name: "token",
         in: "path",
@@ -461,6 +603,12 @@ export const OPENAPI_DOCUMENT = {
         schema: { type: "string", format: "uuid" },
       },
       "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
+      "Retry-After-Complete": {
+        required: true,
+        description: "0: this call's slice is done, call again now; 1: another complete is working on the session.",
+        schema: { type: "integer", minimum: 0 },
+      },
+      "Location-Upload": { required: true, description: "`/v1/uploads/{upload_id}`.", schema: { type: "string" } },
       "Retry-After-Overloaded": {
         description: "Sent with `overloaded` only: seconds after which the same request (same signature) may be sent again.",
         schema: { type: "integer", minimum: 1 },
@@ -630,6 +778,88 @@ export const OPENAPI_DOCUMENT = {
           },
           cursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last. A page may be short while it is not null." },
         },
+      },
+      NewUpload: {
+        type: "object",
+        required: ["key", "size", "sha256"],
+        properties: {
+          key: { type: "string" },
+          size: { type: "integer", minimum: 1, description: "Bytes; at most `MAX_UPLOAD_SESSION_BYTES` (5 TiB by default)." },
+          sha256: { ...SHA256_HEX, description: "SHA-256 of the whole object: complete commits only when the assembled bytes hash to it." },
+          content_type: { type: "string", maxLength: 256, description: "Stored and served back; default `application/octet-stream`." },
+        },
+      },
+      Upload: {
+        type: "object",
+        required: ["upload_id", "key", "size", "sha256", "chunk_size", "part_size", "part_count", "expires_at", "direct_parts"],
+        additionalProperties: false,
+        properties: UPLOAD_PROPERTIES,
+      },
+      UploadStatus: {
+        type: "object",
+        required: [
+          "upload_id",
+          "key",
+          "size",
+          "sha256",
+          "chunk_size",
+          "part_size",
+          "part_count",
+          "expires_at",
+          "direct_parts",
+          "state",
+          "parts",
+          "verified_bytes",
+        ],
+        additionalProperties: false,
+        properties: {
+          ...UPLOAD_PROPERTIES,
+          state: { type: "string", enum: ["open", "verifying", "committing", "completed", "failed"] },
+          parts: { type: "array", items: ref("schemas", "UploadPart"), description: "Recorded parts in part order." },
+          verified_bytes: { ...BYTE_COUNT, description: "Bytes of the assembled object verified so far." },
+          version: { ...ref("schemas", "Version"), description: "State `completed`: the committed version." },
+          failure: {
+            type: "object",
+            description: "State `failed`: what every complete answers.",
+            required: ["code", "detail"],
+            additionalProperties: false,
+            properties: { code: { type: "string" }, detail: { type: "string" } },
+          },
+        },
+      },
+      UploadPart: {
+        type: "object",
+        required: ["part", "size", "sha256"],
+        additionalProperties: false,
+        properties: { part: { type: "integer", minimum: 1 }, size: BYTE_COUNT, sha256: SHA256_HEX },
+      },
+      PartDigest: { type: "object", required: ["sha256"], properties: { sha256: { ...SHA256_HEX, description: "The part's SHA-256." } } },
+      DirectPart: {
+        type: "object",
+        required: ["sha256", "etag"],
+        properties: { sha256: SHA256_HEX, etag: { type: "string", description: "The ETag header storage answered to the part's PUT, as sent." } },
+      },
+      PartPresign: {
+        type: "object",
+        required: ["url", "method", "headers", "expires_at"],
+        additionalProperties: false,
+        properties: {
+          url: { type: "string", format: "uri" },
+          method: { const: "PUT" },
+          headers: {
+            type: "object",
+            required: ["x-amz-checksum-sha256", "content-length"],
+            additionalProperties: { type: "string" },
+            description: "Send exactly these with the part: the base64 SHA-256 (a signed header) and the part's size.",
+          },
+          expires_at: TIMESTAMP,
+        },
+      },
+      CompletePending: {
+        type: "object",
+        required: ["state", "verified_bytes", "size"],
+        additionalProperties: false,
+        properties: { state: { type: "string", enum: ["open", "verifying", "committing"] }, verified_bytes: BYTE_COUNT, size: BYTE_COUNT },
       },
       PresignRequest: {
         type: "object",

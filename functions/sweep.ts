@@ -1,13 +1,14 @@
 import { sweepGarbage } from "../shared/objects/garbage.ts";
+import { sweepUploadSessions } from "../shared/uploads/sweep.ts";
 import type { Backends } from "./context.ts";
 
 /** The sweep's period on every runtime: wrangler.toml's cron trigger and deploy/template.yaml's schedule run at it too. */
 export const SWEEP_PERIOD_MS = 15 * 60 * 1000;
 
-type SweepBackends = Pick<Backends, "config" | "storage" | "metadata" | "clock" | "log">;
+type SweepBackends = Pick<Backends, "config" | "storage" | "metadata" | "uploads" | "clock" | "log">;
 
 /**
- * One garbage sweep, as the Workers cron trigger, the Lambda `sweep` function and the Node server's timer all run
+ * One garbage sweep (superseded blobs and tombstones, then expired upload sessions), as the Workers cron trigger, the Lambda `sweep` function and the Node server's timer all run
  * it. A misconfigured gateway serves nothing and its bucket or table may be someone else's, so it sweeps nothing
  * either and says so in the log. A failed run rejects: on Workers and Lambda that fails the invocation.
  */
@@ -17,8 +18,11 @@ export async function runSweep(backends: SweepBackends): Promise<void> {
     log.log("warn", "garbage_sweep_skipped", { problems: config.problems });
     return;
   }
-  const result = await sweepGarbage(backends, backends.clock());
+  const nowMs = backends.clock();
+  const result = await sweepGarbage(backends, nowMs);
   log.log("info", "garbage_swept", { ...result });
+  const sessions = await sweepUploadSessions(backends, nowMs);
+  log.log("info", "upload_sessions_swept", { ...sessions });
 }
 
 /**

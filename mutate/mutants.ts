@@ -39,6 +39,9 @@ const ROUTING = "test/workerd/routing.test.ts";
 const LINKS_AFTER_DELETE = "test/workerd/presign-after-delete.test.ts";
 /** Issue 13: memory under load. */
 const IN_FLIGHT = "test/workerd/in-flight-budget.test.ts";
+/** Issue 12: the upload session stores' contract on memory and the Durable Object, and on dynalite. */
+const UPLOAD_SESSION_STORES = "test/workerd/upload-sessions.test.ts";
+const UPLOAD_SESSION_DYNAMODB = "test/node/upload-sessions-dynamodb.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -594,19 +597,45 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [AWS_BACKENDS],
   },
 
+  // shared/uploads: the upload session stores (issue 12).
+  {
+    id: "upload-session-durable-object-cas-ignored",
+    invariant: "of concurrent updates of a session from one rev exactly one succeeds (Durable Object)",
+    file: "shared/uploads/durable-object.ts",
+    original: "WHERE rev = ? RETURNING id",
+    replacement: "WHERE ? IS NOT NULL RETURNING id",
+    tests: [UPLOAD_SESSION_STORES],
+  },
+  {
+    id: "upload-session-dynamodb-cas-ignored",
+    invariant: "of concurrent updates of a session from one rev exactly one succeeds (DynamoDB)",
+    file: "shared/uploads/dynamodb.ts",
+    original: 'ConditionExpression: "rev = :expected"',
+    replacement: 'ConditionExpression: "attribute_exists(pk) OR rev = :expected"',
+    tests: [UPLOAD_SESSION_DYNAMODB],
+  },
+  {
+    id: "upload-session-dynamodb-part-outlives-delete",
+    invariant: "a part sent while its session is deleted is not left behind, and putPart answers false",
+    file: "shared/uploads/dynamodb.ts",
+    original: "if ((await this.#sessionExpiry(id)) !== null) return true;",
+    replacement: "return true;",
+    tests: [UPLOAD_SESSION_DYNAMODB],
+  },
+
   // shared/objects: verified uploads and downloads.
   {
     id: "upload-whole-digest-skipped",
     invariant: "an upload commits only when its whole SHA-256 matches the signed digest (storage that does not check: s3rver)",
     file: "shared/objects/upload.ts",
-    original: "if (!timingSafeEqual(await hasher.digest(), input.expectedSha256)) {",
+    original: "if (!timingSafeEqual(sha256, input.expectedSha256)) {",
     replacement: "if (false) {",
     tests: [UPLOADS_HTTP],
   },
   {
     id: "upload-short-body-accepted",
     invariant: "a body that ends before its Content-Length commits nothing",
-    file: "shared/objects/upload.ts",
+    file: "shared/objects/hashed-stream.ts",
     original: "if (chunk.length < want) {",
     replacement: "if (false) {",
     tests: [OBJECT_CORE],
@@ -614,7 +643,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "upload-long-body-accepted",
     invariant: "a body that runs past its Content-Length commits nothing",
-    file: "shared/objects/upload.ts",
+    file: "shared/objects/hashed-stream.ts",
     original: "if ((await readBody(reader, 1)).length > 0) throw",
     replacement: "if ((await readBody(reader, 1)).length > 1) throw",
     tests: [OBJECT_CORE],

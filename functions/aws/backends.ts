@@ -8,6 +8,7 @@ import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import { DynamoReplayStore } from "../../shared/replay/dynamodb.ts";
 import { MemoryReplayStore } from "../../shared/replay/memory.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
+import { DynamoUploadSessionStore } from "../../shared/uploads/dynamodb.ts";
 import type { AppEnv, Backends } from "../context.ts";
 
 /**
@@ -49,6 +50,7 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
     replay: config.replayStore === "memory" ? new MemoryReplayStore() : new DynamoReplayStore(dynamodb, table),
     metadata: new DynamoMetadataStore(dynamodb, table),
     storage: new S3ObjectStorage(s3),
+    uploads: new DynamoUploadSessionStore(dynamodb, table),
     streams: nodeStreams,
     clock: Date.now,
     log,

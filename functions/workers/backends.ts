@@ -9,6 +9,7 @@ import { MemoryReplayStore } from "../../shared/replay/memory.ts";
 import type { ReplayStore } from "../../shared/replay/index.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../shared/streams/workerd.ts";
+import { DurableObjectUploadSessionStore } from "../../shared/uploads/durable-object.ts";
 import type { RateLimits } from "../../shared/ratelimit/index.ts";
 import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
 import type { Backends } from "../context.ts";
@@ -52,6 +53,7 @@ export function backendsFor(env: Env): Backends {
       // KV for records, the commit Durable Object for every conditional write of them.
       metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       storage: new R2ObjectStorage(env.OBJECTS),
+      uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
       streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,

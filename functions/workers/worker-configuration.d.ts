@@ -10,11 +10,12 @@ interface __BaseEnv_Env {
 	ADMIN_KEYS: string;
 	REPLAY: DurableObjectNamespace<import("./worker").ReplayShard>;
 	COMMITS: DurableObjectNamespace<import("./worker").CommitShard>;
+	UPLOADS: DurableObjectNamespace<import("./worker").UploadSessions>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker");
-		durableNamespaces: "ReplayShard" | "CommitShard";
+		durableNamespaces: "ReplayShard" | "CommitShard" | "UploadSessions";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -8,9 +8,17 @@ import {
   DEFAULT_MAX_OBJECT_BYTES,
   DEFAULT_MAX_SIGNATURE_AGE_SECONDS,
   DEFAULT_PRESIGN_MAX_SECONDS,
+  DEFAULT_COMPLETE_SLICE_BYTES,
+  DEFAULT_MAX_UPLOAD_SESSION_BYTES,
+  DEFAULT_UPLOAD_PART_BYTES,
+  DEFAULT_UPLOAD_SESSION_SECONDS,
   MAX_CHUNK_SIZE_BYTES,
+  MAX_UPLOAD_PART_BYTES,
+  MAX_UPLOAD_SESSION_SECONDS,
   MIN_CHUNK_SIZE_BYTES,
   MIN_PRESIGN_SECRET_BYTES,
+  MIN_UPLOAD_PART_BYTES,
+  MIN_UPLOAD_SESSION_SECONDS,
 } from "./constants.ts";
 import type { ConfigProblem } from "./problems.ts";
 
@@ -35,6 +43,11 @@ export interface Settings {
   maxSignatureAgeSeconds: number;
   maxObjectBytes: number;
   chunkSizeBytes: number;
+  /** Upload sessions (PROTOCOL "Upload sessions"): the largest declared size, the part size, the lifetime, the bytes one complete call verifies. */
+  maxUploadSessionBytes: number;
+  uploadPartBytes: number;
+  uploadSessionSeconds: number;
+  completeSliceBytes: number;
   /** The in-flight budget of one isolate or process, in chunk-buffer bytes (functions/middleware/in-flight.ts). */
   maxInFlightBytes: number;
   presignSecret: string | undefined;
@@ -57,7 +70,11 @@ type CheckedVariable =
   | "MAX_OBJECT_BYTES"
   | "CHUNK_SIZE_BYTES"
   | "MAX_IN_FLIGHT_BYTES"
-  | "PRESIGN_MAX_SECONDS";
+  | "PRESIGN_MAX_SECONDS"
+  | "MAX_UPLOAD_SESSION_BYTES"
+  | "UPLOAD_PART_BYTES"
+  | "UPLOAD_SESSION_SECONDS"
+  | "COMPLETE_SLICE_BYTES";
 
 function invalid<N extends CheckedVariable>(name: N): `invalid_${Lowercase<N>}` {
   return `invalid_${name.toLowerCase()}` as `invalid_${Lowercase<N>}`;
@@ -98,6 +115,9 @@ export function parseVariables(vars: Vars, runtime: Runtime, problems: ConfigPro
   const replayStore = oneOf("REPLAY_STORE", REPLAY_BACKENDS, DEFAULT_REPLAY[runtime]);
   const chunkSizeBytes = integer("CHUNK_SIZE_BYTES", DEFAULT_CHUNK_SIZE_BYTES, MIN_CHUNK_SIZE_BYTES, MAX_CHUNK_SIZE_BYTES);
   if ((chunkSizeBytes & (chunkSizeBytes - 1)) !== 0) problems.push("invalid_chunk_size_bytes");
+  // Parts are whole chunks, so a part boundary is always a chunk boundary and a part's chunks hash as the object's do.
+  const uploadPartBytes = integer("UPLOAD_PART_BYTES", DEFAULT_UPLOAD_PART_BYTES, MIN_UPLOAD_PART_BYTES, MAX_UPLOAD_PART_BYTES);
+  if (uploadPartBytes % chunkSizeBytes !== 0) problems.push("invalid_upload_part_bytes");
 
   const presignSecret = text("PRESIGN_SECRET");
   if (presignSecret !== undefined && new TextEncoder().encode(presignSecret).length < MIN_PRESIGN_SECRET_BYTES) {
@@ -120,6 +140,10 @@ export function parseVariables(vars: Vars, runtime: Runtime, problems: ConfigPro
     maxSignatureAgeSeconds: integer("MAX_SIGNATURE_AGE_SECONDS", DEFAULT_MAX_SIGNATURE_AGE_SECONDS, 1, 86_400),
     maxObjectBytes: integer("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES, 0, Number.MAX_SAFE_INTEGER),
     chunkSizeBytes,
+    maxUploadSessionBytes: integer("MAX_UPLOAD_SESSION_BYTES", DEFAULT_MAX_UPLOAD_SESSION_BYTES, 1, DEFAULT_MAX_UPLOAD_SESSION_BYTES),
+    uploadPartBytes,
+    uploadSessionSeconds: integer("UPLOAD_SESSION_SECONDS", DEFAULT_UPLOAD_SESSION_SECONDS, MIN_UPLOAD_SESSION_SECONDS, MAX_UPLOAD_SESSION_SECONDS),
+    completeSliceBytes: integer("COMPLETE_SLICE_BYTES", DEFAULT_COMPLETE_SLICE_BYTES, chunkSizeBytes, Number.MAX_SAFE_INTEGER),
     maxInFlightBytes: integer("MAX_IN_FLIGHT_BYTES", DEFAULT_MAX_IN_FLIGHT_BYTES, 1, Number.MAX_SAFE_INTEGER),
     presignSecret: problems.includes("presign_secret_too_short") ? undefined : presignSecret,
     presignMaxSeconds: integer("PRESIGN_MAX_SECONDS", DEFAULT_PRESIGN_MAX_SECONDS, 1, 7 * 86_400),

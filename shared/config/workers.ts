@@ -8,6 +8,8 @@ const REQUIRED_BINDINGS = {
   REPLAY: "missing_binding_replay",
   // Without it, conditional writes would fall back to KV's read-compare-write.
   COMMITS: "missing_binding_commits",
+  // Upload sessions need a strongly consistent record per session; KV's eventual reads would lose parts.
+  UPLOADS: "missing_binding_uploads",
 } as const satisfies Record<string, ConfigProblem>;
 
 export type WorkersBinding = keyof typeof REQUIRED_BINDINGS;

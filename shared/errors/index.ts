@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "presign_storage_disabled",
   "not_found",
   "already_exists",
+  "upload_incomplete",
+  "upload_closed",
   "link_expired",
   "link_used",
   "link_revoked",

@@ -43,6 +43,10 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
       return [404, "Not found"];
     case "already_exists":
       return [409, "It already exists"];
+    case "upload_incomplete":
+      return [409, "The upload session is missing parts"];
+    case "upload_closed":
+      return [409, "The upload session no longer takes this request"];
     case "link_expired":
       return [410, "The link has expired"];
     case "link_used":

@@ -1,6 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 
-/** The attribute DynamoDB's TTL sweeper reads (epoch seconds); only replay claims carry it. */
+/** The attribute DynamoDB's TTL sweeper reads (epoch seconds); replay claims and upload session parts carry it. */
 export const TTL_ATTRIBUTE = "ttl";
 
 /** dynalite answers ACTIVE at once; real DynamoDB takes seconds, well inside this bound. */

@@ -30,7 +30,7 @@ export function verifiedChunks(reader: ChunkReader, manifest: Manifest, span: By
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }
-      const expected = manifest.chunks[index];
+      const expected = manifest.chunks?.[index];
       const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
       if (bytes.length !== expectedLength || actual !== expected) {
         const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";

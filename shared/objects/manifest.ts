@@ -1,8 +1,12 @@
 import type { MetadataStore } from "../metadata/index.ts";
+import type { DigestTree } from "./digest-tree.ts";
 
 /**
  * The authority on an object version (PROTOCOL "Trust model"): bytes from storage are served only when
- * they hash to `chunks`. Field names are snake_case because this is the stored JSON.
+ * they hash to its chunk digests. Field names are snake_case because this is the stored JSON.
+ *
+ * Exactly one of `chunks` and `tree` is present: `chunks` (the v1 form, still read) when the object has at most
+ * `TREE_FANOUT` chunks, `tree` (v2) above that, so the manifest stays the same small size whatever the object's.
  */
 export interface Manifest {
   key: string;
@@ -12,7 +16,9 @@ export interface Manifest {
   sha256: string;
   chunk_size: number;
   /** SHA-256 of each `chunk_size` slice in order (the last may be shorter), lowercase hex. */
-  chunks: string[];
+  chunks?: string[];
+  /** The digest tree holding those digests in storage, bound by its root (digest-tree.ts, docs/STORAGE.md). */
+  tree?: DigestTree;
   content_type: string;
   /** ISO 8601. */
   created_at: string;

@@ -1,18 +1,17 @@
 import { timingSafeEqual, toHex } from "../crypto/encoding.ts";
 import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
-import type { SwapCondition } from "../metadata/index.ts";
-import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
 import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
 import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage } from "./garbage.ts";
-import { ifMatchHolds } from "./entity-tags.ts";
+import { streamHashed } from "./hashed-stream.ts";
+import { commitCondition, refusal, type WritePrecondition } from "./precondition.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
 
 const SHA256_BYTES = 32;
 
-export interface PutObjectInput {
+export interface PutObjectInput extends WritePrecondition {
   key: string;
   /** Null for an empty body. */
   body: ReadableStream<Uint8Array> | null;
@@ -24,10 +23,6 @@ export interface PutObjectInput {
   keyid: string;
   chunkSize: number;
   maxObjectBytes: number;
-  /** `If-None-Match: *` was sent. */
-  ifNoneMatch?: boolean | undefined;
-  /** The raw `If-Match` header. */
-  ifMatch?: string | undefined;
   requestId: string;
 }
 
@@ -97,92 +92,21 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   return manifest;
 }
 
-/**
- * The condition the commit swaps under, or the refusal when `current` already fails it. If-Match compares
- * ETags, and a list of them or `*` is narrowed to the tag that matched: a writer that lands between this read
- * and the commit changes the tag, and the commit is refused even if its new tag is also listed (a 412 the client
- * can retry, never a lost update).
- */
-function commitCondition(input: PutObjectInput, current: Manifest | null): SwapCondition {
-  if (input.ifNoneMatch && current) throw refusal({ kind: "absent" }, "the key exists");
-  if (input.ifMatch !== undefined && !ifMatchHolds(input.ifMatch, current)) {
-    throw refusal({ kind: "present" }, "If-Match does not name the current version");
-  }
-  if (input.ifNoneMatch) return { kind: "absent" };
-  if (input.ifMatch === undefined || !current) return { kind: "any" };
-  return input.ifMatch.trim() === "*" ? { kind: "present" } : { kind: "tag", tag: current.sha256 };
-}
-
-/** `already_exists` when the key had to be free (If-None-Match: *), `precondition_failed` for If-Match. */
-function refusal(condition: SwapCondition, detail: string): VerigateError {
-  return condition.kind === "absent"
-    ? new VerigateError("already_exists", `If-None-Match: *: an object exists at this key`, SHARE)
-    : new VerigateError("precondition_failed", detail, SHARE);
-}
-
 /** Returns the per-chunk digests once storage holds exactly the body and its whole digest matched. */
 async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput): Promise<string[]> {
-  const hasher = deps.streams.wholeHasher();
-  const reader = chunkReader(input.body ?? new Blob([]).stream());
   const chunks: string[] = [];
-  let remaining = input.length;
-  let failure: unknown;
-
-  const hashed = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        if (remaining > 0) {
-          const want = Math.min(input.chunkSize, remaining);
-          const chunk = await readBody(reader, want);
-          if (chunk.length < want) {
-            throw new VerigateError("bad_request", `body ended after ${input.length - remaining + chunk.length} of ${input.length} bytes`);
-          }
-          remaining -= want;
-          // Checked before the last chunk goes out: R2 keeps a body whose every byte arrived even if the
-          // stream errors afterwards (measured).
-          if (remaining === 0) await expectEnd(reader, input.length);
-          const [digest] = await Promise.all([crypto.subtle.digest("SHA-256", chunk), hasher.update(chunk)]);
-          chunks.push(toHex(new Uint8Array(digest)));
-          controller.enqueue(chunk);
-        } else {
-          await expectEnd(reader, input.length);
-        }
-        if (remaining === 0) controller.close();
-      } catch (error) {
-        failure ??= error;
-        controller.error(error);
-        reader.cancel(error).catch(() => {});
-      }
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-
-  try {
-    await deps.storage.put(blob, hashed, {
+  const onChunkDigest = (digest: Uint8Array) => void chunks.push(toHex(digest));
+  const { sha256 } = await streamHashed(deps.streams, { body: input.body, length: input.length, chunkSize: input.chunkSize, onChunkDigest }, (hashed) =>
+    deps.storage.put(blob, hashed, {
       length: input.length,
       sha256: input.expectedSha256,
       ...(input.contentType ? { contentType: input.contentType } : {}),
-    });
-  } catch (error) {
-    // Storage reports an aborted body as its own error; the reason this side aborted is the real one.
-    throw failure ?? error;
-  }
-  if (!timingSafeEqual(await hasher.digest(), input.expectedSha256)) {
+    }),
+  );
+  if (!timingSafeEqual(sha256, input.expectedSha256)) {
     throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
   }
   return chunks;
-}
-
-async function readBody(reader: ChunkReader, size: number): Promise<Uint8Array<ArrayBuffer>> {
-  try {
-    return await reader.read(size);
-  } catch (error) {
-    throw new VerigateError("bad_request", "request body stream failed", { cause: error });
-  }
-}
-
-async function expectEnd(reader: ChunkReader, length: number): Promise<void> {
-  if ((await readBody(reader, 1)).length > 0) throw new VerigateError("bad_request", `body runs past its declared ${length} bytes`);
 }
 
 /** Best effort: whatever stays behind, the pending record sweeps (it deletes the blob and `ver:` of a version that is not current). */

@@ -33,7 +33,8 @@ export interface MultipartStorage {
   create(blobKey: string, options: { contentType?: string }): Promise<string>;
   /**
    * Stores exactly `length` bytes of `body` as part `partNumber` (sending a part number again replaces it) and
-   * returns what `complete` needs. With `sha256` the store checks the part itself where it can (S3), as `put` does.
+   * returns what `complete` needs. The store checks the part against `sha256` itself where it can (S3, rejecting
+   * with `VerigateError("digest_mismatch")`), as `put` does; R2's binding takes no part checksum.
    */
   uploadPart(blobKey: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array>, options: PartOptions): Promise<StoredPart>;
   /** Assembles the listed parts, in `partNumber` order, into the blob at `blobKey`. */
@@ -44,7 +45,11 @@ export interface MultipartStorage {
 
 export interface PartOptions {
   length: number;
-  sha256?: Uint8Array;
+  /**
+   * Required, unlike `put`'s: S3 refuses a part of a SHA-256 upload without its checksum header, which must
+   * come before the body, and `complete` hands each part's SHA-256 back to S3.
+   */
+  sha256: Uint8Array;
 }
 
 /** One stored part as `complete` needs it: its number, the store's ETag for it, and its SHA-256 (lowercase hex). */

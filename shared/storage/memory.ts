@@ -51,7 +51,7 @@ interface MemoryUpload {
   parts: Map<number, { bytes: Uint8Array<ArrayBuffer>; etag: string }>;
 }
 
-/** Multipart uploads held in memory, with R2's part rules checked at complete as the real stores do. */
+/** Multipart uploads held in memory, with R2's part rules (the stricter store's) checked at complete as R2 does. */
 class MemoryMultipart implements MultipartStorage {
   readonly #blobs: Map<string, Uint8Array<ArrayBuffer>>;
   readonly #uploads = new Map<string, MemoryUpload>();
@@ -72,7 +72,7 @@ class MemoryMultipart implements MultipartStorage {
     const bytes = new Uint8Array(await new Response(body).arrayBuffer());
     if (bytes.length !== options.length) throw new Error(`memory storage: part has ${bytes.length} bytes, ${options.length} declared`);
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    if (options.sha256 && !timingSafeEqual(digest, options.sha256)) throw new VerigateError("digest_mismatch", "memory storage: part SHA-256 differs");
+    if (!timingSafeEqual(digest, options.sha256)) throw new VerigateError("digest_mismatch", "memory storage: part SHA-256 differs");
     const etag = `"${crypto.randomUUID()}"`;
     upload.parts.set(partNumber, { bytes, etag });
     return { partNumber, etag, sha256: toHex(digest) };
@@ -81,17 +81,17 @@ class MemoryMultipart implements MultipartStorage {
   async complete(blobKey: string, uploadId: string, parts: StoredPart[]): Promise<void> {
     const upload = this.#upload(blobKey, uploadId);
     const ordered = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-    const pieces = ordered.map((part, index) => {
+    const pieces = ordered.map((part) => {
       const stored = upload.parts.get(part.partNumber);
       if (!stored || stored.etag !== part.etag) throw new Error(`memory storage: part ${part.partNumber} is not stored with that ETag`);
-      if (index < ordered.length - 1 && stored.bytes.length < MIN_PART_BYTES) throw new Error(`memory storage: part ${part.partNumber} is smaller than 5 MiB`);
-      return stored.bytes;
+      return { partNumber: part.partNumber, bytes: stored.bytes };
     });
-    const whole = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+    checkPartSizes(pieces);
+    const whole = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.bytes.length, 0));
     let offset = 0;
-    for (const piece of pieces) {
-      whole.set(piece, offset);
-      offset += piece.length;
+    for (const { bytes } of pieces) {
+      whole.set(bytes, offset);
+      offset += bytes.length;
     }
     this.#blobs.set(blobKey, whole);
     this.#uploads.delete(uploadId);
@@ -106,4 +106,14 @@ class MemoryMultipart implements MultipartStorage {
     if (!upload || upload.blobKey !== blobKey) throw new Error(`memory storage: no multipart upload ${uploadId} of ${blobKey}`);
     return upload;
   }
+}
+
+/** R2's rules at complete: every part but the last at least 5 MiB and all of one size, the last no larger. */
+function checkPartSizes(parts: { partNumber: number; bytes: Uint8Array }[]): void {
+  const partSize = parts[0]?.bytes.length ?? 0;
+  parts.forEach(({ partNumber, bytes: { length: size } }, index) => {
+    const last = index === parts.length - 1;
+    if (!last && size < MIN_PART_BYTES) throw new Error(`memory storage: part ${partNumber} is smaller than 5 MiB and not the last`);
+    if (last ? size > partSize : size !== partSize) throw new Error(`memory storage: part ${partNumber} differs in size from the first part`);
+  });
 }

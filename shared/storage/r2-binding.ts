@@ -1,8 +1,9 @@
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange, MultipartStorage, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+import { R2Multipart, type R2MultipartBindingLike, r2ErrorNumber } from "./r2-multipart.ts";
 
 /** The subset of the Workers R2 binding this backend uses; declared here so `shared/` needs no vendor types. */
-export interface R2BucketLike {
+export interface R2BucketLike extends R2MultipartBindingLike {
   put(key: string, value: ReadableStream, options: { sha256?: ArrayBufferView; httpMetadata?: { contentType?: string } }): Promise<unknown>;
   get(key: string, options?: { range?: ByteRange }): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
   head(key: string): Promise<{ size: number } | null>;
@@ -20,16 +21,11 @@ const R2_CHECKSUM_MISMATCH = 10037;
 export class R2ObjectStorage implements ObjectStorage {
   readonly backend = "r2" as const;
   readonly #bucket: R2BucketLike;
-  // Issue #12: the storage-multipart branch replaces this with the store's multipart API.
-  readonly multipart: MultipartStorage = {
-    create: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    uploadPart: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    complete: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    abort: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-  };
+  readonly multipart: MultipartStorage;
 
   constructor(bucket: R2BucketLike) {
     this.#bucket = bucket;
+    this.multipart = new R2Multipart(bucket);
   }
 
   async put(blobKey: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<void> {
@@ -64,9 +60,4 @@ export class R2ObjectStorage implements ObjectStorage {
   async delete(blobKey: string): Promise<void> {
     await this.#bucket.delete(blobKey);
   }
-}
-
-function r2ErrorNumber(error: unknown): number | undefined {
-  const match = error instanceof Error ? /\((\d+)\)\s*$/.exec(error.message) : null;
-  return match ? Number(match[1]) : undefined;
 }

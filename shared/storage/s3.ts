@@ -1,15 +1,15 @@
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Settings } from "../config/index.ts";
 import { createS3Client } from "./s3-client.ts";
 import { toBase64 } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
-import { nodeStreams } from "../streams/node.ts";
 import type { ByteRange, MultipartStorage, ObjectStorage, PutOptions, StoredBlob } from "./index.ts";
+import { badDigestAsMismatch, s3ErrorName, sendExactLength } from "./s3-body.ts";
+import { S3Multipart } from "./s3-multipart.ts";
 
 /**
- * Blobs in an S3 bucket (AWS S3, or any S3-compatible store through `S3_ENDPOINT`).
+ * Blobs in an S3 bucket (AWS S3, or any S3-compatible store through `S3_ENDPOINT`); multipart uploads in
+ * `s3-multipart.ts`.
  * Bodies are streamed both ways, never buffered whole. With `sha256` the put carries `x-amz-checksum-sha256`,
  * which S3 verifies against the bytes it received (answering `BadDigest` on a mismatch); local stand-ins
  * such as s3rver ignore that header, so there the gateway's own hashing is the only check.
@@ -18,13 +18,7 @@ export class S3ObjectStorage implements ObjectStorage {
   readonly backend = "s3" as const;
   readonly #client: S3Client;
   readonly #bucket: string;
-  // Issue #12: the storage-multipart branch replaces this with the store's multipart API.
-  readonly multipart: MultipartStorage = {
-    create: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    uploadPart: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    complete: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-    abort: () => Promise.reject(new VerigateError("internal", "multipart uploads are not implemented yet")),
-  };
+  readonly multipart: MultipartStorage;
 
   constructor(settings: S3Settings);
   constructor(client: S3Client, bucket: string);
@@ -37,42 +31,23 @@ export class S3ObjectStorage implements ObjectStorage {
       this.#client = createS3Client(source);
       this.#bucket = source.bucket;
     }
+    this.multipart = new S3Multipart(this.#client, this.#bucket);
   }
 
-  /**
-   * The SDK's Node handler only streams a Node `Readable`, so the web stream is adapted here. The handler
-   * pipes the body without watching it, and Node sends a body shorter than its Content-Length without
-   * complaint: either would leave the request waiting for bytes that never come. So the length is enforced
-   * on the way, and the body's error aborts the request and is what the caller sees.
-   * A stream body is never retried by the SDK, since it cannot be replayed.
-   */
   async put(blobKey: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<void> {
-    const sized = body.pipeThrough(nodeStreams.exactLengthPipe(options.length));
-    const source = Readable.fromWeb(sized as NodeReadableStream<Uint8Array>);
-    const abort = new AbortController();
-    let bodyError: unknown;
-    source.on("error", (error) => {
-      bodyError ??= error;
-      abort.abort(error);
-    });
-    const command = new PutObjectCommand({
-      Bucket: this.#bucket,
-      Key: blobKey,
-      Body: source,
-      ContentLength: options.length,
-      ...(options.sha256 ? { ChecksumSHA256: toBase64(options.sha256) } : {}),
-      ...(options.contentType ? { ContentType: options.contentType } : {}),
-    });
-    try {
-      await this.#client.send(command, { abortSignal: abort.signal });
-    } catch (error) {
-      source.destroy();
-      if (bodyError !== undefined) throw bodyError;
-      if (errorName(error) === "BadDigest") {
-        throw new VerigateError("digest_mismatch", `S3 rejected ${blobKey}: its SHA-256 differs`, { cause: error });
-      }
-      throw error;
-    }
+    await sendExactLength(body, options.length, (source, abortSignal) =>
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: blobKey,
+          Body: source,
+          ContentLength: options.length,
+          ...(options.sha256 ? { ChecksumSHA256: toBase64(options.sha256) } : {}),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+        { abortSignal },
+      ),
+    ).catch(badDigestAsMismatch(blobKey));
   }
 
   async get(blobKey: string, range?: ByteRange): Promise<StoredBlob | null> {
@@ -90,8 +65,8 @@ export class S3ObjectStorage implements ObjectStorage {
       }
       return { body, size };
     } catch (error) {
-      if (errorName(error) === "NoSuchKey") return null;
-      if (errorName(error) === "InvalidRange") return this.#emptyAt(blobKey);
+      if (s3ErrorName(error) === "NoSuchKey") return null;
+      if (s3ErrorName(error) === "InvalidRange") return this.#emptyAt(blobKey);
       throw error;
     }
   }
@@ -108,7 +83,7 @@ export class S3ObjectStorage implements ObjectStorage {
       return { body: new Blob([]).stream(), size };
     } catch (error) {
       // A HEAD response has no body, so the SDK can only name the status.
-      if (errorName(error) === "NotFound") return null;
+      if (s3ErrorName(error) === "NotFound") return null;
       throw error;
     }
   }
@@ -118,8 +93,4 @@ export class S3ObjectStorage implements ObjectStorage {
 function totalFromContentRange(contentRange: string | undefined): number | undefined {
   const match = contentRange ? /^bytes \d+-\d+\/(\d+)$/.exec(contentRange.trim()) : null;
   return match ? Number(match[1]) : undefined;
-}
-
-function errorName(error: unknown): string | undefined {
-  return error instanceof Error ? error.name : undefined;
 }

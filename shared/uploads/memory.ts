@@ -1,4 +1,4 @@
-import type { SessionPart, UploadSession, UploadSessionStore } from "./store.ts";
+import { assertNextRev, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
 
 /** Sessions in process memory for tests and single-process local runs; records are cloned so callers cannot alias them. */
 export class MemoryUploadSessionStore implements UploadSessionStore {
@@ -17,9 +17,9 @@ export class MemoryUploadSessionStore implements UploadSessionStore {
   }
 
   async update(next: UploadSession, expectedRev: number): Promise<boolean> {
+    assertNextRev(next, expectedRev);
     const entry = this.#sessions.get(next.id);
     if (!entry || (JSON.parse(entry.session) as UploadSession).rev !== expectedRev) return false;
-    if (next.rev !== expectedRev + 1) throw new Error(`upload session ${next.id}: rev ${next.rev} does not follow ${expectedRev}`);
     entry.session = JSON.stringify(next);
     return true;
   }

@@ -26,6 +26,11 @@ export interface UploadSessionStore {
   delete(id: string): Promise<void>;
 }
 
+/** A caller bug, refused before anything is written: `rev` must count every update, or the compare-and-set means nothing. */
+export function assertNextRev(next: UploadSession, expectedRev: number): void {
+  if (next.rev !== expectedRev + 1) throw new Error(`upload session ${next.id}: rev ${next.rev} does not follow ${expectedRev}`);
+}
+
 export type UploadSessionBackendName = "durable-object" | "dynamodb" | "memory";
 
 export type UploadSessionState =

@@ -1,36 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { sha256, toHex } from "../../shared/crypto/encoding.ts";
 import type { ObjectStorage, StorageBackendName } from "../../shared/storage/index.ts";
-import { piecewiseStream } from "../../shared/storage/piecewise.ts";
+import { blobKey, PIECE_BYTES, patternBytes, readAll, streamOf } from "./object-storage-bytes.ts";
+import { describeMultipartContract, type MultipartCapabilities } from "./object-storage-multipart.ts";
 
 /** What a backend declares about itself; a backend that does not check `sha256` says why. */
-export type ObjectStorageCapabilities = { backend: StorageBackendName } & ({ verifiesSha256: true } | { verifiesSha256: false; reason: string });
+export type ObjectStorageCapabilities = { backend: StorageBackendName; multipart: MultipartCapabilities } & (
+  { verifiesSha256: true } | { verifiesSha256: false; reason: string }
+);
 
 /** Past the 1 MiB and 2 MiB marks where stores and streams tend to split bodies, and not a round size. */
 const LARGE_BLOB_BYTES = 3 * 1024 * 1024 + 17;
-/** The pieces the large body is written in: a network-sized read, not one buffer. */
-const LARGE_PIECE_BYTES = 64 * 1024;
 const RANGED_BLOB_BYTES = 1000;
-
-/** A fresh key per case, so cases never see each other's blobs even in shared storage. */
-function blobKey(name = "blob"): string {
-  return `contract/${crypto.randomUUID()}/${name}`;
-}
-
-/** A 257-byte period, so bytes read from a wrong offset (even one 256 bytes off) differ from the expected ones. */
-function patternBytes(length: number, seed = 0): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = ((i + seed) % 257) & 0xff;
-  return bytes;
-}
-
-function streamOf(bytes: Uint8Array, pieceBytes = LARGE_PIECE_BYTES): ReadableStream<Uint8Array> {
-  return piecewiseStream(bytes, pieceBytes);
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
 
 async function putBytes(storage: ObjectStorage, key: string, bytes: Uint8Array): Promise<void> {
   await storage.put(key, streamOf(bytes), { length: bytes.length, contentType: "application/octet-stream" });
@@ -62,7 +43,7 @@ export function describeObjectStorageContract(name: string, make: () => ObjectSt
       expect((await readAll(blob!.body)).length).toBe(0);
     });
 
-    it(`a ${LARGE_BLOB_BYTES}-byte body written in ${LARGE_PIECE_BYTES}-byte pieces round-trips`, async () => {
+    it(`a ${LARGE_BLOB_BYTES}-byte body written in ${PIECE_BYTES}-byte pieces round-trips`, async () => {
       const storage = await make();
       const key = blobKey();
       const bytes = patternBytes(LARGE_BLOB_BYTES, 3);
@@ -162,5 +143,7 @@ export function describeObjectStorageContract(name: string, make: () => ObjectSt
         expect(await readAll((await storage.get(key))!.body)).toEqual(bytes);
       });
     }
+
+    describeMultipartContract(make, capabilities.multipart);
   });
 }

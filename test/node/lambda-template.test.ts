@@ -154,11 +154,11 @@ describe("deploy/template.yaml", () => {
     expect(statementsOf(template.Resources.GatewayFunction)).toEqual([
       { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resource: objects },
       { actions: ["s3:ListBucket"], resource: bucket },
-      { actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], resource: table },
+      { actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], resource: table },
     ]);
     expect(statementsOf(template.Resources.SweepFunction)).toEqual([
       { actions: ["s3:DeleteObject"], resource: objects },
-      { actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"], resource: table },
+      { actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"], resource: table },
     ]);
     expect(template.Resources.GatewayFunctionUrlInvoke?.Properties).toEqual({
       Action: "lambda:InvokeFunction",

@@ -52,6 +52,9 @@ describe("configuration", () => {
     // Without it, conditional writes on Workers would silently fall back to KV's read-compare-write.
     const { COMMITS: _commits, ...withoutCommits } = env;
     expect(workersConfig(withoutCommits as Env).problems).toContain("missing_binding_commits");
+    // Without it, upload sessions would have no strongly consistent record to live in.
+    const { UPLOADS: _uploads, ...withoutUploads } = env;
+    expect(workersConfig(withoutUploads as Env).problems).toEqual(["missing_binding_uploads"]);
     expect(workersConfig(env).problems).toEqual([]);
   });
 
@@ -61,8 +64,9 @@ describe("configuration", () => {
       "missing_binding_meta",
       "missing_binding_replay",
       "missing_binding_commits",
+      "missing_binding_uploads",
     ]);
-    expect(loadConfig({ REPLAY_STORE: "dynamodb" }, { runtime: "workers", bindings: ["OBJECTS", "META", "REPLAY", "COMMITS"] }).problems).toEqual([
+    expect(loadConfig({ REPLAY_STORE: "dynamodb" }, { runtime: "workers", bindings: ["OBJECTS", "META", "REPLAY", "COMMITS", "UPLOADS"] }).problems).toEqual([
       "replay_store_unsupported_on_workers",
     ]);
   });

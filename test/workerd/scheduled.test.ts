@@ -7,6 +7,7 @@ import { parseConfig } from "../../shared/config/index.ts";
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { scheduleGarbage } from "../../shared/objects/garbage.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
 
 const cron = () => createScheduledController({ scheduledTime: new Date(), cron: "*/15 * * * *" });
@@ -27,6 +28,7 @@ describe("the sweep runner every runtime calls (functions/sweep.ts)", () => {
       config: parseConfig({ AUTH_MODE: "sometimes" }, "workers"),
       storage: new R2ObjectStorage(env.OBJECTS),
       metadata: new KvMetadataStore(env.META),
+      uploads: new MemoryUploadSessionStore(),
       clock: Date.now,
       log,
     };

@@ -25,5 +25,22 @@ describeMetadataStoreContract("KV binding alone", () => new KvMetadataStore(bind
 });
 describeMetadataStoreContract("memory", () => new MemoryMetadataStore(), { backend: "memory", atomicSwap: true });
 
-describeObjectStorageContract("R2 binding", () => new R2ObjectStorage(bindings.OBJECTS), { backend: "r2", verifiesSha256: true });
-describeObjectStorageContract("memory", () => new MemoryObjectStorage(), { backend: "memory", verifiesSha256: true });
+const ENFORCED = { enforced: true } as const;
+
+describeObjectStorageContract("R2 binding", () => new R2ObjectStorage(bindings.OBJECTS), {
+  backend: "r2",
+  verifiesSha256: true,
+  multipart: {
+    minPartSize: ENFORCED,
+    equalPartSizes: ENFORCED,
+    partEtags: ENFORCED,
+    missingParts: ENFORCED,
+    partSha256: { enforced: false, reason: "R2's uploadPart takes no checksum; the gateway hashes each part as it streams" },
+    abort: ENFORCED,
+  },
+});
+describeObjectStorageContract("memory", () => new MemoryObjectStorage(), {
+  backend: "memory",
+  verifiesSha256: true,
+  multipart: { minPartSize: ENFORCED, equalPartSizes: ENFORCED, partEtags: ENFORCED, missingParts: ENFORCED, partSha256: ENFORCED, abort: ENFORCED },
+});

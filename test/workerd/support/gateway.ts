@@ -8,6 +8,7 @@ import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
 import { DurableObjectReplayStore } from "../../../shared/replay/durable-object.ts";
 import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
+import { DurableObjectUploadSessionStore } from "../../../shared/uploads/durable-object.ts";
 import type { Scope } from "../../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
 import { newEd25519Key } from "../../support/keys.ts";
@@ -77,6 +78,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     replay: new DurableObjectReplayStore(env.REPLAY),
     metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
     storage: new R2ObjectStorage(env.OBJECTS),
+    uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
     streams: workerdStreams,
     clock: () => gateway.now,
     log,

@@ -1,0 +1,29 @@
+import { describeError } from "../log.ts";
+import { GC_GRACE_MS, scheduleGarbage } from "../objects/garbage.ts";
+import type { UploadDeps } from "./deps.ts";
+import { progressOf } from "./progress.ts";
+import type { UploadSession } from "./store.ts";
+import { sessionTreePages } from "./tree-pages.ts";
+
+/**
+ * Removes what the session assembled: its blob and digest-tree pages. A version whose commit was attempted may have
+ * been current, however briefly, and someone may be reading it: it gets the object sweep's record instead (deleted
+ * after the grace period unless it is then current). Throws on a storage failure; the session's sweep record retries.
+ */
+export async function discardAssembled(deps: Pick<UploadDeps, "storage" | "metadata" | "clock">, session: UploadSession): Promise<void> {
+  if (progressOf(session).commit) {
+    await scheduleGarbage(deps.metadata, deps.clock() + GC_GRACE_MS, { key: session.key, version: session.version, blob: session.blob });
+    return;
+  }
+  for (const page of sessionTreePages(session)) await deps.storage.delete(page);
+  await deps.storage.delete(session.blob);
+}
+
+/** `discardAssembled` where a failure is only logged: the answer the client gets does not depend on it. */
+export async function discardQuietly(deps: UploadDeps, session: UploadSession, requestId: string): Promise<void> {
+  try {
+    await discardAssembled(deps, session);
+  } catch (error) {
+    deps.log.log("warn", "upload_cleanup_failed", { upload_id: session.id, blob: session.blob, request_id: requestId, ...describeError(error) });
+  }
+}

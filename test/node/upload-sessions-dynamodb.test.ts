@@ -1,0 +1,146 @@
+import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTable, TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
+import { DynamoUploadSessionStore, partItem } from "../../shared/uploads/dynamodb.ts";
+import type { SessionPart } from "../../shared/uploads/store.ts";
+import { describeUploadSessionStoreContract, newSession, partOf } from "../contracts/upload-sessions.ts";
+import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, type LocalServer, startDynalite } from "./support/aws-local.ts";
+
+const TABLE = "verigate-upload-sessions";
+/** BatchWriteItem's most. */
+const BATCH_ITEMS = 25;
+
+let dynalite: LocalServer;
+let dynamo: DynamoDBClient;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  dynamo = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
+  await createTable(dynamo, TABLE);
+});
+
+afterAll(async () => {
+  dynamo?.destroy();
+  await dynalite?.stop();
+});
+
+/** The store's own part items, written 25 to a BatchWriteItem instead of three calls per part (dynalite took 20 s for 10,000). */
+async function batchWriteParts(id: string, parts: SessionPart[]): Promise<void> {
+  const expiresAt = Math.ceil(Date.parse(newSession().expires_at) / 1000);
+  for (let at = 0; at < parts.length; at += BATCH_ITEMS) {
+    const requests = parts.slice(at, at + BATCH_ITEMS).map((part) => ({ PutRequest: { Item: partItem(id, part, expiresAt) } }));
+    const { UnprocessedItems } = await dynamo.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: requests } }));
+    expect(UnprocessedItems?.[TABLE] ?? []).toEqual([]);
+  }
+}
+
+describeUploadSessionStoreContract("DynamoDB (dynalite)", () => new DynamoUploadSessionStore(dynamo, TABLE), {
+  backend: "dynamodb",
+  fillParts: { how: "by BatchWriteItem of the store's part items", fill: batchWriteParts },
+});
+
+describe("DynamoUploadSessionStore", () => {
+  it("keeps the session at u#<id>/s with rev as a number, and each part at p#<5 digits> with a TTL a week after the session's expiry", async () => {
+    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const session = newSession();
+    await store.create(session);
+    await store.putPart(session.id, partOf(2));
+    const expiresAt = Date.parse(session.expires_at) / 1000;
+    const { Item: stored } = await dynamo.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `u#${session.id}` }, sk: { S: "s" } }, ConsistentRead: true }),
+    );
+    expect(stored).toEqual({
+      pk: { S: `u#${session.id}` },
+      sk: { S: "s" },
+      v: { S: JSON.stringify(session) },
+      rev: { N: "1" },
+      expires_at: { N: String(expiresAt) },
+    });
+    const { Item: part } = await dynamo.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `u#${session.id}` }, sk: { S: "p#00002" } }, ConsistentRead: true }),
+    );
+    expect(part).toEqual({
+      pk: { S: `u#${session.id}` },
+      sk: { S: "p#00002" },
+      v: { S: JSON.stringify(partOf(2)) },
+      [TTL_ATTRIBUTE]: { N: String(expiresAt + 7 * 24 * 3600) },
+    });
+  });
+
+  it("refuses a part number its sort key cannot order (outside 1..10,000)", async () => {
+    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const session = newSession();
+    await store.create(session);
+    await expect(store.putPart(session.id, partOf(10_001))).rejects.toThrow(/outside 1\.\.10000/);
+    await expect(store.putPart(session.id, partOf(0))).rejects.toThrow(/outside 1\.\.10000/);
+  });
+
+  // putPart checks the session, writes the part, and checks again; a delete landing in either gap must not leave the part.
+  it.each([
+    ["between the first check and the part's write", "before"],
+    ["between the part's write and the second check", "after"],
+  ] as const)("a delete landing %s leaves no part and putPart answers false", async (_gap, when) => {
+    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const session = newSession();
+    await store.create(session);
+    const racing = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        const writesPart = context.commandName === "PutItemCommand" && (args.input as { Item?: { sk?: { S?: string } } }).Item?.sk?.S?.startsWith("p#");
+        if (writesPart && when === "before") await store.delete(session.id);
+        const result = await next(args);
+        if (writesPart && when === "after") await store.delete(session.id);
+        return result;
+      },
+      { step: "initialize", name: "deleteWhilePutPart" },
+    );
+    try {
+      expect(await new DynamoUploadSessionStore(racing, TABLE).putPart(session.id, partOf(1))).toBe(false);
+    } finally {
+      racing.destroy();
+    }
+    expect(await store.listParts(session.id)).toEqual([]);
+    expect(await store.get(session.id)).toBeNull();
+  });
+
+  it("a part sent while a delete is listing the partition is refused, never left behind (the session item goes first)", async () => {
+    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const session = newSession();
+    await store.create(session);
+    await store.putPart(session.id, partOf(1));
+    let racingPut: Promise<boolean> | undefined;
+    const deleting = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
+    deleting.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === "QueryCommand" && !racingPut) {
+          racingPut = store.putPart(session.id, partOf(2));
+          await racingPut;
+        }
+        return result;
+      },
+      { step: "initialize", name: "putPartWhileDeleting" },
+    );
+    try {
+      await new DynamoUploadSessionStore(deleting, TABLE).delete(session.id);
+    } finally {
+      deleting.destroy();
+    }
+    expect(await racingPut).toBe(false);
+    expect(await store.listParts(session.id)).toEqual([]);
+  });
+
+  it("delete removes more items than one Query page and one BatchWriteItem hold", async () => {
+    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const session = newSession();
+    await store.create(session);
+    // 2,000 parts of about 600 bytes: past DynamoDB's 1 MB Query page, and 80 batches of 25.
+    await batchWriteParts(
+      session.id,
+      Array.from({ length: 2000 }, (_, n) => ({ ...partOf(n + 1), etag: `"${"e".repeat(500)}"` })),
+    );
+    await store.delete(session.id);
+    expect(await store.listParts(session.id)).toEqual([]);
+    expect(await store.get(session.id)).toBeNull();
+  });
+});
