@@ -2,14 +2,12 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { VerigateClient } from "../../client/sdk/client.ts";
-import { generateEd25519Key } from "../../client/sdk/keys.ts";
 import { EXIT_INTEGRITY, EXIT_INTERRUPTED } from "../../client/cli/exit-codes.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 import { type CliResult, runCli, spawnCli } from "./support/cli-runner.ts";
-import { type InterruptingProxy, startInterruptingProxy } from "./support/interrupting-proxy.ts";
+import type { InterruptingProxy } from "./support/interrupting-proxy.ts";
+import { type ProxiedGateway, startProxiedGateway } from "./support/proxied-gateway.ts";
 import { RUNTIMES } from "./support/runtimes.ts";
-import type { GatewayHarness } from "./support/wire.ts";
 
 /** Small chunks, so a 3 MiB object (under Lambda's 4.6 MB PUT cap) spans many of them and a cut lands mid-object. */
 const CHUNK = 64 * 1024;
@@ -20,9 +18,8 @@ const POLL_MS = 10;
 
 /** `verigate get` continues an interrupted download with a Range request pinned to its ETag, over real HTTP on each build. */
 describe.each(RUNTIMES)("verigate get resumes on %s", (_runtime, start) => {
-  let gateway: GatewayHarness;
+  let fixture: ProxiedGateway;
   let proxy: InterruptingProxy;
-  let admin: VerigateClient;
   let root: string;
   let dir: string;
   let keyPath: string;
@@ -32,7 +29,7 @@ describe.each(RUNTIMES)("verigate get resumes on %s", (_runtime, start) => {
     runCli(["get", key, "-o", "out.bin", "--json"], { cwd: dir, env: { VERIGATE_ENDPOINT: env.endpoint ?? proxy.origin, VERIGATE_KEY: keyPath } });
 
   async function putObject(key: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
-    await admin.putObject(key, body);
+    await fixture.admin.putObject(key, body);
   }
 
   /**
@@ -41,7 +38,7 @@ describe.each(RUNTIMES)("verigate get resumes on %s", (_runtime, start) => {
    * yet handed over when the connection fails.
    */
   async function cutDownload(key: string, content: Uint8Array): Promise<number> {
-    const cut = proxy.interrupt({ method: "GET", path: `/v1/objects/${key}`, afterBytes: CUT_AT, how: "cut" });
+    const cut = proxy.interrupt({ method: "GET", url: new RegExp(`^/v1/objects/${key}$`), afterBytes: CUT_AT, how: "cut" });
     const result = await get(key);
     await cut;
     expect(result.code, result.stderr).toBe(EXIT_INTEGRITY);
@@ -60,26 +57,18 @@ describe.each(RUNTIMES)("verigate get resumes on %s", (_runtime, start) => {
     proxy.requests.slice(since).filter((request) => request.method === "GET" && request.url === `/v1/objects/${key}`);
 
   beforeAll(async () => {
-    proxy = await startInterruptingProxy();
-    gateway = await start({ CHUNK_SIZE_BYTES: String(CHUNK), PUBLIC_ORIGIN: proxy.origin });
-    proxy.forwardTo(gateway.origin);
-    admin = new VerigateClient({ endpoint: proxy.origin, key: { keyid: gateway.admin.keyid, signingKey: gateway.admin.key } });
+    fixture = await startProxiedGateway(start, { CHUNK_SIZE_BYTES: String(CHUNK) });
+    proxy = fixture.proxy;
     root = await mkdtemp(join(tmpdir(), "verigate-get-resume-"));
-    const { jwk } = await generateEd25519Key();
-    await admin.keys.create({ keyid: jwk.kid, alg: "ed25519", public_key: jwk.x, scopes: [{ prefix: "", actions: ["read", "write"] }] });
-    keyPath = join(root, "key.jwk");
-    await writeFile(keyPath, JSON.stringify(jwk), { mode: 0o600 });
   });
 
   beforeEach(async () => {
     dir = await mkdtemp(join(root, `case-${counter++}-`));
-    await writeFile(join(dir, "key.jwk"), await readFile(keyPath), { mode: 0o600 });
-    keyPath = join(dir, "key.jwk");
+    keyPath = await fixture.writeUserKey(dir);
   });
 
   afterAll(async () => {
-    await proxy?.stop();
-    await gateway?.stop();
+    await fixture?.stop();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -106,7 +95,7 @@ describe.each(RUNTIMES)("verigate get resumes on %s", (_runtime, start) => {
     const content = randomBytes(SIZE);
     const key = `resume/${signal}.bin`;
     await putObject(key, content);
-    const stall = proxy.interrupt({ method: "GET", path: `/v1/objects/${key}`, afterBytes: CUT_AT, how: "stall" });
+    const stall = proxy.interrupt({ method: "GET", url: new RegExp(`^/v1/objects/${key}$`), afterBytes: CUT_AT, how: "stall" });
     const { child, result } = spawnCli(["get", key, "-o", "out.bin"], { cwd: dir, env: { VERIGATE_ENDPOINT: proxy.origin, VERIGATE_KEY: keyPath } });
     await stall;
     while ((await stat(join(dir, "out.bin.partial")).catch(() => null))?.size !== CUT_AT) await new Promise((resolve) => setTimeout(resolve, POLL_MS));

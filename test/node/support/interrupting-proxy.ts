@@ -11,11 +11,13 @@ export interface ProxiedRequest {
   bodyBytes: number;
 }
 
-/** What happens to the next response matching `path`: cut (the connection reset) or stalled, after `afterBytes` of its body. */
+/** What happens to a response: cut (the connection closed) or stalled, after `afterBytes` of its body. */
 export interface Interruption {
   method: string;
-  /** A prefix of the request path, e.g. `/v1/objects/`. */
-  path: string;
+  /** Matches the request target. */
+  url: RegExp;
+  /** Matching requests let through first. */
+  skip?: number;
   afterBytes: number;
   how: "cut" | "stall";
 }
@@ -29,7 +31,7 @@ export interface InterruptingProxy {
   origin: string;
   forwardTo(target: string): void;
   requests: ProxiedRequest[];
-  /** Interrupts the next matching response once; settles when the interruption happened. */
+  /** Interrupts one matching response (after `skip` others); settles when the interruption happened. */
   interrupt(interruption: Interruption): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,15 +41,16 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   const stalled = new Set<IncomingMessage>();
-  let pending: { interruption: Interruption; happened: () => void } | null = null;
+  let pending: { interruption: Interruption; skipped: number; happened: () => void } | null = null;
 
   function forward(incoming: IncomingMessage, outgoing: ServerResponse): void {
     if (upstream === undefined) throw new Error("the proxy has no gateway to forward to yet");
     const record: ProxiedRequest = { method: incoming.method ?? "GET", url: incoming.url ?? "/", headers: incoming.headers, status: 0, bodyBytes: 0 };
     requests.push(record);
-    const matches = pending !== null && record.method === pending.interruption.method && record.url.startsWith(pending.interruption.path);
-    const interruption = matches ? pending : null;
-    if (matches) pending = null;
+    const matches = pending !== null && record.method === pending.interruption.method && pending.interruption.url.test(record.url);
+    const skipped = matches && pending !== null && (pending.interruption.skip ?? 0) > pending.skipped++;
+    const interruption = matches && !skipped ? pending : null;
+    if (interruption !== null) pending = null;
     const proxied = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: record.method, path: record.url, headers: incoming.headers },
       (answer) => {
@@ -95,7 +98,7 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
     },
     interrupt(interruption) {
       return new Promise((resolve) => {
-        pending = { interruption, happened: resolve };
+        pending = { interruption, skipped: 0, happened: resolve };
       });
     },
     async stop() {
