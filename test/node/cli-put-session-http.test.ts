@@ -14,6 +14,8 @@ import { RUNTIMES } from "./support/runtimes.ts";
 const PART = 5 * MIB;
 const SIZE = 2 * PART + 123_456;
 const THRESHOLD = "6MiB";
+/** The gateway's MAX_OBJECT_BYTES: below the file, above the threshold. */
+const PUT_LIMIT = 8 * MIB;
 const POLL_MS = 10;
 const PART_REQUEST = /^\/v1\/uploads\/[0-9A-Z]{26}\/parts\/(\d+)(\/presign)?$/;
 
@@ -60,7 +62,12 @@ describe.each(RUNTIMES)("verigate put in parts on %s", (runtime, start) => {
   const stateFiles = () => readdir(join(dir, "config/verigate/uploads")).catch(() => []);
 
   beforeAll(async () => {
-    fixture = await startProxiedGateway(start, { UPLOAD_PART_BYTES: String(PART) });
+    fixture = await startProxiedGateway(start, {
+      UPLOAD_PART_BYTES: String(PART),
+      MAX_OBJECT_BYTES: String(PUT_LIMIT),
+      // One chunk per complete call, so every session's complete answers 202 and is called again.
+      COMPLETE_SLICE_BYTES: String(MIB),
+    });
     root = await mkdtemp(join(tmpdir(), "verigate-put-session-"));
   });
 
@@ -159,6 +166,34 @@ describe.each(RUNTIMES)("verigate put in parts on %s", (runtime, start) => {
       await expectStored("parts/direct.bin", content);
     },
   );
+
+  it("uploads a file above the gateway's PUT limit in parts even under --session-threshold", async () => {
+    const content = randomBytes(SIZE);
+    await writeFile(join(dir, "big.bin"), content);
+    const since = fixture.proxy.requests.length;
+    const result = await verigate(["put", "big.bin", "parts/above-limit.bin", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expectParts(since, [1, 2, 3]);
+    await expectStored("parts/above-limit.bin", content);
+  });
+
+  it("SDK putLarge uploads a Blob, reporting progress, and follows every 202 of complete to the commit", async () => {
+    const content = randomBytes(SIZE);
+    const stored: number[] = [];
+    const verified: number[] = [];
+    const result = await fixture.user.putLarge("parts/sdk.bin", new Blob([content]), {
+      concurrency: 2,
+      onProgress: (bytes) => stored.push(bytes),
+      onVerifying: (pending) => verified.push(pending.verified_bytes),
+    });
+    expect(result).toMatchObject({ key: "parts/sdk.bin", size: SIZE, sha256: sha256Hex(content) });
+    expect(stored.at(-1)).toBe(SIZE);
+    expect(stored).toEqual([...stored].sort((a, b) => a - b));
+    // A 1 MiB slice per call: complete answered 202 until the last slice.
+    expect(verified.length).toBeGreaterThanOrEqual(Math.floor(SIZE / MIB) - 1);
+    expect(verified).toEqual([...verified].sort((a, b) => a - b));
+    await expectStored("parts/sdk.bin", content);
+  });
 
   it("a file at or under the threshold still goes up in one PUT", async () => {
     const content = randomBytes(MIB);

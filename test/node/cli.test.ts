@@ -17,7 +17,7 @@ import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-d
 const REPO = new URL("../../", import.meta.url).pathname;
 const BIN = join(REPO, "client/cli/bin.mjs");
 const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
-/** The gateway's MAX_OBJECT_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
+/** The gateway's MAX_OBJECT_BYTES and MAX_UPLOAD_SESSION_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
 const MAX_OBJECT_BYTES = 8 * MIB;
 const run = promisify(execFile);
 /** `script` (util-linux) runs a command on a pseudo-terminal, where the CLI shows progress bars. */
@@ -88,6 +88,8 @@ describe("the verigate CLI", () => {
         `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
         "--var",
         `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
+        "--var",
+        `MAX_UPLOAD_SESSION_BYTES:${MAX_OBJECT_BYTES}`,
       ],
       state,
     );
@@ -323,18 +325,20 @@ describe("the verigate CLI", () => {
     expect(ignored).toMatchObject({ code: EXIT_OK, stderr: "" });
   });
 
-  it("put refuses a file above the gateway's limit before hashing or sending it (regression: 150 MiB went up whole, then 413)", async () => {
+  it("put refuses a file above the gateway's limits before sending any of it (regression: 150 MiB went up whole, then 413)", async () => {
+    // Above MAX_OBJECT_BYTES the file goes to an upload session, whose create answers 413 above MAX_UPLOAD_SESSION_BYTES.
     await writeFile(join(dir, "too-big.bin"), Buffer.alloc(MAX_OBJECT_BYTES + 1));
     const before = server.output().length;
     const result = await verigate(["put", "too-big.bin", "team-a/too-big.bin"]);
     expect(result.code).toBe(EXIT_API_ERROR);
-    expect(result.stderr).toBe(
-      `verigate: too_large (413): too-big.bin is ${MAX_OBJECT_BYTES + 1} bytes, above the gateway's limit of ${MAX_OBJECT_BYTES} (MAX_OBJECT_BYTES); nothing was sent\n`,
+    expect(result.stderr).toContain(
+      `verigate: too_large (413): The body is too large: ${MAX_OBJECT_BYTES + 1} bytes declared; the limit for an upload session is ${MAX_OBJECT_BYTES}`,
     );
-    // wrangler dev logs each request it serves: the CLI asked /healthz, and no PUT reached the gateway.
+    // wrangler dev logs each request it serves: the CLI asked /healthz and the session's create, and sent no bytes.
     const served = server.output().slice(before);
     expect(served).toContain("GET /healthz 200");
-    expect(served).not.toContain("PUT /v1/objects/team-a/too-big.bin");
+    expect(served).toContain("POST /v1/uploads 413");
+    expect(served).not.toContain("PUT /v1/");
     expect((await verigate(["head", "team-a/too-big.bin"])).stderr).toContain("not_found");
   });
 
