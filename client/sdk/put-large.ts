@@ -55,8 +55,11 @@ export async function putLarge(client: VerigateClient, key: string, source: Blob
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new VerigateUsageError("concurrency must be a whole number, at least 1");
   const sha256 = options.sha256 ?? (await streamingSha256(reader, options.onHashing));
   const { session, stored, resumed } = await openSession(client, key, reader.size, sha256, options);
+  if (options.direct === true && !session.direct_parts) {
+    if (!resumed) await client.abortUpload(session.upload_id).catch(() => {});
+    throw new VerigateUsageError("the gateway does not offer direct parts (storage presign is off there)");
+  }
   await options.onSession?.(session, resumed);
-  if (options.direct === true && !session.direct_parts) throw new VerigateUsageError("the gateway does not offer direct parts (storage presign is off)");
   let direct = options.direct === true || (options.direct !== false && session.direct_parts && (await gatewayRefusesParts(client)));
   const have = new Set(stored.filter((part) => part.size === partLength(session, part.part)).map((part) => part.part));
   const missing = Array.from({ length: session.part_count }, (_, index) => index + 1).filter((part) => !have.has(part));

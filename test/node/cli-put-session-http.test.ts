@@ -59,6 +59,27 @@ describe.each(RUNTIMES)("verigate put in parts on %s", (runtime, start) => {
     if (status !== null) expect(status).toMatchObject({ state: "failed", failure: { code: "not_found", detail: "the upload session was aborted" } });
   }
 
+  /**
+   * Starts `put big.bin <key>` one part at a time and kills it (SIGKILL) once part `part` is stored but before its
+   * answer arrives (the proxy holds the answer back); the id of the session its resume state names.
+   */
+  async function killedUpload(key: string, part: number): Promise<string> {
+    const stall = fixture.proxy.interrupt({
+      method: viaGateway ? "PUT" : "POST",
+      url: /^\/v1\/uploads\/\w+\/parts\/\d+$/,
+      skip: part - 1,
+      afterBytes: 0,
+      how: "stall",
+    });
+    const { child, result } = spawnCli(["put", "big.bin", key, "--session-threshold", THRESHOLD, "--parallel", "1"], { cwd: dir, env });
+    await stall;
+    child.kill("SIGKILL");
+    await result;
+    const [state, ...others] = await stateFiles();
+    expect(others).toEqual([]);
+    return (JSON.parse(await readFile(join(dir, "config/verigate/uploads", state ?? ""), "utf8")) as { upload_id: string }).upload_id;
+  }
+
   const stateFiles = () => readdir(join(dir, "config/verigate/uploads")).catch(() => []);
 
   beforeAll(async () => {
@@ -101,21 +122,7 @@ describe.each(RUNTIMES)("verigate put in parts on %s", (runtime, start) => {
   it("resumes an upload whose CLI was killed after its second part: the rerun sends only the third", async () => {
     const content = randomBytes(SIZE);
     await writeFile(join(dir, "big.bin"), content);
-    // The second part's answer is held back, the part itself stored: the CLI dies not knowing it.
-    const stall = fixture.proxy.interrupt({
-      method: viaGateway ? "PUT" : "POST",
-      url: /^\/v1\/uploads\/\w+\/parts\/\d+$/,
-      skip: 1,
-      afterBytes: 0,
-      how: "stall",
-    });
-    const { child, result } = spawnCli(["put", "big.bin", "parts/killed.bin", "--session-threshold", THRESHOLD, "--parallel", "1"], { cwd: dir, env });
-    await stall;
-    child.kill("SIGKILL");
-    await result;
-    const [state, ...others] = await stateFiles();
-    expect(others).toEqual([]);
-    const { upload_id: uploadId } = JSON.parse(await readFile(join(dir, "config/verigate/uploads", state ?? ""), "utf8")) as { upload_id: string };
+    const uploadId = await killedUpload("parts/killed.bin", 2);
     expect((await fixture.user.uploadStatus(uploadId)).parts.map((part) => part.part)).toEqual([1, 2]);
     expect((await fixture.user.headObject("parts/killed.bin").catch((error: unknown) => error)) as VerigateApiError).toMatchObject({ code: "not_found" });
 
@@ -131,13 +138,7 @@ describe.each(RUNTIMES)("verigate put in parts on %s", (runtime, start) => {
 
   it("starts a new session for a file changed since its interrupted upload, and aborts the old one", async () => {
     await writeFile(join(dir, "big.bin"), randomBytes(SIZE));
-    const stall = fixture.proxy.interrupt({ method: viaGateway ? "PUT" : "POST", url: /^\/v1\/uploads\/\w+\/parts\/\d+$/, afterBytes: 0, how: "stall" });
-    const { child, result } = spawnCli(["put", "big.bin", "parts/changed.bin", "--session-threshold", THRESHOLD, "--parallel", "1"], { cwd: dir, env });
-    await stall;
-    child.kill("SIGKILL");
-    await result;
-    const [state] = await stateFiles();
-    const { upload_id: oldId } = JSON.parse(await readFile(join(dir, "config/verigate/uploads", state ?? ""), "utf8")) as { upload_id: string };
+    const oldId = await killedUpload("parts/changed.bin", 1);
 
     const changed = randomBytes(SIZE + 1);
     await writeFile(join(dir, "big.bin"), changed);

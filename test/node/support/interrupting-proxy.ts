@@ -43,14 +43,23 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
   const stalled = new Set<IncomingMessage>();
   let pending: { interruption: Interruption; skipped: number; happened: () => void } | null = null;
 
+  /** The pending interruption when `record` is the request it is for; it then applies to no other. */
+  function takeInterruption(record: ProxiedRequest): typeof pending {
+    if (pending === null || record.method !== pending.interruption.method || !pending.interruption.url.test(record.url)) return null;
+    if (pending.skipped < (pending.interruption.skip ?? 0)) {
+      pending.skipped += 1;
+      return null;
+    }
+    const taken = pending;
+    pending = null;
+    return taken;
+  }
+
   function forward(incoming: IncomingMessage, outgoing: ServerResponse): void {
     if (upstream === undefined) throw new Error("the proxy has no gateway to forward to yet");
     const record: ProxiedRequest = { method: incoming.method ?? "GET", url: incoming.url ?? "/", headers: incoming.headers, status: 0, bodyBytes: 0 };
     requests.push(record);
-    const matches = pending !== null && record.method === pending.interruption.method && pending.interruption.url.test(record.url);
-    const skipped = matches && pending !== null && (pending.interruption.skip ?? 0) > pending.skipped++;
-    const interruption = matches && !skipped ? pending : null;
-    if (interruption !== null) pending = null;
+    const interruption = takeInterruption(record);
     const proxied = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: record.method, path: record.url, headers: incoming.headers },
       (answer) => {
