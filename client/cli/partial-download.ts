@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { VerigateIntegrityError } from "../sdk/errors.ts";
+import { VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { VerigateClient } from "../sdk/client.ts";
 import type { ObjectIntegrity } from "../sdk/integrity.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
@@ -121,8 +121,8 @@ async function receive(
 
 /**
  * The partial download of `key` from `endpoint` left at `files`, with where to continue it; null when there is
- * none. A partial file that cannot be continued (no readable state, another object's, longer than its object) is
- * removed, saying so.
+ * none. A partial file of another download (another object's, longer than its object) is removed, saying so; one
+ * without a readable state is refused, as it may be anyone's.
  */
 async function keptDownload(
   files: PartialFiles,
@@ -139,7 +139,9 @@ async function keptDownload(
     return null;
   }
   const state = await readState(files.state);
-  const usable = state !== null && state.endpoint === endpoint && state.key === key && length <= state.size;
+  // The state is written before the bytes and removed after them: a partial file without one is none of ours.
+  if (state === null) throw new VerigateUsageError(`${files.data} exists and is no download verigate can continue; move it away or choose another -o`);
+  const usable = state.endpoint === endpoint && state.key === key && length <= state.size;
   if (!usable || length === 0) {
     if (length > 0) warn(`verigate: ${files.data} is not a download of ${key} from ${endpoint} that can be continued; discarding it`);
     await discard(files);
@@ -165,7 +167,7 @@ async function readState(path: string): Promise<PartialState | null> {
     SHA256_HEX.test(sha256) &&
     etag === `"${sha256}"` &&
     Number.isSafeInteger(size) &&
-    (size ?? 0) > 0;
+    (size ?? -1) >= 0;
   return wellFormed ? (value as PartialState) : null;
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MIB } from "../../shared/bytes.ts";
 import { generateEd25519Key } from "../../client/sdk/keys.ts";
-import { EXIT_INTEGRITY } from "../../client/cli/exit-codes.ts";
+import { EXIT_INTEGRITY, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
 
 const BIN = new URL("../../client/cli/bin.mjs", import.meta.url).pathname;
 const OBJECT = randomBytes(300_000);
@@ -133,6 +133,15 @@ describe("verigate get and presign -o verify what they write", () => {
     expect(await readFile(join(dir, "target.bin"), "utf8")).toBe("previous version");
     const kept = await readFile(join(dir, "target.bin.partial"));
     expect(kept.equals(OBJECT.subarray(0, kept.length))).toBe(true);
+  });
+
+  it("refuses to overwrite a target.bin.partial it did not write: exit 1, the file untouched", async () => {
+    await writeFile(join(dir, "target.bin.partial"), "someone else's");
+    const result = await verigate(["get", "good", "-o", "target.bin"]);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain("target.bin.partial exists and is no download verigate can continue");
+    expect(await readFile(join(dir, "target.bin.partial"), "utf8")).toBe("someone else's");
+    expect((await readdir(dir)).sort()).toEqual(["key.jwk", "target.bin.partial"]);
   });
 
   it("exits 3 without writing when the response carries no digest to verify against", async () => {
