@@ -8,6 +8,10 @@ export interface Plan {
   largeRounds: number;
   memoryRounds: number;
   uploadRounds: number;
+  /** Rounds of session upload vs raw multipart upload of the small object. */
+  sessionRounds: number;
+  /** The object uploaded in a session and downloaded once in a fresh Worker, for memory (the 2 GiB). */
+  sessionLarge: number;
   ttfbPairs: number;
   authRounds: number;
   authMs: number;
@@ -29,6 +33,8 @@ export const FULL_PLAN: Plan = {
   largeRounds: 3,
   memoryRounds: 3,
   uploadRounds: 5,
+  sessionRounds: 3,
+  sessionLarge: 2 * GIB,
   ttfbPairs: 30,
   authRounds: 8,
   authMs: 2000,
@@ -45,6 +51,8 @@ export const QUICK_PLAN: Plan = {
   largeRounds: 2,
   memoryRounds: 1,
   uploadRounds: 2,
+  sessionRounds: 1,
+  sessionLarge: 64 * MIB,
   ttfbPairs: 5,
   authRounds: 1,
   authMs: 1000,

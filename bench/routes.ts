@@ -10,6 +10,7 @@ import { signedRequests } from "../functions/middleware/auth.ts";
 import { MIB } from "../shared/bytes.ts";
 import { toHex } from "../shared/crypto/encoding.ts";
 import { VerigateError } from "../shared/errors/index.ts";
+import { chunkDigests } from "../shared/objects/chunk-digests.ts";
 import { chunkReader } from "../shared/objects/chunk-reader.ts";
 import { type Manifest, readCurrent } from "../shared/objects/manifest.ts";
 
@@ -63,9 +64,12 @@ export function addBenchRoutes(app: Hono<AppEnv>): Hono<AppEnv> {
     const manifest = await manifestOf(c, "read-hash");
     const reader = chunkReader(await storedBody(c, manifest));
     const recycle = c.var.streams.writeReleasesChunk;
+    const digests = chunkDigests(c.var, manifest);
     let chunk: Uint8Array<ArrayBuffer> | undefined;
     let bytes = 0;
-    for (const [index, expected] of (manifest.chunks ?? []).entries()) {
+    const chunkCount = Math.ceil(manifest.size / manifest.chunk_size);
+    for (let index = 0; index < chunkCount; index++) {
+      const expected = await digests.digest(index);
       chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes), recycle ? chunk?.buffer : undefined);
       bytes += chunk.length;
       if ((await sha256Hex(chunk)) !== expected) throw new VerigateError("integrity_failure", `chunk ${index} differs`);

@@ -41,7 +41,8 @@ try {
     small: benchObject("256mib", plan.small),
     large: benchObject("1gib", plan.large),
   };
-  await workersSection(report, { dir, ...objects, plan, sampler, progress });
+  const sessionLarge = benchObject(`session-${plan.sessionLarge / MIB}mib`, plan.sessionLarge);
+  await workersSection(report, { dir, ...objects, sessionLarge, plan, sampler, progress });
   report.targets.push(...workersTargets(report.medians));
   const awsNodeServer = await awsNodeServerSection(report, { ...objects, plan, sampler, progress });
   if (awsNodeServer.ran) report.targets.push(...awsNodeServerTargets(report.medians));

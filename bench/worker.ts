@@ -40,4 +40,33 @@ app.put(`${BENCH_PREFIX}raw/*`, async (c) => {
   return c.json({ size: object?.size ?? 0 }, 201);
 });
 
+/**
+ * The raw multipart upload the session upload is compared with: the binding's multipart API, each part's request
+ * body straight into R2, no hashing, no session record, no verification pass.
+ */
+app.post(`${BENCH_PREFIX}raw-multipart/create/*`, async (c) => {
+  const key = new URL(c.req.url).pathname.slice(`${BENCH_PREFIX}raw-multipart/create/`.length);
+  const upload = await (c.env as Env).OBJECTS.createMultipartUpload(`${RAW_PUT_PREFIX}${key}`);
+  return c.json({ upload_id: upload.uploadId }, 201);
+});
+
+app.put(`${BENCH_PREFIX}raw-multipart/part/:uploadId/:part/*`, async (c) => {
+  const { uploadId, part } = c.req.param();
+  const key = new URL(c.req.url).pathname.split("/").slice(6).join("/");
+  const body = c.req.raw.body;
+  if (!body) throw new VerigateError("length_required");
+  const upload = (c.env as Env).OBJECTS.resumeMultipartUpload(`${RAW_PUT_PREFIX}${key}`, uploadId);
+  const stored = await upload.uploadPart(Number(part), body);
+  return c.json({ etag: stored.etag });
+});
+
+app.post(`${BENCH_PREFIX}raw-multipart/complete/:uploadId/*`, async (c) => {
+  const { uploadId } = c.req.param();
+  const key = new URL(c.req.url).pathname.split("/").slice(5).join("/");
+  const { parts } = await c.req.json<{ parts: { partNumber: number; etag: string }[] }>();
+  const upload = (c.env as Env).OBJECTS.resumeMultipartUpload(`${RAW_PUT_PREFIX}${key}`, uploadId);
+  await upload.complete([...parts].sort((a, b) => a.partNumber - b.partNumber));
+  return c.json({ parts: parts.length }, 201);
+});
+
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

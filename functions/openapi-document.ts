@@ -399,23 +399,23 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
-    "/v1/uploads/{upload_id}": {
-      parameters: [ref("parameters", "upload_id")],
-      get: {
-        operationId: "uploadStatus",
+    // A trailing path parameter matches the rest of the path (as `{key}` does), so longer templates come first.
+    "/v1/uploads/{upload_id}/parts/{part}/presign": {
+      parameters: [ref("parameters", "upload_id"), ref("parameters", "part")],
+      post: {
+        operationId: "presignPart",
         tags: ["uploads"],
-        summary: "The session's state and stored parts: what to resend when resuming (write)",
-        description: "Sessions are visible only to the keyid that created them; any other caller, and an expired session, is 404.",
-        parameters: SIGNED_PARAMETERS,
-        responses: { "200": json("The session.", ref("schemas", "UploadStatus")), ...problems([...SIGNED, "forbidden", "not_found"]) },
-      },
-      delete: {
-        operationId: "abortUpload",
-        tags: ["uploads"],
-        summary: "Abort: the parts, whatever complete assembled, and the session go (write)",
-        description: "A session whose complete reached the commit is 409 `upload_closed`: its object is removed with DELETE /v1/objects/{key}.",
-        parameters: SIGNED_PARAMETERS,
-        responses: { "204": empty("Aborted."), ...problems([...SIGNED, "forbidden", "not_found", "upload_closed"]) },
+        summary: "A presigned S3 UploadPart URL for part N, bound to its SHA-256 and size (write)",
+        description:
+          "Available when the session's `direct_parts` is true: always on the AWS builds, on Workers with `PRESIGN_STORAGE=on` " +
+          "(else 403 `presign_storage_disabled`; 503 `misconfigured` while a storage presign setting is missing). Send every " +
+          "header of `headers` as given: the checksum is a signed header, and storage refuses a part that does not match it.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "PartDigest")),
+        responses: {
+          "200": json("The URL and the headers to send with the part.", ref("schemas", "PartPresign")),
+          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_closed", "presign_storage_disabled"]),
+        },
       },
     },
     "/v1/uploads/{upload_id}/parts/{part}": {
@@ -449,24 +449,6 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
-    "/v1/uploads/{upload_id}/parts/{part}/presign": {
-      parameters: [ref("parameters", "upload_id"), ref("parameters", "part")],
-      post: {
-        operationId: "presignPart",
-        tags: ["uploads"],
-        summary: "A presigned S3 UploadPart URL for part N, bound to its SHA-256 and size (write)",
-        description:
-          "Available when the session's `direct_parts` is true: always on the AWS builds, on Workers with `PRESIGN_STORAGE=on` " +
-          "(else 403 `presign_storage_disabled`; 503 `misconfigured` while a storage presign setting is missing). Send every " +
-          "header of `headers` as given: the checksum is a signed header, and storage refuses a part that does not match it.",
-        parameters: SIGNED_BODY_PARAMETERS,
-        requestBody: jsonBody(ref("schemas", "PartDigest")),
-        responses: {
-          "200": json("The URL and the headers to send with the part.", ref("schemas", "PartPresign")),
-          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_closed", "presign_storage_disabled"]),
-        },
-      },
-    },
     "/v1/uploads/{upload_id}/complete": {
       parameters: [ref("parameters", "upload_id")],
       post: {
@@ -488,6 +470,25 @@ export const OPENAPI_DOCUMENT = {
           },
           ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_incomplete", "already_exists", "precondition_failed"]),
         },
+      },
+    },
+    "/v1/uploads/{upload_id}": {
+      parameters: [ref("parameters", "upload_id")],
+      get: {
+        operationId: "uploadStatus",
+        tags: ["uploads"],
+        summary: "The session's state and stored parts: what to resend when resuming (write)",
+        description: "Sessions are visible only to the keyid that created them; any other caller, and an expired session, is 404.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("The session.", ref("schemas", "UploadStatus")), ...problems([...SIGNED, "forbidden", "not_found"]) },
+      },
+      delete: {
+        operationId: "abortUpload",
+        tags: ["uploads"],
+        summary: "Abort: the parts, whatever complete assembled, and the session go (write)",
+        description: "A session whose complete reached the commit is 409 `upload_closed`: its object is removed with DELETE /v1/objects/{key}.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Aborted."), ...problems([...SIGNED, "forbidden", "not_found", "upload_closed"]) },
       },
     },
   },
@@ -849,6 +850,7 @@ export const OPENAPI_DOCUMENT = {
           headers: {
             type: "object",
             required: ["x-amz-checksum-sha256", "content-length"],
+            properties: { "x-amz-checksum-sha256": { type: "string" }, "content-length": { type: "string", pattern: "^[0-9]+$" } },
             additionalProperties: { type: "string" },
             description: "Send exactly these with the part: the base64 SHA-256 (a signed header) and the part's size.",
           },

@@ -28,6 +28,8 @@ const TOKENS = "test/workerd/presign-token.test.ts";
 const OBJECT_ROUTES = "test/workerd/objects-routes.test.ts";
 const OBJECT_CORE = "test/workerd/objects-core.test.ts";
 const OBJECT_KEYS = "test/workerd/objects-key.test.ts";
+const DIGEST_TREE = "test/workerd/objects-digest-tree.test.ts";
+const OBJECT_GC = "test/workerd/objects-gc.test.ts";
 /** Over real HTTP on both builds: the bundled Worker in workerd and the AWS app on Node (s3rver, dynalite). */
 const AUTH_HTTP = "test/node/auth-http.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
@@ -42,6 +44,8 @@ const IN_FLIGHT = "test/workerd/in-flight-budget.test.ts";
 /** Issue 12: the upload session stores' contract on memory and the Durable Object, and on dynalite. */
 const UPLOAD_SESSION_STORES = "test/workerd/upload-sessions.test.ts";
 const UPLOAD_SESSION_DYNAMODB = "test/node/upload-sessions-dynamodb.test.ts";
+const SESSIONS_CORE = "test/workerd/uploads-core.test.ts";
+const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -673,6 +677,22 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [OBJECT_CORE, OBJECT_ROUTES],
   },
   {
+    id: "tree-page-check-skipped",
+    invariant: "a digest tree page is used only when it hashes to its parent's entry or the manifest's root (manifest v2)",
+    file: "shared/objects/chunk-digests.ts",
+    original: "if (!timingSafeEqual(actual, wanted)) {",
+    replacement: "if (false) {",
+    tests: [DIGEST_TREE],
+  },
+  {
+    id: "sweep-tree-pages-kept",
+    invariant: "the sweep deletes a version's digest tree pages with its blob",
+    file: "shared/objects/garbage.ts",
+    original: "if (record.tree) {",
+    replacement: "if (false) {",
+    tests: [OBJECT_GC],
+  },
+  {
     id: "download-size-mismatch-skipped",
     invariant: "a stored blob whose size differs from the manifest is refused before the first byte",
     file: "shared/objects/download.ts",
@@ -703,5 +723,47 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (pipesSettled.length === 0) {",
     replacement: "if (true) {",
     tests: [IN_FLIGHT],
+  },
+
+  // shared/uploads: upload sessions.
+  {
+    id: "session-whole-digest-skipped",
+    invariant: "complete commits a session only when the assembled object's whole SHA-256 matches the declared one",
+    file: "shared/uploads/verify.ts",
+    original: "if (!timingSafeEqual(sha.digest(), fromHex(session.sha256))) {",
+    replacement: "if (false) {",
+    tests: [SESSIONS_CORE],
+  },
+  {
+    id: "session-part-digest-skipped",
+    invariant: "a part whose bytes differ from its signed digest is refused and recorded nowhere (R2 checks no part checksum)",
+    file: "shared/uploads/parts.ts",
+    original: "if (!timingSafeEqual(sha256, input.sha256)) throw",
+    replacement: "if (false) throw",
+    tests: [SESSIONS_ROUTES],
+  },
+  {
+    id: "session-other-keyid-allowed",
+    invariant: "a session is visible only to the keyid that created it",
+    file: "shared/uploads/access.ts",
+    original: "session.keyid !== keyid ||",
+    replacement: "",
+    tests: [SESSIONS_CORE, SESSIONS_ROUTES],
+  },
+  {
+    id: "session-commit-unconditional",
+    invariant: "a session's precondition is enforced by the commit itself, not only at create",
+    file: "shared/uploads/commit.ts",
+    original: "return commitManifest(deps, committing, manifest, condition, current);",
+    replacement: 'return commitManifest(deps, committing, manifest, { kind: "any" }, current);',
+    tests: [SESSIONS_CORE],
+  },
+  {
+    id: "session-lease-ignored",
+    invariant: "one complete works on a session at a time: another one answers pending while the lease holds",
+    file: "shared/uploads/complete.ts",
+    original: "if (seen.lease && seen.lease.until_ms > deps.clock()) return pending(seen, BUSY_RETRY_SECONDS);",
+    replacement: "",
+    tests: [SESSIONS_CORE],
   },
 ];

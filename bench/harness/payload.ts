@@ -25,3 +25,24 @@ export function payloadSha256(seed: string, size: number): Buffer {
   for (const piece of payload(seed, size)) hash.update(piece);
   return hash.digest();
 }
+
+/**
+ * The bytes of `payload(seed, size)` from `offset` (a multiple of 16) for `length` bytes, without generating what
+ * comes before: the CTR counter block is moved forward by `offset / 16`, so parts can be produced in any order.
+ */
+export function* payloadSlice(seed: string, offset: number, length: number): Generator<Buffer> {
+  if (offset % AES_BLOCK_BYTES !== 0) throw new Error(`payload slice offset ${offset} is not a multiple of ${AES_BLOCK_BYTES}`);
+  const material = createHash("sha256").update(seed).digest();
+  const counter = Buffer.from(material.subarray(AES_BLOCK_BYTES));
+  let carry = BigInt(offset / AES_BLOCK_BYTES);
+  for (let index = AES_BLOCK_BYTES - 1; index >= 0 && carry > 0n; index--) {
+    const sum = BigInt(counter[index] ?? 0) + (carry & 0xffn);
+    counter[index] = Number(sum & 0xffn);
+    carry = (carry >> 8n) + (sum >> 8n);
+  }
+  const cipher = createCipheriv("aes-128-ctr", material.subarray(0, AES_BLOCK_BYTES), counter);
+  const zeros = Buffer.alloc(PIECE_BYTES);
+  for (let sent = 0; sent < length; sent += PIECE_BYTES) {
+    yield cipher.update(zeros.subarray(0, Math.min(PIECE_BYTES, length - sent)));
+  }
+}

@@ -1,6 +1,8 @@
 import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
 import { type BurstPlan, type BurstResult } from "../measures/load.ts";
+import type { LargeSessionMemory, SessionRuns } from "../measures/sessions.ts";
+import { PART_CONCURRENCY } from "../harness/sessions.ts";
 import { GIB, MIB } from "../../shared/bytes.ts";
 import type { BenchObject } from "../harness/objects.ts";
 import type { Report } from "./report.ts";
@@ -204,4 +206,29 @@ export function lambdaDownloadRatios(medians: Record<string, number>, suffix: st
   medians[`aws_lambda_download_verified_mibps${suffix}`] = lambda.mibps.verified ?? Number.NaN;
   medians[`aws_lambda_download_verified_over_raw${suffix}`] = ratio(lambda.mibps.verified, nodeServer?.mibps.raw);
   medians[`aws_lambda_download_verified_over_bound${suffix}`] = ratio(lambda.mibps.verified, nodeServer?.boundMibps);
+}
+
+/**
+ * Session uploads against raw multipart uploads of the same parts (`upload_session_over_raw_multipart`), the CPU of
+ * the complete calls per GiB (`complete_verify_cpu_ms_per_gib`), and the Worker's memory over a large session upload
+ * and its verified download (`session_mem_*`).
+ */
+export function addSessionSection(
+  report: Report,
+  object: BenchObject,
+  rounds: number,
+  runs: SessionRuns,
+  large: BenchObject,
+  memory: LargeSessionMemory,
+): void {
+  const section = `Workers upload session, ${object.size / MIB} MiB (${rounds} rounds, parts of the gateway's size, ${PART_CONCURRENCY} in flight)`;
+  const m = report.medians;
+  const session = addRow(report, section, "session: create, parts, complete until committed", "MiB/s", runs.sessionMibps);
+  const raw = addRow(report, section, "raw R2 multipart of the same parts", "MiB/s", runs.rawMibps);
+  m.upload_session_over_raw_multipart = session / raw;
+  m.complete_verify_cpu_ms_per_gib = addRow(report, section, "gateway CPU of the complete calls, per GiB", "ms", runs.completeCpuMsPerGib);
+  addRow(report, section, "complete calls per upload", "count", runs.completeCalls);
+  const memorySection = `Workers memory, ${large.size / GIB} GiB session upload then verified download in a fresh workerd (idle RSS ${memory.idleMib.toFixed(0)} MiB, 1 run)`;
+  m.session_mem_upload_mib = addRow(report, memorySection, "peak over idle, session upload", "MiB", [memory.uploadOverIdleMib]);
+  m.session_mem_download_mib = addRow(report, memorySection, "peak over idle, verified download", "MiB", [memory.downloadOverIdleMib]);
 }

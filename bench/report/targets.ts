@@ -47,6 +47,8 @@ const LOAD_GROWTH_WORKERS_MIB = 256;
 const TTFB_ALLOWANCE_MS = 2;
 /** Issue 13: peak memory over idle serving a 1 GiB verified download (a few chunk buffers, not the object). */
 const MEM_GROWTH_CEILING_MIB = 32;
+/** Issue 12: the large object of the session memory phase (the full plan's `sessionLarge`). */
+const SESSION_MEMORY_LABEL = "2 GiB (quick run: 64 MiB)";
 /** Issue 13: verified download throughput against the one-thread read+hash bound. */
 const BOUND_FLOOR = 0.95;
 /** Issue 13: gateway CPU per verified GiB against raw pass-through CPU plus native hash CPU. */
@@ -89,6 +91,12 @@ export function workersTargets(m: Medians): Target[] {
       measured: `${growthSmall.toFixed(1)} MiB vs ${growthLarge.toFixed(1)} MiB (${(100 * growthSpread).toFixed(1)}% apart)`,
     },
     atLeast("verified upload >= 0.9x raw put", m, ["upload_verified_over_raw"], 0.9),
+    atLeast("session upload (verified on complete) >= 0.8x raw multipart of the same parts", m, ["upload_session_over_raw_multipart"], 0.8),
+    {
+      claim: `Workers memory over a ${SESSION_MEMORY_LABEL} session upload and its verified download <= ${MEM_GROWTH_CEILING_MIB} MiB (flat)`,
+      pass: Math.max(m.session_mem_upload_mib ?? Number.NaN, m.session_mem_download_mib ?? Number.NaN) <= MEM_GROWTH_CEILING_MIB,
+      measured: `upload ${(m.session_mem_upload_mib ?? Number.NaN).toFixed(1)} MiB, download ${(m.session_mem_download_mib ?? Number.NaN).toFixed(1)} MiB`,
+    },
     atLeast("signed+replay-checked requests >= 0.4x the unsigned rate at concurrency 10", m, ["auth_signed_over_unsigned_c10"], 0.4),
     ...loadTargets(m, "workers", "Workers", LOAD_GROWTH_WORKERS_MIB, "workerd's RSS, local storage simulators included"),
   ];

@@ -10,9 +10,10 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addLoadSection, addRow, authRatios, downloadRatios } from "../report/rows.ts";
+import { addAuthSection, addDownloadSection, addLoadSection, addRow, addSessionSection, authRatios, downloadRatios } from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
+import { largeSessionMemory, type LargeSessionMemory, type SessionRuns, sessionRounds } from "../measures/sessions.ts";
 
 /** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
 const CHUNK_BYTES = MIB;
@@ -24,6 +25,8 @@ export interface WorkersInput {
   small: BenchObject;
   large: BenchObject;
   warmup: BenchObject;
+  /** Uploaded in a session and downloaded once, for the Worker's memory over a large transfer. */
+  sessionLarge: BenchObject;
   plan: Plan;
   sampler: MemorySampler;
   progress: (message: string) => void;
@@ -42,6 +45,7 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
 
   let gateway = await startGateway(bundle, stateDir);
   let upload: Awaited<ReturnType<typeof uploadRounds>>;
+  let sessions: SessionRuns;
   try {
     progress(`bench Worker up at ${gateway.origin} (workerd pid ${gateway.processes.gateway}, proxy pid ${gateway.processes.proxy ?? "none"})`);
     const target = { ...gateway, benchOrigin: gateway.origin };
@@ -56,6 +60,8 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     progress("correctness: both verified downloads hash, in the client, to the bytes uploaded");
     progress(`upload: ${plan.uploadRounds} rounds of verified PUT vs raw put, ${small.size / MIB} MiB`);
     upload = await uploadRounds(target, sampler, small, plan.uploadRounds);
+    progress(`upload sessions: ${plan.sessionRounds} rounds of session vs raw multipart, ${small.size / MIB} MiB`);
+    sessions = await sessionRounds(target, sampler, small, plan.sessionRounds);
   } finally {
     await gateway.stop();
   }
@@ -106,6 +112,16 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     await gateway.stop();
   }
 
+  // A fresh process again: a large session upload and its download, to see whether memory stays flat.
+  gateway = await startGateway(bundle, stateDir);
+  let sessionMemory: LargeSessionMemory;
+  try {
+    progress(`session memory: ${input.sessionLarge.size / MIB} MiB up in a session and down verified (workerd pid ${gateway.processes.gateway})`);
+    sessionMemory = await largeSessionMemory({ ...gateway, benchOrigin: gateway.origin }, sampler, input.sessionLarge);
+  } finally {
+    await gateway.stop();
+  }
+
   const m = report.medians;
   const smallMedians = addDownloadSection(
     report,
@@ -145,6 +161,8 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   addRow(report, uploadSection, "gateway CPU, verified PUT", "ms", upload.verifiedCpuMs);
   addRow(report, uploadSection, "gateway CPU, raw put", "ms", upload.rawCpuMs);
   m.upload_verified_over_raw = verifiedPut / rawPut;
+
+  addSessionSection(report, small, plan.sessionRounds, sessions, input.sessionLarge, sessionMemory);
 
   const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; the client signs each request, ${signingUs.toFixed(0)} us, outside the latency)`;
   authRatios(m, "", addAuthSection(report, authSection, auth, plan.concurrencies));

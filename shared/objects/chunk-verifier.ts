@@ -1,6 +1,7 @@
 import { toHex } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange } from "../storage/index.ts";
+import { type ChunkDigests, TreePageFailure } from "./chunk-digests.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";
@@ -17,20 +18,28 @@ export interface VerifiedChunks {
 /**
  * The chunk verifier: reads a stored blob chunk by chunk and lets a chunk through only when it has the manifest's
  * length and SHA-256 for it (PROTOCOL "Trust model"). Storage is untrusted; this is where that is enforced, and a
- * mismatch is reported through `integrityFailure` (logged) before it is thrown.
+ * mismatch is reported through `integrityFailure` (logged) before it is thrown. The expected digest comes from
+ * `digests` (the manifest's list, or its tree in storage, checked page by page) before any byte of the chunk is read,
+ * so a tree page that fails its check stops the read ahead of the chunk it covers.
  */
-export function verifiedChunks(reader: ChunkReader, manifest: Manifest, span: ByteRange, integrityFailure: IntegrityFailure): VerifiedChunks {
+export function verifiedChunks(
+  reader: ChunkReader,
+  manifest: Manifest,
+  digests: ChunkDigests,
+  span: ByteRange,
+  integrityFailure: IntegrityFailure,
+): VerifiedChunks {
   return {
     async read(index, reuse) {
       const start = index * manifest.chunk_size;
       const expectedLength = Math.min(manifest.chunk_size, manifest.size - start);
+      const expected = await expectedDigest(digests, index, integrityFailure);
       let bytes: Uint8Array<ArrayBuffer>;
       try {
         bytes = await reader.read(expectedLength, reuse);
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }
-      const expected = manifest.chunks?.[index];
       const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
       if (bytes.length !== expectedLength || actual !== expected) {
         const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";
@@ -46,9 +55,26 @@ export function verifiedChunks(reader: ChunkReader, manifest: Manifest, span: By
   };
 }
 
+async function expectedDigest(digests: ChunkDigests, index: number, integrityFailure: IntegrityFailure): Promise<string> {
+  try {
+    return await digests.digest(index);
+  } catch (error) {
+    if (!(error instanceof TreePageFailure)) throw error;
+    throw integrityFailure({
+      chunk: index,
+      reason: error.reason,
+      tree_page: error.page,
+      ...(error.expected === undefined ? {} : { expected: error.expected, actual: error.actual }),
+      ...(error.expectedSize === undefined ? {} : { expected_size: error.expectedSize, actual_size: error.actualSize }),
+    });
+  }
+}
+
 export interface IntegrityFields {
   chunk: number | null;
-  reason: "blob_missing" | "size_mismatch" | "digest_mismatch" | "short_chunk";
+  reason: "blob_missing" | "size_mismatch" | "digest_mismatch" | "short_chunk" | "tree_page_missing" | "tree_page_mismatch";
+  /** The digest tree page that failed its check (manifest v2). */
+  tree_page?: string;
   expected?: string | undefined;
   actual?: string;
   expected_size?: number;

@@ -1,6 +1,7 @@
 import { isVerigateError, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import type { ByteRange, StoredBlob } from "../storage/index.ts";
+import { chunkDigests } from "./chunk-digests.ts";
 import { chunkReader } from "./chunk-reader.ts";
 import { integrityLogger, verifiedChunks, type VerifiedChunks } from "./chunk-verifier.ts";
 import type { ObjectDeps } from "./deps.ts";
@@ -23,6 +24,8 @@ type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams">;
  * (`writeReleasesChunk`), those two buffers are reused for every chunk: a fresh 1 MiB buffer per chunk is
  * external memory that piles up until the next garbage collection (on workerd, a download's peak RSS over idle
  * measured 58-70 MiB with fresh buffers and 5-16 MiB with reused ones: bench/README.md).
+ *
+ * A v2 manifest's digests come from its tree (chunk-digests.ts): the pages on the span's path, one per level at a time.
  *
  * Returns exactly the span's bytes, each verified before it was written, or an error part way. The stream
  * comes from the runtime's exact-length pipe, so a response built on it declares that length; status and
@@ -49,7 +52,7 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
     throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: manifest.size, actual_size: stored.size });
   }
 
-  const chunks = verifiedChunks(chunkReader(stored.body), manifest, span, integrityFailure);
+  const chunks = verifiedChunks(chunkReader(stored.body), manifest, chunkDigests(deps, manifest), span, integrityFailure);
   let first: Uint8Array<ArrayBuffer> | undefined;
   if (endChunk > firstChunk) {
     try {

@@ -3,7 +3,8 @@ import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
-import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage } from "./garbage.ts";
+import { DigestTreeBuilder, TREE_FANOUT, treePagesPrefix } from "./digest-tree.ts";
+import { deleteTreePages, GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, treeGarbage, type TreeGarbage } from "./garbage.ts";
 import { streamHashed } from "./hashed-stream.ts";
 import { commitCondition, refusal, type WritePrecondition } from "./precondition.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
@@ -50,21 +51,25 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
 
   const version = newVersion(startedMs);
   const blob = blobKeyFor(version);
-  // Written before any byte is stored, so a blob whose upload dies with the isolate is still swept.
+  const pages = treePagesPrefix(version);
+  const tree = treeGarbage({ pages, fanout: TREE_FANOUT }, Math.ceil(input.length / input.chunkSize));
+  // Written before any byte is stored, so a blob (and tree) whose upload dies with the isolate is still swept.
   const pendingGcKey = await scheduleGarbage(deps.metadata, startedMs + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS, {
     key: input.key,
     version,
     blob,
+    ...(tree ? { tree } : {}),
   });
+  const upload = { version, blob, tree, pendingGcKey };
 
-  let chunks: string[];
+  let digests: Pick<Manifest, "chunks" | "tree">;
   try {
-    chunks = await streamToStorage(deps, blob, input);
+    digests = await streamToStorage(deps, blob, input, new DigestTreeBuilder(deps.storage, pages));
     if (deps.clock() - startedMs > MAX_UPLOAD_DURATION_MS) {
       throw new VerigateError("internal", "upload outlasted MAX_UPLOAD_DURATION_MS; its blob may already be swept");
     }
   } catch (error) {
-    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
+    await discardUpload(deps, upload, input.requestId);
     throw isVerigateError(error) ? error : new VerigateError("internal", "upload failed", { cause: error });
   }
 
@@ -76,7 +81,7 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
     size: input.length,
     sha256: toHex(input.expectedSha256),
     chunk_size: input.chunkSize,
-    chunks,
+    ...digests,
     content_type: input.contentType ?? DEFAULT_CONTENT_TYPE,
     created_at: new Date(deps.clock()).toISOString(),
     keyid: input.keyid,
@@ -86,16 +91,18 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   const committed = await commitCurrent(deps, input.key, manifest, condition, expected);
   if (!committed.done) {
     // Another writer committed first: this version was never current, so nothing can be reading it.
-    await discardUpload(deps, { version, blob, pendingGcKey }, input.requestId);
+    await discardUpload(deps, upload, input.requestId);
     throw refusal(condition, "another writer committed first");
   }
   return manifest;
 }
 
-/** Returns the per-chunk digests once storage holds exactly the body and its whole digest matched. */
-async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput): Promise<string[]> {
-  const chunks: string[] = [];
-  const onChunkDigest = (digest: Uint8Array) => void chunks.push(toHex(digest));
+/**
+ * Returns the per-chunk digests (inline, or the digest tree `tree` built as the chunks went by, its pages written as
+ * they filled) once storage holds exactly the body and its whole digest matched.
+ */
+async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput, tree: DigestTreeBuilder): Promise<Pick<Manifest, "chunks" | "tree">> {
+  const onChunkDigest = (digest: Uint8Array) => tree.add(digest);
   const { sha256 } = await streamHashed(deps.streams, { body: input.body, length: input.length, chunkSize: input.chunkSize, onChunkDigest }, (hashed) =>
     deps.storage.put(blob, hashed, {
       length: input.length,
@@ -106,13 +113,21 @@ async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectI
   if (!timingSafeEqual(sha256, input.expectedSha256)) {
     throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
   }
-  return chunks;
+  return tree.finish();
 }
 
-/** Best effort: whatever stays behind, the pending record sweeps (it deletes the blob and `ver:` of a version that is not current). */
-async function discardUpload(deps: ObjectDeps, upload: { version: string; blob: string; pendingGcKey: string }, requestId: string): Promise<void> {
+/**
+ * Best effort: whatever stays behind, the pending record sweeps (it deletes the tree pages, blob and `ver:` of a
+ * version that is not current). A PUT's tree is small: 5 GiB (the stores' single-put maximum) of 64 KiB chunks has 81 pages.
+ */
+async function discardUpload(
+  deps: ObjectDeps,
+  upload: { version: string; blob: string; tree: TreeGarbage | undefined; pendingGcKey: string },
+  requestId: string,
+): Promise<void> {
   try {
     await deps.metadata.delete(versionKey(upload.version));
+    if (upload.tree) await deleteTreePages(deps.storage, upload.tree);
     await deps.storage.delete(upload.blob);
     await deps.metadata.delete(upload.pendingGcKey);
   } catch (error) {

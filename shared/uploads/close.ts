@@ -1,6 +1,7 @@
 import { updateSession } from "./access.ts";
 import type { UploadDeps } from "./deps.ts";
 import { discardAssembled } from "./discard.ts";
+import { progressOf } from "./progress.ts";
 import type { UploadSession } from "./store.ts";
 
 /**
@@ -21,9 +22,12 @@ export async function closeSession(
   return null;
 }
 
-/** Drops everything a closed, uncompleted session holds: the store's multipart upload, what it assembled, then the session. */
+/**
+ * Drops everything a closed, uncompleted session holds: the store's multipart upload (none once assembled: s3rver
+ * even refuses to abort a completed one, with MethodNotAllowed), what it assembled, then the session.
+ */
 export async function releaseSession(deps: Pick<UploadDeps, "uploads" | "storage" | "metadata" | "clock">, session: UploadSession): Promise<void> {
-  await deps.storage.multipart.abort(session.blob, session.storage_upload_id);
+  if (!progressOf(session).verify.assembled) await deps.storage.multipart.abort(session.blob, session.storage_upload_id);
   await discardAssembled(deps, session);
   await deps.uploads.delete(session.id);
 }

@@ -6,8 +6,8 @@ import { blobKey, patternBytes, readAll, readBlob, streamOf } from "./object-sto
 
 /**
  * A rule of the multipart API that the store checks, or why this one lets it pass: the case then pins what the
- * store does instead, so a store that starts checking fails it and its flag must flip. `runnable: false` is for a
- * store that cannot be shown the case at all; it is skipped under a name that says why.
+ * store does instead, so a store that starts checking fails it and its flag must flip. `runnable: false` (for the
+ * rules checked at complete) is for a store that cannot be shown the case at all: it is skipped under a name saying why.
  */
 export type MultipartRule = { enforced: true } | { enforced: false; reason: string; runnable?: false };
 
@@ -38,7 +38,7 @@ async function sendPart(storage: ObjectStorage, key: string, uploadId: string, p
   return storage.multipart.uploadPart(key, uploadId, partNumber, streamOf(bytes), { length: bytes.length, sha256: await sha256(bytes) });
 }
 
-/** An upload of `key` with `parts` sent in the order given (numbered from 1 by position in the list). */
+/** An upload of `key` whose parts 1, 2, ... are `parts`, sent in that order. */
 async function uploadParts(storage: ObjectStorage, key: string, parts: Uint8Array<ArrayBuffer>[]): Promise<{ uploadId: string; stored: StoredPart[] }> {
   const uploadId = await storage.multipart.create(key, { contentType: "application/octet-stream" });
   const stored: StoredPart[] = [];
@@ -46,19 +46,46 @@ async function uploadParts(storage: ObjectStorage, key: string, parts: Uint8Arra
   return { uploadId, stored };
 }
 
-/**
- * Runs `check` when the store enforces `rule`, the pinned lax behaviour `lax` when it does not, or skips by name.
- * A rule without a `lax` case can only be enforced or not runnable.
- */
-function ruleCase(name: string, rule: MultipartRule, check: () => Promise<void>, lax?: () => Promise<void>): void {
-  if (rule.enforced) it(name, check);
-  else if (rule.runnable === false) it.skip(`${name}: not run, ${rule.reason}`, check);
-  else if (lax) it(`${name}: not enforced, ${rule.reason}`, lax);
-  else throw new Error(`"${name}" has no case for a store that lets it pass (${rule.reason}): declare the rule not runnable, or add one`);
+/** An upload that a store enforcing a rule refuses to complete; `assembled` is what a store letting it pass makes of it. */
+interface RefusedUpload {
+  key: string;
+  uploadId: string;
+  parts: StoredPart[];
+  assembled?: Uint8Array<ArrayBuffer>;
+}
+
+async function sameBytes(actual: Uint8Array<ArrayBuffer> | null, expected: Uint8Array<ArrayBuffer>): Promise<void> {
+  expect(actual?.length).toBe(expected.length);
+  expect(toHex(await sha256(actual!))).toBe(toHex(await sha256(expected)));
 }
 
 /** The multipart behaviour every `ObjectStorage` backend must show (upload sessions build on it). */
 export function describeMultipartContract(make: () => ObjectStorage | Promise<ObjectStorage>, capabilities: MultipartCapabilities): void {
+  /**
+   * Where the store enforces `rule`, completing the upload `arrange` makes fails and leaves nothing visible; where it
+   * does not, the case pins that the store assembles `assembled`, or is skipped by name when it cannot be run.
+   */
+  function refusedAtComplete(name: string, rule: MultipartRule, arrange: (storage: ObjectStorage) => Promise<RefusedUpload>): void {
+    if (rule.enforced) {
+      it(name, async () => {
+        const storage = await make();
+        const { key, uploadId, parts } = await arrange(storage);
+        await expect(storage.multipart.complete(key, uploadId, parts)).rejects.toThrow();
+        expect(await storage.get(key)).toBeNull();
+      });
+    } else if (rule.runnable === false) {
+      it.skip(`${name}: not run, ${rule.reason}`);
+    } else {
+      it(`${name}: not enforced, ${rule.reason}`, async () => {
+        const storage = await make();
+        const { key, uploadId, parts, assembled } = await arrange(storage);
+        if (!assembled) throw new Error(`"${name}" says nothing of what a store that lets it pass assembles: declare the rule not runnable`);
+        await storage.multipart.complete(key, uploadId, parts);
+        await sameBytes(await readBlob(storage, key), assembled);
+      });
+    }
+  }
+
   describe("multipart", () => {
     it("a 2-part upload sent last part first is invisible until complete, then reads back byte-identical", async () => {
       const storage = await make();
@@ -74,7 +101,7 @@ export function describeMultipartContract(make: () => ObjectStorage | Promise<Ob
       await storage.multipart.complete(key, uploadId, [storedLast, storedFirst]);
       const blob = await storage.get(key);
       expect(blob?.size).toBe(PART_BYTES + LAST_PART_BYTES);
-      expect(toHex(await sha256(await readAll(blob!.body)))).toBe(toHex(await sha256(concatBytes([first, last]))));
+      await sameBytes(await readAll(blob!.body), concatBytes([first, last]));
     });
 
     it("a part sent twice: complete assembles the one sent last", async () => {
@@ -87,108 +114,60 @@ export function describeMultipartContract(make: () => ObjectStorage | Promise<Ob
       expect(await readBlob(storage, key)).toEqual(replacement);
     });
 
-    ruleCase(
-      "complete with the ETag of a part since sent again is refused and assembles nothing",
-      capabilities.partEtags,
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 3)]);
-        const replacement = patternBytes(SMALL_PART_BYTES + 1, 4);
-        const current = await sendPart(storage, key, uploadId, 1, replacement);
-        await expect(storage.multipart.complete(key, uploadId, stored)).rejects.toThrow();
-        expect(await storage.get(key)).toBeNull();
-        await storage.multipart.complete(key, uploadId, [current]);
-        expect(await readBlob(storage, key)).toEqual(replacement);
-      },
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 3)]);
-        const replacement = patternBytes(SMALL_PART_BYTES + 1, 4);
-        await sendPart(storage, key, uploadId, 1, replacement);
-        await storage.multipart.complete(key, uploadId, stored);
-        expect(await readBlob(storage, key)).toEqual(replacement);
-      },
-    );
+    refusedAtComplete("complete with the ETag of a part since sent again is refused and assembles nothing", capabilities.partEtags, async (storage) => {
+      const key = blobKey();
+      const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 3)]);
+      const replacement = patternBytes(SMALL_PART_BYTES + 1, 4);
+      await sendPart(storage, key, uploadId, 1, replacement);
+      return { key, uploadId, parts: stored, assembled: replacement };
+    });
 
-    ruleCase("complete naming a part that was never uploaded is refused and assembles nothing", capabilities.missingParts, async () => {
-      const storage = await make();
+    refusedAtComplete("complete naming a part that was never uploaded is refused and assembles nothing", capabilities.missingParts, async (storage) => {
       const key = blobKey();
       const uploadId = await storage.multipart.create(key, {});
       const second = await sendPart(storage, key, uploadId, 2, patternBytes(SMALL_PART_BYTES, 5));
-      const never: StoredPart = { partNumber: 1, etag: second.etag, sha256: second.sha256 };
-      await expect(storage.multipart.complete(key, uploadId, [never, second])).rejects.toThrow();
-      expect(await storage.get(key)).toBeNull();
+      return { key, uploadId, parts: [{ partNumber: 1, etag: second.etag, sha256: second.sha256 }, second] };
     });
 
-    ruleCase(
-      "complete with a part but the last under 5 MiB is refused and assembles nothing",
-      capabilities.minPartSize,
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 6), patternBytes(SMALL_PART_BYTES, 7)]);
-        await expect(storage.multipart.complete(key, uploadId, stored)).rejects.toThrow();
-        expect(await storage.get(key)).toBeNull();
-      },
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const parts = [patternBytes(SMALL_PART_BYTES, 6), patternBytes(SMALL_PART_BYTES, 7)];
-        const { uploadId, stored } = await uploadParts(storage, key, parts);
-        await storage.multipart.complete(key, uploadId, stored);
-        expect(await readBlob(storage, key)).toEqual(concatBytes(parts));
-      },
-    );
+    refusedAtComplete("complete with a part but the last under 5 MiB is refused and assembles nothing", capabilities.minPartSize, async (storage) => {
+      const key = blobKey();
+      const bytes = [patternBytes(SMALL_PART_BYTES, 6), patternBytes(SMALL_PART_BYTES, 7)];
+      const { uploadId, stored } = await uploadParts(storage, key, bytes);
+      return { key, uploadId, parts: stored, assembled: concatBytes(bytes) };
+    });
 
-    ruleCase(
-      "complete with a last part larger than the others is refused and assembles nothing",
-      capabilities.equalPartSizes,
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(PART_BYTES, 8), patternBytes(PART_BYTES + 1, 9)]);
-        await expect(storage.multipart.complete(key, uploadId, stored)).rejects.toThrow();
-        expect(await storage.get(key)).toBeNull();
-      },
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const parts = [patternBytes(PART_BYTES, 8), patternBytes(PART_BYTES + 1, 9)];
-        const { uploadId, stored } = await uploadParts(storage, key, parts);
-        await storage.multipart.complete(key, uploadId, stored);
-        const blob = await storage.get(key);
-        expect(blob?.size).toBe(2 * PART_BYTES + 1);
-        expect(toHex(await sha256(await readAll(blob!.body)))).toBe(toHex(await sha256(concatBytes(parts))));
-      },
-    );
+    refusedAtComplete("complete with a last part larger than the others is refused and assembles nothing", capabilities.equalPartSizes, async (storage) => {
+      const key = blobKey();
+      const bytes = [patternBytes(PART_BYTES, 8), patternBytes(PART_BYTES + 1, 9)];
+      const { uploadId, stored } = await uploadParts(storage, key, bytes);
+      return { key, uploadId, parts: stored, assembled: concatBytes(bytes) };
+    });
 
-    ruleCase(
-      "a part whose sha256 differs from its bytes is rejected with digest_mismatch",
-      capabilities.partSha256,
-      async () => {
+    const wrongDigest = "a part whose sha256 differs from its bytes is rejected with digest_mismatch";
+    async function sendWithWrongDigest(storage: ObjectStorage, key: string, uploadId: string, bytes: Uint8Array<ArrayBuffer>): Promise<StoredPart> {
+      const other = await sha256(patternBytes(bytes.length, 11));
+      return storage.multipart.uploadPart(key, uploadId, 1, streamOf(bytes), { length: bytes.length, sha256: other });
+    }
+    if (capabilities.partSha256.enforced) {
+      it(wrongDigest, async () => {
         const storage = await make();
         const key = blobKey();
         const uploadId = await storage.multipart.create(key, {});
-        const bytes = patternBytes(SMALL_PART_BYTES, 10);
-        const other = await sha256(patternBytes(SMALL_PART_BYTES, 11));
-        await expect(storage.multipart.uploadPart(key, uploadId, 1, streamOf(bytes), { length: bytes.length, sha256: other })).rejects.toMatchObject({
+        await expect(sendWithWrongDigest(storage, key, uploadId, patternBytes(SMALL_PART_BYTES, 10))).rejects.toMatchObject({
           name: "VerigateError",
           code: "digest_mismatch",
         });
-      },
-      async () => {
+      });
+    } else {
+      it(`${wrongDigest}: not enforced, ${capabilities.partSha256.reason}`, async () => {
         const storage = await make();
         const key = blobKey();
         const uploadId = await storage.multipart.create(key, {});
         const bytes = patternBytes(SMALL_PART_BYTES, 10);
-        const other = await sha256(patternBytes(SMALL_PART_BYTES, 11));
-        const stored = await storage.multipart.uploadPart(key, uploadId, 1, streamOf(bytes), { length: bytes.length, sha256: other });
-        await storage.multipart.complete(key, uploadId, [stored]);
+        await storage.multipart.complete(key, uploadId, [await sendWithWrongDigest(storage, key, uploadId, bytes)]);
         expect(await readBlob(storage, key)).toEqual(bytes);
-      },
-    );
+      });
+    }
 
     it("a part body shorter than its declared length is refused", async () => {
       const storage = await make();
@@ -199,10 +178,8 @@ export function describeMultipartContract(make: () => ObjectStorage | Promise<Ob
       await expect(storage.multipart.uploadPart(key, uploadId, 1, streamOf(bytes), { length: declared, sha256: await sha256(bytes) })).rejects.toThrow();
     });
 
-    ruleCase(
-      "abort drops the upload: complete and later parts fail, nothing is visible, aborting again succeeds",
-      capabilities.abort,
-      async () => {
+    if (capabilities.abort.enforced) {
+      it("abort drops the upload: complete and later parts fail, nothing is visible, aborting again succeeds", async () => {
         const storage = await make();
         const key = blobKey();
         const { uploadId, stored } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 13)]);
@@ -211,16 +188,8 @@ export function describeMultipartContract(make: () => ObjectStorage | Promise<Ob
         await expect(sendPart(storage, key, uploadId, 2, patternBytes(SMALL_PART_BYTES, 14))).rejects.toThrow();
         expect(await storage.get(key)).toBeNull();
         await expect(storage.multipart.abort(key, uploadId)).resolves.toBeUndefined();
-      },
-      async () => {
-        const storage = await make();
-        const key = blobKey();
-        const { uploadId } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 13)]);
-        await expect(storage.multipart.abort(key, uploadId)).rejects.toThrow();
-      },
-    );
+      });
 
-    if (capabilities.abort.enforced) {
       it("abort after complete succeeds and leaves the blob", async () => {
         const storage = await make();
         const key = blobKey();
@@ -229,6 +198,13 @@ export function describeMultipartContract(make: () => ObjectStorage | Promise<Ob
         await storage.multipart.complete(key, uploadId, stored);
         await storage.multipart.abort(key, uploadId);
         expect(await readBlob(storage, key)).toEqual(bytes);
+      });
+    } else {
+      it(`abort is refused: ${capabilities.abort.reason}`, async () => {
+        const storage = await make();
+        const key = blobKey();
+        const { uploadId } = await uploadParts(storage, key, [patternBytes(SMALL_PART_BYTES, 13)]);
+        await expect(storage.multipart.abort(key, uploadId)).rejects.toThrow();
       });
     }
   });

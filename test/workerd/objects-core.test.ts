@@ -3,27 +3,32 @@ import { objectResponseHead } from "../../functions/http/object-headers.ts";
 import { toBase64, toHex } from "../../shared/crypto/encoding.ts";
 import { openVerified } from "../../shared/objects/download.ts";
 import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { TREE_FANOUT, treePageKeys, treePagesPrefix } from "../../shared/objects/digest-tree.ts";
 import { putObject, type PutObjectInput } from "../../shared/objects/upload.ts";
 import type { ByteRange, ObjectStorage } from "../../shared/storage/index.ts";
-import { backends, bytes, CHUNK, depsFor, drain, piecewise, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
+import { countingStorage } from "../support/counting-storage.ts";
+import {
+  backends,
+  bytes,
+  CHUNK,
+  depsFor,
+  drain,
+  piecewise,
+  requestBody,
+  sha256,
+  uniqueKey,
+  type Backend,
+  firstDifference,
+  putBytes,
+} from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const REQUEST_ID = "req-objects-core";
 /** Writers racing one precondition, as many as the issue's reproduction used. */
 const CONDITIONAL_WRITERS = 20;
 
-async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
-  return putObject(deps, {
-    key,
-    length: data.length,
-    expectedSha256: await sha256(data),
-    keyid: "uploader",
-    chunkSize: CHUNK,
-    maxObjectBytes: 16 * CHUNK,
-    requestId: REQUEST_ID,
-    ...extra,
-    body: extra.body ?? requestBody(data),
-  });
+function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
+  return putBytes(deps, key, data, { requestId: REQUEST_ID, ...extra });
 }
 
 async function readBack(deps: Deps, manifest: Manifest, range?: ByteRange): Promise<Uint8Array> {
@@ -31,12 +36,6 @@ async function readBack(deps: Deps, manifest: Manifest, range?: ByteRange): Prom
   const { received, error } = await drain(verified);
   expect(error).toBeUndefined();
   return received;
-}
-
-/** Index of the first byte where `received` differs from `original`, or -1: a prefix check that names the spot. */
-function firstDifference(received: Uint8Array, original: Uint8Array): number {
-  for (let i = 0; i < received.length; i++) if (received[i] !== original[i]) return i;
-  return received.length > original.length ? original.length : -1;
 }
 
 /** Storage that remembers which blob keys were written, to check a failed upload left none behind. */
@@ -340,6 +339,100 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toMatchObject({ code });
       expect(await readCurrent(deps.metadata, key)).toEqual(winners[0]);
       for (const blob of watched.puts.filter((put) => put !== first?.blob && put !== winners[0]?.blob)) await expectNothingLeft(deps, blob);
+    });
+  });
+
+  describe("manifest v2: the digests of more than TREE_FANOUT chunks go to a digest tree", () => {
+    /** Chunks this small make TREE_FANOUT of them a few KiB; the tree's shape follows from the chunk count alone. */
+    const TINY_CHUNK = 16;
+
+    async function treeUpload(size: number, extra: Partial<PutObjectInput> = {}) {
+      const counted = countingStorage(backend.storage);
+      const deps = { ...depsFor(backend), storage: counted };
+      const data = bytes(size, size);
+      const key = uniqueKey("tree.bin");
+      const manifest = await upload(deps, key, data, { chunkSize: TINY_CHUNK, ...extra });
+      return { deps, counted, data, key, manifest };
+    }
+
+    it("keeps exactly TREE_FANOUT digests inline (v1 form) and writes no page", async () => {
+      const { deps, counted, data, manifest } = await treeUpload(TREE_FANOUT * TINY_CHUNK);
+      expect(manifest.chunks).toHaveLength(TREE_FANOUT);
+      expect(Object.keys(manifest)).not.toContain("tree");
+      expect(counted.puts).toEqual([manifest.blob]);
+      expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
+    });
+
+    it("reads a v1 manifest as gateways before manifest v2 stored it", async () => {
+      const deps = depsFor(backend);
+      const data = bytes(2 * CHUNK + 5, 41);
+      const blob = `blobs/${uniqueKey("v1").replace("/", "-")}`;
+      await deps.storage.put(blob, requestBody(data), { length: data.length });
+      const chunks = [toHex(await sha256(data.slice(0, CHUNK))), toHex(await sha256(data.slice(CHUNK, 2 * CHUNK))), toHex(await sha256(data.slice(2 * CHUNK)))];
+      // Exactly the fields of a v1 manifest: `chunks`, no `tree`.
+      const manifest: Manifest = {
+        key: "v1.bin",
+        version: "01JZ0000000000000000000000",
+        size: data.length,
+        sha256: toHex(await sha256(data)),
+        chunk_size: CHUNK,
+        chunks,
+        content_type: "application/octet-stream",
+        created_at: "2026-01-01T00:00:00.000Z",
+        keyid: "uploader",
+        blob,
+      };
+      expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
+      expect(firstDifference(await readBack(deps, manifest, { offset: CHUNK + 1, length: CHUNK }), data.subarray(CHUNK + 1, 2 * CHUNK + 1))).toBe(-1);
+    });
+
+    it("writes the pages of a tree above TREE_FANOUT chunks and commits a small manifest that reads back whole and by range", async () => {
+      // 2,049 chunks, the last one short: three level-0 pages and the top page.
+      const size = (2 * TREE_FANOUT + 1) * TINY_CHUNK - 3;
+      const { deps, counted, data, key, manifest } = await treeUpload(size);
+      const pages = treePagesPrefix(manifest.version);
+      expect(manifest.chunks).toBeUndefined();
+      expect(manifest.tree).toEqual({ root: expect.stringMatching(/^[0-9a-f]{64}$/), fanout: TREE_FANOUT, pages });
+      expect(counted.puts.toSorted()).toEqual([manifest.blob, ...treePageKeys(manifest.tree!, 2 * TREE_FANOUT + 1)].toSorted());
+      expect(treePageKeys(manifest.tree!, 2 * TREE_FANOUT + 1)).toEqual([`${pages}/0/0`, `${pages}/0/1`, `${pages}/0/2`, `${pages}/1/0`]);
+      expect(JSON.stringify(manifest).length).toBeLessThan(600);
+      expect(await readCurrent(deps.metadata, key)).toEqual(manifest);
+      expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+
+      expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
+      counted.gets.length = 0;
+      const middle = { offset: 1500 * TINY_CHUNK + 3, length: 40 };
+      expect(firstDifference(await readBack(deps, manifest, middle), data.subarray(middle.offset, middle.offset + middle.length))).toBe(-1);
+      expect(counted.gets).toEqual([manifest.blob, `${pages}/1/0`, `${pages}/0/1`]);
+      expect(deps.log.lines("integrity_failure")).toEqual([]);
+    });
+
+    it("removes the tree pages of a PUT refused after they were written, with its blob", async () => {
+      const counted = countingStorage(backend.storage);
+      const deps = { ...depsFor(backend), storage: counted };
+      const size = (2 * TREE_FANOUT + 1) * TINY_CHUNK;
+      const attempt = upload(deps, uniqueKey("tree-refused.bin"), bytes(size, 5), { chunkSize: TINY_CHUNK, expectedSha256: await sha256(bytes(size, 6)) });
+      await expect(attempt).rejects.toMatchObject({ code: "digest_mismatch" });
+      const [blob, ...pages] = counted.puts;
+      // The two full level-0 pages went out while the body streamed; the rest would have been written at the end.
+      expect(pages).toEqual([0, 1].map((page) => `${blob?.replace("blobs/", "trees/")}/0/${page}`));
+      for (const page of pages) expect(await backend.storage.get(page)).toBeNull();
+      await expectNothingLeft(deps, blob);
+    });
+
+    it.runIf(backend.name === "memory")("at the real chunk size too: TREE_FANOUT + 1 chunks of 64 KiB read back by range across pages", async () => {
+      const size = (TREE_FANOUT + 1) * CHUNK + 100;
+      const counted = countingStorage(backend.storage);
+      const deps = { ...depsFor(backend), storage: counted };
+      const data = bytes(size, 77);
+      const manifest = await upload(deps, uniqueKey("tree-64k.bin"), data, { maxObjectBytes: size });
+      const pages = treePagesPrefix(manifest.version);
+      expect(manifest.tree).toMatchObject({ fanout: TREE_FANOUT, pages });
+      expect(counted.puts).toEqual([manifest.blob, `${pages}/0/0`, `${pages}/0/1`, `${pages}/1/0`]);
+      counted.gets.length = 0;
+      const across = { offset: TREE_FANOUT * CHUNK - 10, length: CHUNK + 110 };
+      expect(firstDifference(await readBack(deps, manifest, across), data.subarray(across.offset))).toBe(-1);
+      expect(counted.gets).toEqual([manifest.blob, `${pages}/1/0`, `${pages}/0/0`, `${pages}/0/1`]);
     });
   });
 

@@ -1,10 +1,14 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../shared/crypto/encoding.ts";
 import { DigestTreeBuilder, TREE_FANOUT, treePageKeys, type DigestTree, type TreeBuilderState } from "../../shared/objects/digest-tree.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
+import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
+import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { concatBytes } from "../support/bytes.ts";
 import { countingStorage } from "../support/counting-storage.ts";
+import { describeTreeReads } from "../support/tree-read-cases.ts";
 import { sha256 } from "./support/objects-fixtures.ts";
 
 /** A small fanout, so three and four levels take tens of digests instead of millions. */
@@ -109,7 +113,7 @@ describe("DigestTreeBuilder", () => {
     const builder = new DigestTreeBuilder(new MemoryObjectStorage(), PAGES, TREE_FANOUT);
     const digest = new Uint8Array(32);
     // Three levels with both lower ones holding a full page not yet written (the most a level holds): 2 GiB of 1 MiB
-    // chunks. Five TiB of 64 KiB chunks, the deepest tree, has three levels too, the top one with at most 64 entries.
+    // chunks. Five TiB of 64 KiB chunks, the deepest tree, has three levels too, the top one with at most 80 entries.
     const count = 2 * TREE_FANOUT * TREE_FANOUT + TREE_FANOUT;
     for (let index = 0; index < count; index++) await builder.add(digest);
     const state = builder.exportState();
@@ -160,3 +164,6 @@ describe("DigestTreeBuilder", () => {
     expect(() => builder.exportState()).toThrow(/after finish/);
   });
 });
+
+describeTreeReads({ name: "memory", storage: () => new MemoryObjectStorage(), streams: workerdStreams });
+describeTreeReads({ name: "R2", storage: () => new R2ObjectStorage(env.OBJECTS), streams: workerdStreams });

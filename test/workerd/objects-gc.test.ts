@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { deleteObject } from "../../shared/objects/delete.ts";
 import { openVerified } from "../../shared/objects/download.ts";
-import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, sweepGarbage, TOMBSTONE_LIFETIME_MS } from "../../shared/objects/garbage.ts";
+import { TREE_FANOUT, treePageKey, treePageKeys, treePagesPrefix } from "../../shared/objects/digest-tree.ts";
+import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, sweepGarbage, TOMBSTONE_LIFETIME_MS } from "../../shared/objects/garbage.ts";
 import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
 import { readPinnedVersion, tombstoneKey } from "../../shared/objects/tombstone.ts";
 import { putObject } from "../../shared/objects/upload.ts";
+import { newVersion } from "../../shared/objects/version.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
-import { backends, bytes, CHUNK, depsFor, drain, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, drain, putBytes, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const DAY_MS = 86_400_000;
@@ -20,17 +22,8 @@ function freshDeps(backend: Backend): Deps {
   return depsFor(backend, nextBaseMs);
 }
 
-async function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
-  return putObject(deps, {
-    key,
-    body: requestBody(data),
-    length: data.length,
-    expectedSha256: await sha256(data),
-    keyid: "uploader",
-    chunkSize: CHUNK,
-    maxObjectBytes: 8 * CHUNK,
-    requestId: "req-gc",
-  });
+function upload(deps: Deps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
+  return putBytes(deps, key, data, { maxObjectBytes: 8 * CHUNK });
 }
 
 /** Sweeps until no due record is left: the budget per run may stop a sweep early. */
@@ -213,6 +206,112 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     expect(await blobExists(deps, blob ?? "")).toBe(true);
     await sweepAt(deps, startedAt + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS);
     expect(await blobExists(deps, blob ?? "")).toBe(false);
+  });
+
+  describe("digest tree pages (manifest v2) go with their blob", () => {
+    /** TREE_FANOUT + 1 chunks this small make a tree of three pages from 16 KiB. */
+    const TINY_CHUNK = 16;
+    const TREE_CHUNKS = TREE_FANOUT + 1;
+
+    async function treeUpload(deps: Deps, key: string, seed: number, storage: ObjectStorage = deps.storage, sha256Of = seed) {
+      const data = bytes(TREE_CHUNKS * TINY_CHUNK, seed);
+      return putObject(
+        { ...deps, storage },
+        {
+          key,
+          body: requestBody(data),
+          length: data.length,
+          expectedSha256: await sha256(bytes(data.length, sha256Of)),
+          keyid: "uploader",
+          chunkSize: TINY_CHUNK,
+          maxObjectBytes: data.length,
+          requestId: "req-gc-tree",
+        },
+      );
+    }
+
+    async function pagesLeft(deps: Deps, version: string): Promise<string[]> {
+      const keys = treePageKeys({ pages: treePagesPrefix(version), fanout: TREE_FANOUT }, TREE_CHUNKS);
+      expect(keys).toHaveLength(3);
+      const left = await Promise.all(keys.map(async (key) => ((await blobExists(deps, key)) ? key : null)));
+      return left.filter((key) => key !== null);
+    }
+
+    it("of a superseded version: kept through the grace period, then deleted", async () => {
+      const deps = freshDeps(backend);
+      const key = uniqueKey("tree-superseded.bin");
+      const first = await treeUpload(deps, key, 31);
+      expect(first.tree).toBeDefined();
+      deps.time.now += 1000;
+      await upload(deps, key, bytes(10, 32));
+      const supersededAt = deps.time.now;
+
+      await sweepAt(deps, supersededAt + GC_GRACE_MS - 1);
+      expect(await pagesLeft(deps, first.version)).toHaveLength(3);
+      await sweepAt(deps, supersededAt + GC_GRACE_MS);
+      expect(await pagesLeft(deps, first.version)).toEqual([]);
+      expect(await blobExists(deps, first.blob)).toBe(false);
+    });
+
+    it("of a deleted object: deleted after the grace period, and a committed upload's pending record leaves them", async () => {
+      const deps = freshDeps(backend);
+      const key = uniqueKey("tree-deleted.bin");
+      const manifest = await treeUpload(deps, key, 33);
+      await sweepGarbage(deps, deps.time.now + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS + 1);
+      expect(await pagesLeft(deps, manifest.version)).toHaveLength(3);
+
+      deps.time.now += MAX_UPLOAD_DURATION_MS + GC_GRACE_MS + 2;
+      await deleteObject(deps, key);
+      await sweepAt(deps, deps.time.now + GC_GRACE_MS);
+      expect(await pagesLeft(deps, manifest.version)).toEqual([]);
+      expect(await blobExists(deps, manifest.blob)).toBe(false);
+    });
+
+    it("of a failed PUT whose cleanup failed: swept by its pending record", async () => {
+      const deps = freshDeps(backend);
+      const written: string[] = [];
+      const undeletable: ObjectStorage = {
+        backend: deps.storage.backend,
+        multipart: deps.storage.multipart,
+        put: (blobKey, body, { sha256: _unchecked, ...options }) => {
+          written.push(blobKey);
+          return deps.storage.put(blobKey, body, options);
+        },
+        get: (blobKey, range) => deps.storage.get(blobKey, range),
+        delete: () => Promise.reject(new Error("storage unavailable")),
+      };
+      const startedAt = deps.time.now;
+      await expect(treeUpload(deps, uniqueKey("tree-failed.bin"), 34, undeletable, 35)).rejects.toMatchObject({ code: "digest_mismatch" });
+      const [blob, ...pages] = written;
+      const version = (blob ?? "").slice("blobs/".length);
+      // The full level-0 page went out while the body streamed; the digest refused the body before the rest.
+      expect(pages).toEqual([treePageKey(treePagesPrefix(version), 0, 0)]);
+      expect(await pagesLeft(deps, version)).toEqual(pages);
+
+      await sweepAt(deps, startedAt + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS);
+      expect(await pagesLeft(deps, version)).toEqual([]);
+      expect(await blobExists(deps, blob ?? "")).toBe(false);
+    });
+
+    it("of a tree too large for one run: deleted over several, each run resuming where the last stopped", async () => {
+      const deps = freshDeps(backend);
+      const version = newVersion(deps.time.now);
+      const blob = `blobs/${version}`;
+      // 450 level-0 pages and a top page; only a few are stored, as deleting a missing page succeeds.
+      const chunkCount = 450 * TREE_FANOUT;
+      const tree = { pages: treePagesPrefix(version), fanout: TREE_FANOUT };
+      const keys = treePageKeys(tree, chunkCount);
+      const sample = [keys[0]!, keys[399]!, keys[400]!, keys.at(-1)!];
+      for (const key of [blob, ...sample]) await deps.storage.put(key, new Blob(["x"]).stream(), { length: 1 });
+      await scheduleGarbage(deps.metadata, deps.time.now, { key: uniqueKey("tree-huge.bin"), version, blob, tree: { ...tree, chunk_count: chunkCount } });
+
+      const first = await sweepGarbage(deps, deps.time.now);
+      expect(first).toMatchObject({ collected: 0, tree_pages: 400, more: true });
+      expect(await Promise.all([blob, ...sample].map((key) => blobExists(deps, key)))).toEqual([true, false, false, true, true]);
+      const second = await sweepGarbage(deps, deps.time.now);
+      expect(second).toMatchObject({ collected: 1, tree_pages: keys.length - 400, more: false });
+      expect(await Promise.all([blob, ...sample].map((key) => blobExists(deps, key)))).toEqual([false, false, false, false, false]);
+    });
   });
 
   it("refuses to commit an upload that outlasted MAX_UPLOAD_DURATION_MS, since its blob may be swept", async () => {

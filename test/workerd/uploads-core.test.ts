@@ -13,7 +13,7 @@ import { COMPLETE_LEASE_MS } from "../../shared/uploads/complete.ts";
 import { partSizeFor } from "../../shared/uploads/layout.ts";
 import { registerPart } from "../../shared/uploads/parts.ts";
 import { sweepUploadSessions } from "../../shared/uploads/sweep.ts";
-import { bytes, CHUNK, drain, requestBody, sha256, uniqueKey } from "./support/objects-fixtures.ts";
+import { bytes, CHUNK, drain, firstDifference, putBytes, requestBody, sha256, uniqueKey } from "./support/objects-fixtures.ts";
 import { completeAll, LIMITS, openSession, PART, partOf, sendPart, sendParts, sessionDeps, type SessionDeps } from "./support/uploads-fixtures.ts";
 
 /** Two whole parts and a short last one: every part rule (equal parts, a shorter last) is exercised. */
@@ -37,23 +37,8 @@ async function readBack(deps: SessionDeps, manifest: Manifest): Promise<Uint8Arr
   return received;
 }
 
-/** Index of the first byte where `received` differs from `original`, or -1; a diff of MiBs would swamp the report. */
-function difference(received: Uint8Array, original: Uint8Array): number {
-  for (let i = 0; i < received.length; i++) if (received[i] !== original[i]) return i;
-  return received.length === original.length ? -1 : Math.min(received.length, original.length);
-}
-
-async function putSmall(deps: SessionDeps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
-  return putObject(deps, {
-    key,
-    body: requestBody(data),
-    length: data.length,
-    expectedSha256: await sha256(data),
-    keyid: "uploader",
-    chunkSize: CHUNK,
-    maxObjectBytes: 4 * CHUNK,
-    requestId: "req-uploads",
-  });
+function putSmall(deps: SessionDeps, key: string, data: Uint8Array<ArrayBuffer>): Promise<Manifest> {
+  return putBytes(deps, key, data);
 }
 
 /** The chunk digests a one-PUT upload of `data` would hold. */
@@ -95,7 +80,7 @@ describe("upload sessions on memory backends", () => {
     const manifest = await readCurrent(deps.metadata, key);
     expect(manifest).toMatchObject({ version: session.version, content_type: "application/x-test", keyid: "uploader", blob: session.blob });
     expect(manifest?.chunks).toEqual(await chunkDigests(data));
-    expect(difference(await readBack(deps, manifest as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, manifest as Manifest), data)).toBe(-1);
     expect((await deps.uploads.get(session.id))?.state).toBe("completed");
   });
 
@@ -107,7 +92,7 @@ describe("upload sessions on memory backends", () => {
     await sendParts(deps, session, data);
     expect((await deps.uploads.listParts(session.id))[1]?.sha256).toBe(toHex(await sha256(partOf(session, data, 2))));
     const { body } = await completeAll(deps, session.id, WHOLE);
-    expect(difference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
   });
 
   it("a part whose bytes differ from its signed digest is refused and records nothing", async () => {
@@ -157,7 +142,7 @@ describe("upload sessions on memory backends", () => {
     const [slicedManifest, wholeManifest] = [await readCurrent(sliced.metadata, key), await readCurrent(whole.metadata, key)];
     expect(slicedManifest?.chunks).toEqual(wholeManifest?.chunks);
     expect(slicedManifest?.sha256).toBe(wholeManifest?.sha256);
-    expect(difference(await readBack(sliced, slicedManifest as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(sliced, slicedManifest as Manifest), data)).toBe(-1);
   });
 
   it("two concurrent completes commit once, and both end with the same 201", async () => {
@@ -224,7 +209,7 @@ describe("upload sessions on memory backends", () => {
     alter = true;
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("digest_mismatch");
     expect((await readCurrent(deps.metadata, key))?.version).toBe(previous.version);
-    expect(difference(await readBack(deps, previous), bytes(1000, 3))).toBe(-1);
+    expect(firstDifference(await readBack(deps, previous), bytes(1000, 3))).toBe(-1);
     expect(await readVersion(deps.metadata, session.version)).toBeNull();
     expect(await deps.storage.get(session.blob)).toBeNull();
     expect(await deps.uploads.get(session.id)).toMatchObject({ state: "failed", failure: { code: "digest_mismatch" } });
@@ -245,7 +230,7 @@ describe("upload sessions on memory backends", () => {
     expect(reopened?.state).toBe("open");
     await sendPart(deps, reopened!, 2, partOf(session, data, 2));
     const { body } = await completeAll(deps, session.id, WHOLE);
-    expect(difference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
   });
 
   it("If-None-Match: * is refused at create when the key exists, and at commit when someone committed in between", async () => {
@@ -259,6 +244,25 @@ describe("upload sessions on memory backends", () => {
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("already_exists");
     expect((await readCurrent(deps.metadata, key))?.version).toBe(other.version);
     expect(await deps.uploads.get(session.id)).toMatchObject({ state: "failed", failure: { code: "already_exists" } });
+  });
+
+  it("a writer landing between the commit's read and its swap is not overwritten: the swap itself enforces If-None-Match", async () => {
+    const deps = sessionDeps();
+    const key = uniqueKey("race.bin");
+    const data = bytes(SIZE, 29);
+    const session = await openSession(deps, key, data, { ifNoneMatch: true });
+    await sendParts(deps, session, data);
+    const swap = deps.metadata.swap.bind(deps.metadata);
+    let raced: Manifest | undefined;
+    deps.metadata.swap = async (swapped, ...rest) => {
+      if (swapped === currentKey(key) && !raced) {
+        deps.metadata.swap = swap;
+        raced = await putSmall(deps, key, bytes(700, 7));
+      }
+      return swap(swapped, ...rest);
+    };
+    expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("already_exists");
+    expect((await readCurrent(deps.metadata, key))?.version).toBe(raced?.version);
   });
 
   it("If-Match naming the version current at create is refused at commit once another version replaced it", async () => {
@@ -341,7 +345,7 @@ describe("upload sessions on memory backends", () => {
     await expect(sendPart(deps, stale, 1, partOf(stale, data, 1))).rejects.toThrow();
     expect(await deps.uploads.get(done.id)).toBeNull();
     const kept = await readCurrent(deps.metadata, done.key);
-    expect(difference(await readBack(deps, kept as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, kept as Manifest), data)).toBe(-1);
     expect((await deps.metadata.list("gcu:")).keys).toEqual([]);
   });
 });

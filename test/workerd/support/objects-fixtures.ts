@@ -4,12 +4,16 @@ import { DurableObjectSwapAuthority } from "../../../shared/metadata/durable-obj
 import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
 import { MemoryMetadataStore } from "../../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../../shared/objects/deps.ts";
+import type { Manifest } from "../../../shared/objects/manifest.ts";
+import { putObject, type PutObjectInput } from "../../../shared/objects/upload.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
 import type { ObjectStorage } from "../../../shared/storage/index.ts";
 import { MemoryObjectStorage } from "../../../shared/storage/memory.ts";
 import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
 import { piecewiseStream } from "../../../shared/storage/piecewise.ts";
+
+export { drain } from "../../support/drain.ts";
 
 /** The smallest chunk size the configuration allows, so multi-chunk objects stay small. */
 export const CHUNK = 64 * 1024;
@@ -74,29 +78,27 @@ export function requestBody(data: Uint8Array<ArrayBuffer>): ReadableStream<Uint8
   return new Request("http://gateway.test/", { method: "PUT", body: data }).body ?? new Blob([]).stream();
 }
 
-/** Reads until the end or an error, keeping every byte that arrived before it. */
-export async function drain(stream: ReadableStream<Uint8Array>): Promise<{ received: Uint8Array; error: unknown }> {
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let error: unknown;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parts.push(value);
-    }
-  } catch (caught) {
-    error = caught ?? new Error("stream errored without a reason");
-  }
-  const received = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    received.set(part, at);
-    at += part.length;
-  }
-  return { received, error };
-}
-
 export function uniqueKey(name: string): string {
   return `t-${crypto.randomUUID()}/${name}`;
+}
+
+/** A PUT of `data` through the object core by "uploader" at `CHUNK`; `extra` replaces any of the input. */
+export async function putBytes(deps: ObjectDeps, key: string, data: Uint8Array<ArrayBuffer>, extra: Partial<PutObjectInput> = {}): Promise<Manifest> {
+  return putObject(deps, {
+    key,
+    length: data.length,
+    expectedSha256: await sha256(data),
+    keyid: "uploader",
+    chunkSize: CHUNK,
+    maxObjectBytes: 16 * CHUNK,
+    requestId: "req-put-bytes",
+    ...extra,
+    body: extra.body ?? requestBody(data),
+  });
+}
+
+/** Index of the first byte where `received` differs from `original`, or -1: a prefix check that names the spot. */
+export function firstDifference(received: Uint8Array, original: Uint8Array): number {
+  for (let i = 0; i < received.length; i++) if (received[i] !== original[i]) return i;
+  return received.length > original.length ? original.length : -1;
 }
