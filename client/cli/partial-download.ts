@@ -60,7 +60,7 @@ export async function downloadResumable(client: VerigateClient, key: string, tar
     try {
       return { integrity: await receive(files, client.endpoint, key, read, kept.offset), resumedFrom: kept.offset };
     } catch (error) {
-      if (!(error instanceof VerigateIntegrityError) || (error.reason !== "digest_mismatch" && error.reason !== "size_mismatch")) throw error;
+      if (!isMismatch(error)) throw error;
       warn(`verigate: the resumed download did not verify (${error.message}); discarded ${files.data}, downloading from the start`);
     }
   }
@@ -87,8 +87,8 @@ async function receive(
     await rename(`${files.state}.tmp`, files.state);
   }
   const file = await open(files.data, offset === 0 ? "w" : "r+");
-  const progress = transferProgress("get", integrity.size);
-  const sink: BodySink = { file, position: offset, hash: createHash("sha256"), progress };
+  // No bar (a size of 0 shows none) while the kept bytes are hashed under their own.
+  const sink: BodySink = { file, position: offset, hash: createHash("sha256"), progress: transferProgress("get", 0) };
   const keepOnSignal = () => {
     process.stderr.write(`\nverigate: interrupted; ${keptMessage(files, sink.position)}\n`);
     process.exit(EXIT_INTERRUPTED);
@@ -98,8 +98,9 @@ async function receive(
     if (offset > 0) {
       await file.truncate(offset);
       await hashFileInto(sink.hash, files.data, { length: offset, progressSize: offset });
-      progress.advance(offset);
     }
+    sink.progress = transferProgress("get", integrity.size);
+    sink.progress.advance(offset);
     await writeBody(read.response.body, sink, integrity.size);
     await keepVerified(file, sink.hash, integrity, files.data, files.target);
     await rm(files.state, { force: true });
@@ -107,14 +108,14 @@ async function receive(
   } catch (error) {
     await read.response.body?.cancel().catch(() => {});
     await file.close().catch(() => {});
-    if (error instanceof VerigateIntegrityError && (error.reason === "digest_mismatch" || error.reason === "size_mismatch")) {
+    if (isMismatch(error)) {
       await discard(files);
       throw error;
     }
     if (error instanceof Error) error.message = `${error.message}; ${keptMessage(files, sink.position)}`;
     throw error;
   } finally {
-    progress.stop();
+    sink.progress.stop();
     process.off("SIGINT", keepOnSignal).off("SIGTERM", keepOnSignal);
   }
 }
@@ -169,6 +170,11 @@ async function readState(path: string): Promise<PartialState | null> {
     Number.isSafeInteger(size) &&
     (size ?? -1) >= 0;
   return wellFormed ? (value as PartialState) : null;
+}
+
+/** Bytes that arrived whole and are not the object: kept bytes are not worth keeping after that. */
+function isMismatch(error: unknown): error is VerigateIntegrityError {
+  return error instanceof VerigateIntegrityError && (error.reason === "digest_mismatch" || error.reason === "size_mismatch");
 }
 
 async function discard(files: PartialFiles): Promise<void> {
