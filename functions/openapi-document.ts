@@ -456,7 +456,7 @@ export const OPENAPI_DOCUMENT = {
         tags: ["uploads"],
         summary: "Verify the assembled object and commit it (write); call again while it answers 202",
         description:
-          "Each call verifies up to `COMPLETE_SLICE_BYTES` more of the assembled object from the saved checkpoint; 202 until " +
+          "Each call verifies up to `COMPLETE_SLICE_BYTES` more of the assembled object (for 20 s at most) from the saved checkpoint; 202 until " +
           "done (call again after Retry-After), 201 once the whole SHA-256 matched and the manifest is committed under the " +
           "session's precondition, and the same 201 to any later call. Nothing is visible before; a mismatch is 400 " +
           "`digest_mismatch` and the session is failed. Parts missing: 409 `upload_incomplete`.",

@@ -44,9 +44,10 @@ export function chunkDigests(deps: Pick<ObjectDeps, "storage">, manifest: Pick<M
   return new TreeReader(deps.storage, manifest.tree, Math.ceil(manifest.size / manifest.chunk_size));
 }
 
+/** A page of the current path: its fetch is shared, so callers asking at once (a prefetch and the read) fetch it once. */
 interface CachedPage {
   index: number;
-  bytes: Uint8Array<ArrayBuffer>;
+  bytes: Promise<Uint8Array<ArrayBuffer>>;
 }
 
 /**
@@ -81,10 +82,12 @@ class TreeReader implements ChunkDigests {
       const pageIndex = pageIndexes[level]!;
       let page = this.#path[level];
       if (page?.index !== pageIndex) {
-        page = { index: pageIndex, bytes: await this.#fetchPage(level, pageIndex, expected) };
+        page = { index: pageIndex, bytes: this.#fetchPage(level, pageIndex, expected) };
+        // Awaited just below; a page that failed stays failed for this reader, whoever asks next.
+        page.bytes.catch(() => {});
         this.#path[level] = page;
       }
-      expected = entryOf(page.bytes, level === 0 ? index % fanout : pageIndexes[level - 1]! % fanout);
+      expected = entryOf(await page.bytes, level === 0 ? index % fanout : pageIndexes[level - 1]! % fanout);
     }
     return toHex(expected!);
   }

@@ -39,6 +39,10 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
   const fetchOffset = firstChunk * chunkSize;
   const fetchRange = options.span ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset } : undefined;
   const integrityFailure = integrityLogger(deps, manifest, options.requestId);
+  const digests = chunkDigests(deps, manifest);
+  // The first chunk's digest (for a v2 manifest, its tree pages) is fetched while the blob is opened; the verifier
+  // asks for it again and gets the same fetch, and reports its failure.
+  if (endChunk > firstChunk) handled(digests.digest(firstChunk));
 
   let stored: StoredBlob | null;
   try {
@@ -52,7 +56,7 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
     throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: manifest.size, actual_size: stored.size });
   }
 
-  const chunks = verifiedChunks(chunkReader(stored.body), manifest, chunkDigests(deps, manifest), span, integrityFailure);
+  const chunks = verifiedChunks(chunkReader(stored.body), manifest, digests, span, integrityFailure);
   let first: Uint8Array<ArrayBuffer> | undefined;
   if (endChunk > firstChunk) {
     try {

@@ -17,6 +17,12 @@ import type { CompletePendingBody } from "./wire.ts";
  * one checkpoint's reading and hashing (256 MiB: seconds). A complete that dies holds the session up this long.
  */
 export const COMPLETE_LEASE_MS = 5 * 60 * 1000;
+/**
+ * How long one complete call verifies before it checkpoints and answers 202, whatever is left of its slice: under the
+ * Lambda gateway's 60 s timeout (deploy/template.yaml), where 4 GiB of pure-JS hashing on a 1,024 MB function (about
+ * 0.6 of a vCPU) would take over a minute, and short enough that no client or proxy gives up on the answer.
+ */
+export const COMPLETE_CALL_MS = 20_000;
 /** A complete that found another one working asks the client back after a second, as the overload answer does. */
 const BUSY_RETRY_SECONDS = 1;
 
@@ -49,7 +55,8 @@ export async function completeUpload(deps: UploadDeps, session: UploadSession, c
   if (leased.state === "verifying") {
     const assembled = await assembleParts(deps, leased, context.requestId);
     if (!assembled) return settledOutcome(deps, leased);
-    const slice = await verifySlice(deps, assembled, holder, COMPLETE_LEASE_MS, context.sliceBytes);
+    const deadlineMs = deps.clock() + COMPLETE_CALL_MS;
+    const slice = await verifySlice(deps, assembled, holder, { sliceBytes: context.sliceBytes, deadlineMs, leaseMs: COMPLETE_LEASE_MS });
     if (slice.kind === "lost") return settledOutcome(deps, assembled);
     if (slice.kind === "more") return pending(slice.session, 0);
     if (slice.kind === "mismatch") return fail(deps, slice.session, new VerigateError("digest_mismatch", slice.detail, SHARE), context);

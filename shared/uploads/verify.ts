@@ -12,6 +12,14 @@ import type { UploadSession } from "./store.ts";
 /** The chunk digests of the object, as the manifest holds them (inline or a tree), once every byte was hashed. */
 export type ManifestDigests = Pick<Manifest, "chunks" | "tree">;
 
+export interface SliceLimits {
+  /** Bytes this call verifies at most (`COMPLETE_SLICE_BYTES`), rounded up to whole chunks. */
+  sliceBytes: number;
+  /** Epoch ms after which the call checkpoints at the next chunk and stops, whatever is left of its slice. */
+  deadlineMs: number;
+  leaseMs: number;
+}
+
 export type SliceResult =
   /** Lost the lease to another complete: it goes on from the last checkpoint. */
   | { kind: "lost" }
@@ -26,18 +34,19 @@ export type SliceResult =
  * Reads the assembled blob back from the saved offset, in chunk_size pieces through one ranged read per checkpoint,
  * and feeds each chunk to the resumable whole-object SHA-256 and its native digest to the digest tree, saving both
  * states with the offset (a compare-and-set that renews `holder`'s lease) every `CHECKPOINT_BYTES` and at the end of
- * the slice of `sliceBytes` (rounded up to whole chunks). Storage is untrusted: every byte counted here was read back
+ * the call: its slice of `sliceBytes` done, or its deadline passed. Storage is untrusted: every byte counted here was read back
  * from it, after the store assembled the parts, so what the manifest commits is what storage holds.
  */
-export async function verifySlice(deps: UploadDeps, session: UploadSession, holder: string, leaseMs: number, sliceBytes: number): Promise<SliceResult> {
+export async function verifySlice(deps: UploadDeps, session: UploadSession, holder: string, limits: SliceLimits): Promise<SliceResult> {
   const chunk = session.chunk_size;
   let current = session;
   let verify: VerifyProgress = progressOf(session).verify;
   const sha = verify.hash === null ? new ResumableSha256() : ResumableSha256.fromState(verify.hash);
   const tree = new DigestTreeBuilder(deps.storage, treePagesPrefix(session.version), undefined, verify.tree ?? undefined);
-  const sliceEnd = Math.min(session.size, verify.offset + Math.ceil(sliceBytes / chunk) * chunk);
+  const sliceEnd = Math.min(session.size, verify.offset + Math.ceil(limits.sliceBytes / chunk) * chunk);
+  let outOfTime = false;
 
-  while (verify.offset < sliceEnd) {
+  while (verify.offset < sliceEnd && !outOfTime) {
     const start = verify.offset;
     const end = Math.min(sliceEnd, start + CHECKPOINT_BYTES);
     const stored = await deps.storage.get(session.blob, { offset: start, length: end - start });
@@ -45,21 +54,24 @@ export async function verifySlice(deps: UploadDeps, session: UploadSession, hold
       return { kind: "mismatch", session: current, detail: `the assembled object holds ${stored?.size ?? 0} bytes; ${session.size} declared` };
     }
     const reader = chunkReader(stored.body);
-    for (let at = start; at < end; at += chunk) {
-      const want = Math.min(chunk, end - at);
+    let reached = start;
+    while (reached < end && !outOfTime) {
+      const want = Math.min(chunk, end - reached);
       const bytes = await reader.read(want);
-      if (bytes.length < want) throw new VerigateError("internal", `storage ended the read of ${session.blob} at ${at + bytes.length}, before ${end}`);
+      if (bytes.length < want) throw new VerigateError("internal", `storage ended the read of ${session.blob} at ${reached + bytes.length}, before ${end}`);
       const digest = crypto.subtle.digest("SHA-256", bytes);
       sha.update(bytes);
       await tree.add(new Uint8Array(await digest));
+      reached += want;
+      outOfTime = deps.clock() >= limits.deadlineMs;
     }
     await reader.cancel();
-    verify = { assembled: true, offset: end, hash: sha.exportState(), tree: tree.exportState() };
-    const sliceDone = end === sliceEnd && end < session.size;
+    verify = { assembled: true, offset: reached, hash: sha.exportState(), tree: tree.exportState() };
+    const callDone = reached < session.size && (reached === sliceEnd || outOfTime);
     const saved = await updateSession(deps.uploads, current, {
       progress: { verify },
-      // The slice's last checkpoint releases the lease, so the client's next call goes on at once.
-      lease: sliceDone ? null : { holder, until_ms: deps.clock() + leaseMs },
+      // The call's last checkpoint releases the lease, so the client's next call goes on at once.
+      lease: callDone ? null : { holder, until_ms: deps.clock() + limits.leaseMs },
     });
     if (!saved) return { kind: "lost" };
     current = saved;

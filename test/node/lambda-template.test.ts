@@ -152,13 +152,13 @@ describe("deploy/template.yaml", () => {
     const bucket = { "Fn::GetAtt": ["ObjectsBucket", "Arn"] };
     const table = { "Fn::GetAtt": ["MetadataTable", "Arn"] };
     expect(statementsOf(template.Resources.GatewayFunction)).toEqual([
-      { actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resource: objects },
+      { actions: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"], resource: objects },
       { actions: ["s3:ListBucket"], resource: bucket },
       { actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], resource: table },
     ]);
     expect(statementsOf(template.Resources.SweepFunction)).toEqual([
-      { actions: ["s3:DeleteObject"], resource: objects },
-      { actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"], resource: table },
+      { actions: ["s3:AbortMultipartUpload", "s3:DeleteObject"], resource: objects },
+      { actions: ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], resource: table },
     ]);
     expect(template.Resources.GatewayFunctionUrlInvoke?.Properties).toEqual({
       Action: "lambda:InvokeFunction",

@@ -403,7 +403,9 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       counted.gets.length = 0;
       const middle = { offset: 1500 * TINY_CHUNK + 3, length: 40 };
       expect(firstDifference(await readBack(deps, manifest, middle), data.subarray(middle.offset, middle.offset + middle.length))).toBe(-1);
-      expect(counted.gets).toEqual([manifest.blob, `${pages}/1/0`, `${pages}/0/1`]);
+      // The blob is opened while the first chunk's pages are fetched, top first.
+      expect(counted.gets.filter((key) => key !== manifest.blob)).toEqual([`${pages}/1/0`, `${pages}/0/1`]);
+      expect(counted.gets.filter((key) => key === manifest.blob)).toHaveLength(1);
       expect(deps.log.lines("integrity_failure")).toEqual([]);
     });
 
@@ -432,7 +434,8 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       counted.gets.length = 0;
       const across = { offset: TREE_FANOUT * CHUNK - 10, length: CHUNK + 110 };
       expect(firstDifference(await readBack(deps, manifest, across), data.subarray(across.offset))).toBe(-1);
-      expect(counted.gets).toEqual([manifest.blob, `${pages}/1/0`, `${pages}/0/0`, `${pages}/0/1`]);
+      expect(counted.gets.filter((key) => key !== manifest.blob)).toEqual([`${pages}/1/0`, `${pages}/0/0`, `${pages}/0/1`]);
+      expect(counted.gets.filter((key) => key === manifest.blob)).toHaveLength(1);
     });
   });
 

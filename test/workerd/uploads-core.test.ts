@@ -9,7 +9,7 @@ import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { abortUpload } from "../../shared/uploads/abort.ts";
 import { ownSession } from "../../shared/uploads/access.ts";
 import { completeUpload } from "../../shared/uploads/complete.ts";
-import { COMPLETE_LEASE_MS } from "../../shared/uploads/complete.ts";
+import { COMPLETE_CALL_MS, COMPLETE_LEASE_MS } from "../../shared/uploads/complete.ts";
 import { partSizeFor } from "../../shared/uploads/layout.ts";
 import { registerPart } from "../../shared/uploads/parts.ts";
 import { sweepUploadSessions } from "../../shared/uploads/sweep.ts";
@@ -143,6 +143,33 @@ describe("upload sessions on memory backends", () => {
     expect(slicedManifest?.chunks).toEqual(wholeManifest?.chunks);
     expect(slicedManifest?.sha256).toBe(wholeManifest?.sha256);
     expect(firstDifference(await readBack(sliced, slicedManifest as Manifest), data)).toBe(-1);
+  });
+
+  it("a call past its time budget checkpoints at the next chunk and answers 202; the calls after it go on from there", async () => {
+    const time = { now: 0 };
+    const deps = sessionDeps((storage) => ({
+      backend: storage.backend,
+      multipart: storage.multipart,
+      put: (key, body, options) => storage.put(key, body, options),
+      delete: (key) => storage.delete(key),
+      // Every read of the assembled object takes a whole call's budget: each call then verifies one chunk.
+      get: (key, range) => ((time.now += COMPLETE_CALL_MS), storage.get(key, range)),
+    }));
+    deps.clock = () => time.now;
+    time.now = deps.time.now;
+    const data = bytes(5 * CHUNK - 7, 30);
+    const session = await openSession(deps, uniqueKey("budget.bin"), data);
+    expect(session.part_count).toBe(1);
+    await sendParts(deps, session, data);
+    const { body, answers } = await completeAll(deps, session.id, WHOLE);
+    expect(answers.map((answer) => (answer.done ? "201" : `${answer.retryAfterSeconds}:${answer.body.verified_bytes}`))).toEqual([
+      `0:${CHUNK}`,
+      `0:${2 * CHUNK}`,
+      `0:${3 * CHUNK}`,
+      `0:${4 * CHUNK}`,
+      "201",
+    ]);
+    expect((await readVersion(deps.metadata, body.version))?.chunks).toEqual(await chunkDigests(data));
   });
 
   it("two concurrent completes commit once, and both end with the same 201", async () => {
