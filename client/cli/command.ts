@@ -43,6 +43,18 @@ export function integerOption(options: OptionValues, name: string, text = string
   return Number(text);
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size option in bytes (`6291456`, `6MiB`, `6M`, `512KiB`), or undefined when absent; anything else is a usage error. */
+export function sizeOption(options: OptionValues, name: string): number | undefined {
+  const text = stringOption(options, name);
+  if (text === undefined) return undefined;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = SIZE_UNITS[match?.[2]?.toLowerCase() ?? ""];
+  if (match === null || unit === undefined) throw new VerigateUsageError(`--${name} must be a size in bytes, KiB, MiB or GiB, got ${JSON.stringify(text)}`);
+  return Number(match[1]) * unit;
+}
+
 /** Prints `value` as JSON, or as `label  value` lines aligned for people. */
 export function printFields(invocation: Invocation, value: unknown, fields: [label: string, text: string][]): void {
   if (invocation.json) {

@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, type Hash, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { toHex } from "../../shared/crypto/encoding.ts";
 import { VerigateIntegrityError } from "../sdk/errors.ts";
 import type { ExpectedContent } from "../sdk/integrity.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
-import { transferProgress } from "./progress.ts";
+import { type Progress, transferProgress } from "./progress.ts";
 
 /** Enough randomness that two downloads to the same target never share a temporary file. */
 const TEMP_SUFFIX_BYTES = 6;
@@ -15,7 +15,7 @@ const TEMP_SUFFIX_BYTES = 6;
  * Streams `body` to a temporary file beside `target` while hashing it, and renames it over `target` only
  * once its length and SHA-256 are the expected ones. On any failure, and on Ctrl-C, the temporary file is
  * removed, so `target` is either the verified object or untouched. Being in the same directory makes the
- * final rename atomic.
+ * final rename atomic. For a link (`presign -o`), which cannot be resumed; `get` resumes (partial-download.ts).
  */
 export async function saveVerified(body: ReadableStream<Uint8Array> | null, expected: ExpectedContent, target: string): Promise<void> {
   const temp = join(dirname(target), `.${basename(target)}.${toHex(randomBytes(TEMP_SUFFIX_BYTES))}.verigate-partial`);
@@ -28,23 +28,8 @@ export async function saveVerified(body: ReadableStream<Uint8Array> | null, expe
   const progress = transferProgress("get", expected.size);
   try {
     const hash = createHash("sha256");
-    let received = 0;
-    for await (const chunk of readChunks(body, expected.size)) {
-      received += chunk.length;
-      if (received > expected.size) throw new VerigateIntegrityError("size_mismatch", `more than the ${expected.size} bytes announced`);
-      hash.update(chunk);
-      await file.write(chunk);
-      progress.advance(chunk.length);
-    }
-    if (received < expected.size) throw shortResponse(received, expected.size);
-    const actual = toHex(hash.digest());
-    if (actual !== expected.sha256) {
-      throw new VerigateIntegrityError("digest_mismatch", `sha256 of the received bytes is ${actual}, expected ${expected.sha256}`);
-    }
-    // On disk before the rename, so a crash never leaves a verified name over unwritten bytes.
-    await file.sync();
-    await file.close();
-    await rename(temp, target);
+    await writeBody(body, { file, position: 0, hash, progress }, expected.size);
+    await keepVerified(file, hash, expected, temp, target);
   } catch (error) {
     await file.close().catch(() => {});
     await rm(temp, { force: true });
@@ -55,14 +40,50 @@ export async function saveVerified(body: ReadableStream<Uint8Array> | null, expe
   }
 }
 
+/** Where the bytes of a response go: `file` from `position` on, hashed into `hash` after the bytes before them. */
+export interface BodySink {
+  file: FileHandle;
+  position: number;
+  hash: Hash;
+  progress: Progress;
+}
+
+/**
+ * Writes `body` through `sink` in order, so whatever is on disk when this stops (a cut, a kill) is a prefix of
+ * the body; `sink.position` follows the bytes written. Throws `size_mismatch` past `size` bytes in all and
+ * `short_response` when the body ends before.
+ */
+export async function writeBody(body: ReadableStream<Uint8Array> | null, sink: BodySink, size: number): Promise<void> {
+  for await (const chunk of readChunks(body, sink.position, size)) {
+    if (sink.position + chunk.length > size) throw new VerigateIntegrityError("size_mismatch", `more than the ${size} bytes announced`);
+    sink.hash.update(chunk);
+    await sink.file.write(chunk, 0, chunk.length, sink.position);
+    sink.position += chunk.length;
+    sink.progress.advance(chunk.length);
+  }
+  if (sink.position < size) throw shortResponse(sink.position, size);
+}
+
+/** Renames `path` (open as `file`) over `target` once `hash` is the expected SHA-256; throws `digest_mismatch` otherwise. */
+export async function keepVerified(file: FileHandle, hash: Hash, expected: ExpectedContent, path: string, target: string): Promise<void> {
+  const actual = toHex(hash.digest());
+  if (actual !== expected.sha256) {
+    throw new VerigateIntegrityError("digest_mismatch", `sha256 of the received bytes is ${actual}, expected ${expected.sha256}`);
+  }
+  // On disk before the rename, so a crash never leaves a verified name over unwritten bytes.
+  await file.sync();
+  await file.close();
+  await rename(path, target);
+}
+
 /**
  * The body's chunks; a read that fails is a cut response. The gateway cuts a response when it finds stored
  * bytes that fail their manifest after the first byte was sent, so a cut is reported as an integrity failure.
  */
-async function* readChunks(body: ReadableStream<Uint8Array> | null, size: number): AsyncGenerator<Uint8Array> {
+async function* readChunks(body: ReadableStream<Uint8Array> | null, start: number, size: number): AsyncGenerator<Uint8Array> {
   if (body === null) return;
   const reader = body.getReader();
-  let received = 0;
+  let received = start;
   try {
     while (true) {
       let next: ReadableStreamReadResult<Uint8Array>;

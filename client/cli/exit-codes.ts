@@ -6,21 +6,27 @@ export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 /** The gateway refused the request; its problem+json code and request id are printed. */
 export const EXIT_API_ERROR = 2;
-/** Bytes could not be verified (digest or length mismatch, cut response, or the gateway's own `integrity_failure`); nothing was written. */
+/**
+ * Bytes could not be verified (digest or length mismatch, cut response, or the gateway's own `integrity_failure`);
+ * the target file was not written (`get` keeps a cut download in `<file>.partial` for the next run).
+ */
 export const EXIT_INTEGRITY = 3;
 /** The gateway could not be reached, or a local file could not be read or written. */
 export const EXIT_NETWORK_IO = 4;
-/** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
+/** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C (or SIGTERM, handled alike). */
 export const EXIT_INTERRUPTED = 130;
 
 /** Every exit code and its meaning in one line, for `--help`; client/README.md's table says the same at length. */
 export const EXIT_CODE_MEANINGS: readonly [code: number, meaning: string][] = [
   [EXIT_OK, "success"],
   [EXIT_USAGE, "usage: bad arguments, no endpoint or key, an unusable key file; nothing was sent"],
-  [EXIT_API_ERROR, "the gateway refused the request (its code and request id are printed), or would have: put checks the size limit first"],
-  [EXIT_INTEGRITY, "integrity failure: the bytes did not match their digest or length; nothing was written"],
+  [
+    EXIT_API_ERROR,
+    "the gateway refused the request (its code and request id are printed); a file too large for an upload session is refused before any byte is sent",
+  ],
+  [EXIT_INTEGRITY, "integrity failure: the bytes did not match their digest or length, or the download was cut; the target file was not written"],
   [EXIT_NETWORK_IO, "network or file error"],
-  [EXIT_INTERRUPTED, "interrupted (Ctrl-C) during a download; the temporary file was removed"],
+  [EXIT_INTERRUPTED, "interrupted (Ctrl-C): get keeps what arrived in <file>.partial, put in parts its upload session, for the next run"],
 ];
 
 export function exitCodeOf(error: unknown): number {
@@ -45,7 +51,7 @@ const NEXT_STEP: Readonly<Partial<Record<string, string>>> = {
 export function describeFailure(error: unknown): string {
   if (error instanceof VerigateApiError && error.code === "integrity_failure") return `${error.message}; nothing was written`;
   if (error instanceof VerigateApiError && NEXT_STEP[error.code]) return `${error.message}\nverigate: hint: ${NEXT_STEP[error.code]}`;
-  if (error instanceof VerigateIntegrityError) return `integrity failure (${error.reason}): ${error.message}; nothing was written`;
+  if (error instanceof VerigateIntegrityError) return `integrity failure (${error.reason}): ${error.message}; the target file was not written`;
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return `${error.message}${cause}`;

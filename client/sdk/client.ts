@@ -1,11 +1,28 @@
-import { sha256 } from "../../shared/crypto/encoding.ts";
-import { apiErrorFrom, VerigateUsageError } from "./errors.ts";
+import { sha256, toHex } from "../../shared/crypto/encoding.ts";
+import { apiErrorFrom, VerigateIntegrityError, VerigateUsageError } from "./errors.ts";
 import { integrityOf, type ObjectIntegrity, verifyBytes } from "./integrity.ts";
 import type { ClientKey } from "./keys.ts";
 import { jsonBody, type ObjectBody, type OutgoingBody, outgoingBody, quotedEtag } from "./request-body.ts";
 import { signatureHeaders } from "./signing.ts";
 import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
-import type { CreateKeyInput, Health, KeyRecord, ListedObject, ObjectList, PresignMode, PresignResult, PublicKeyRecord, PutResult, Whoami } from "./types.ts";
+import type {
+  CompletePending,
+  CreateKeyInput,
+  Health,
+  KeyRecord,
+  ListedObject,
+  ObjectList,
+  PresignedPart,
+  PresignMode,
+  PresignResult,
+  PublicKeyRecord,
+  PutResult,
+  StoredPart,
+  UploadSession,
+  UploadStatus,
+  Whoami,
+} from "./types.ts";
+import { putLarge, type PartSource, type PutLargeOptions } from "./put-large.ts";
 
 export interface VerigateClientOptions {
   /** The gateway's origin, e.g. `https://files.example.com`. */
@@ -32,6 +49,8 @@ export interface PutObjectOptions {
 export interface GetObjectOptions {
   /** One byte range; `length` absent reads to the end. */
   range?: { offset: number; length?: number };
+  /** Serve `range` only while the object is still this ETag; otherwise the whole current object (200). */
+  ifRange?: string;
   signal?: AbortSignal;
 }
 
@@ -39,6 +58,22 @@ export interface ObjectResponse {
   /** 200 or 206; the body is still to be read, and verified by the reader. */
   response: Response;
   integrity: ObjectIntegrity;
+}
+
+export interface CreateUploadOptions {
+  size: number;
+  /** SHA-256 of the whole object, lowercase hex: complete commits only bytes that hash to it. */
+  sha256: string;
+  contentType?: string;
+  /** As for `putObject`: checked at create, enforced by the commit at complete. */
+  ifNoneMatch?: boolean;
+  ifMatch?: string;
+}
+
+export interface CompleteUploadOptions {
+  /** Called after each 202 with how far the gateway's verification got. */
+  onVerifying?: (pending: CompletePending) => void;
+  signal?: AbortSignal;
 }
 
 export interface ListObjectsOptions {
@@ -122,6 +157,7 @@ export class VerigateClient {
   async getObject(key: string, options: GetObjectOptions = {}): Promise<ObjectResponse> {
     const headers: Record<string, string> = { ...IDENTITY_ENCODING };
     if (options.range !== undefined) headers.Range = rangeHeader(options.range);
+    if (options.ifRange !== undefined) headers["If-Range"] = quotedEtag(options.ifRange);
     const response = await this.#ok({ method: "GET", path: objectPath(key), headers, signal: options.signal });
     try {
       return { response, integrity: integrityOf(response.headers) };
@@ -129,6 +165,28 @@ export class VerigateClient {
       await response.body?.cancel();
       throw error;
     }
+  }
+
+  /**
+   * Continues a read interrupted after `offset` bytes of the version `etag`: a 206 from `offset` while the object is
+   * still that version (`resumed`), else the whole current object (200), whose bytes replace any kept ones. The
+   * caller hashes the kept bytes and the new ones together and checks the whole against `integrity`.
+   */
+  async resumeObject(
+    key: string,
+    from: { offset: number; etag: string },
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ObjectResponse & { resumed: boolean }> {
+    const read = await this.getObject(key, { ...options, range: { offset: from.offset }, ifRange: from.etag });
+    const resumed = read.response.status === 206;
+    if (resumed && (read.integrity.offset !== from.offset || read.integrity.etag !== quotedEtag(from.etag))) {
+      await read.response.body?.cancel();
+      throw new VerigateIntegrityError(
+        "unverifiable",
+        `asked for ${from.etag} from byte ${from.offset}, got ${read.integrity.contentRange} of ${read.integrity.etag}`,
+      );
+    }
+    return { ...read, resumed };
   }
 
   /** Reads a whole object into memory and verifies it with WebCrypto; for objects that fit in memory. */
@@ -197,6 +255,90 @@ export class VerigateClient {
     },
   };
 
+  /** `POST /v1/uploads`: opens an upload session; the answer says how to cut the object into parts. */
+  async createUpload(key: string, options: CreateUploadOptions): Promise<UploadSession> {
+    const { headers, body } = await jsonBody({
+      key,
+      size: options.size,
+      sha256: options.sha256,
+      ...(options.contentType === undefined ? {} : { content_type: options.contentType }),
+    });
+    if (options.ifNoneMatch) headers["If-None-Match"] = "*";
+    if (options.ifMatch !== undefined) headers["If-Match"] = quotedEtag(options.ifMatch);
+    return this.#json<UploadSession>({ method: "POST", path: "/v1/uploads", headers, body });
+  }
+
+  /** `PUT /v1/uploads/{id}/parts/{n}`: one part through the gateway; a stream needs its `sha256` and `size`. Sending a part again replaces it. */
+  async uploadPart(
+    uploadId: string,
+    part: number,
+    body: ObjectBody,
+    options: { sha256?: string; size?: number; signal?: AbortSignal } = {},
+  ): Promise<StoredPart> {
+    return this.#json<StoredPart>({ method: "PUT", path: partPath(uploadId, part), body: await outgoingBody(body, options), signal: options.signal });
+  }
+
+  /** `POST /v1/uploads/{id}/parts/{n}/presign`: a storage URL for one part, bound to its SHA-256 (hex). */
+  async presignPart(uploadId: string, part: number, sha256: string): Promise<PresignedPart> {
+    return this.#json<PresignedPart>({ method: "POST", path: `${partPath(uploadId, part)}/presign`, ...(await jsonBody({ sha256 })) });
+  }
+
+  /** `POST /v1/uploads/{id}/parts/{n}`: records a part sent to storage directly, with the ETag storage answered. */
+  async registerPart(uploadId: string, part: number, stored: { sha256: string; etag: string }): Promise<StoredPart> {
+    return this.#json<StoredPart>({ method: "POST", path: partPath(uploadId, part), ...(await jsonBody(stored)) });
+  }
+
+  /**
+   * Sends one part straight to storage through a presigned URL (no signature: the URL is the credential, and its
+   * signed checksum header makes storage refuse other bytes), then records it. Complete still verifies every byte.
+   */
+  async uploadPartDirect(uploadId: string, part: number, bytes: Uint8Array<ArrayBuffer>, options: { signal?: AbortSignal } = {}): Promise<StoredPart> {
+    const digest = toHex(await sha256(bytes));
+    const presigned = await this.presignPart(uploadId, part, digest);
+    const response = await this.#fetch(presigned.url, {
+      method: presigned.method,
+      headers: presigned.headers,
+      body: bytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!response.ok) throw await apiErrorFrom(response);
+    await response.body?.cancel();
+    const etag = response.headers.get("etag");
+    if (etag === null) throw new VerigateUsageError(`storage accepted part ${part} without an ETag to record it by`);
+    return this.registerPart(uploadId, part, { sha256: digest, etag });
+  }
+
+  /** `GET /v1/uploads/{id}`: the session and the parts stored, for a resume. */
+  async uploadStatus(uploadId: string): Promise<UploadStatus> {
+    return this.#json<UploadStatus>({ method: "GET", path: uploadPath(uploadId) });
+  }
+
+  /**
+   * `POST /v1/uploads/{id}/complete`, called again after every 202 once its `Retry-After` passed (each call verifies
+   * one slice), until the 201 of the committed object. A mismatch is `VerigateApiError` `digest_mismatch`.
+   */
+  async completeUpload(uploadId: string, options: CompleteUploadOptions = {}): Promise<PutResult> {
+    while (true) {
+      const response = await this.#ok({ method: "POST", path: `${uploadPath(uploadId)}/complete`, ...(await jsonBody({})), signal: options.signal });
+      if (response.status !== 202) return (await response.json()) as PutResult;
+      options.onVerifying?.((await response.json()) as CompletePending);
+      await delay(retryAfterMs(response.headers.get("retry-after")), options.signal);
+    }
+  }
+
+  /** `DELETE /v1/uploads/{id}`: aborts a session and removes its parts. */
+  async abortUpload(uploadId: string): Promise<void> {
+    await this.#ok({ method: "DELETE", path: uploadPath(uploadId) });
+  }
+
+  /**
+   * Uploads an object of any size through an upload session, part by part with bounded concurrency, resuming a
+   * session when asked (see put-large.ts); `source` is a `Blob` or anything that reads a byte range.
+   */
+  putLarge(key: string, source: Blob | PartSource, options: PutLargeOptions = {}): Promise<PutResult> {
+    return putLarge(this, key, source, options);
+  }
+
   /** Signs a request without sending it: `path` includes any query, `body` is sent as is. */
   async prepare(method: string, path: string, body?: Uint8Array<ArrayBuffer>): Promise<PreparedRequest> {
     const url = new URL(`${this.endpoint}${path}`).href;
@@ -241,4 +383,31 @@ export class VerigateClient {
   async #json<T>(outgoing: Outgoing): Promise<T> {
     return (await (await this.#ok(outgoing)).json()) as T;
   }
+}
+
+const MS_PER_SECOND = 1000;
+
+/** Seconds of `Retry-After` as milliseconds; absent or not a number of seconds: at once. */
+function retryAfterMs(header: string | null): number {
+  const seconds = Number(header ?? 0);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * MS_PER_SECOND : 0;
+}
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}
+
+function uploadPath(uploadId: string): string {
+  return `/v1/uploads/${encodeURIComponent(uploadId)}`;
+}
+
+function partPath(uploadId: string, part: number): string {
+  return `${uploadPath(uploadId)}/parts/${part}`;
 }

@@ -1,5 +1,7 @@
 /** The Verigate client SDK: runtime-agnostic (WebCrypto, fetch, streams), for Node 22 and browsers. */
 export {
+  type CompleteUploadOptions,
+  type CreateUploadOptions,
   type GetObjectOptions,
   type ListObjectsOptions,
   type ObjectResponse,
@@ -9,6 +11,7 @@ export {
   VerigateClient,
   type VerigateClientOptions,
 } from "./client.ts";
+export type { PartSource, PutLargeOptions } from "./put-large.ts";
 export type { ObjectBody } from "./request-body.ts";
 export { objectPath } from "./urls.ts";
 export { type ApiErrorCode, type IntegrityFailure, VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "./errors.ts";

@@ -19,10 +19,12 @@ export interface ObjectIntegrity extends ExpectedContent {
   lastModified: string | null;
   /** On a 206 only. */
   contentRange: string | null;
+  /** Where this response's bytes start in the object: 0 on a 200, the first byte of `Content-Range` on a 206. */
+  offset: number;
 }
 
 const STRONG_SHA256_ETAG = /^"([0-9a-f]{64})"$/;
-const CONTENT_RANGE_TOTAL = /\/(\d+)$/;
+const CONTENT_RANGE = /^bytes (\d+)-\d+\/(\d+)$/;
 
 /**
  * Reads and cross-checks the integrity headers. A response that cannot be verified (no Repr-Digest, ETag and
@@ -48,7 +50,9 @@ export function integrityOf(headers: Headers): ObjectIntegrity {
     throw new VerigateIntegrityError("unverifiable", "the response has no Content-Length to verify it against");
   }
   const contentRange = headers.get("content-range");
-  const total = contentRange === null ? contentLength : Number(CONTENT_RANGE_TOTAL.exec(contentRange)?.[1] ?? Number.NaN);
+  const range = contentRange === null ? null : CONTENT_RANGE.exec(contentRange);
+  if (contentRange !== null && range === null) throw new VerigateIntegrityError("unverifiable", `unreadable Content-Range: ${contentRange}`);
+  const total = range ? Number(range[2]) : contentLength;
   return {
     sha256: hex,
     size: total,
@@ -57,6 +61,7 @@ export function integrityOf(headers: Headers): ObjectIntegrity {
     contentType: headers.get("content-type"),
     lastModified: headers.get("last-modified"),
     contentRange,
+    offset: range ? Number(range[1]) : 0,
   };
 }
 

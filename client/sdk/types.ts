@@ -4,6 +4,7 @@ import type { PublicKeyRecord } from "../../shared/keys/registry.ts";
 import type { ListedObject, ObjectList } from "../../shared/objects/list.ts";
 import type { PutResponseBody } from "../../shared/objects/manifest.ts";
 import type { PresignMode } from "../../shared/presign/request.ts";
+import type { CompletePendingBody, CreateUploadBody, PartBody, UploadStatusBody } from "../../shared/uploads/wire.ts";
 
 // The shapes the gateway itself serialises; type-only imports, so nothing of the server is bundled.
 export type { Action, KeyAlgorithm, KeyRecord, ListedObject, ObjectList, PresignMode, PublicKeyRecord, Scope };
@@ -13,6 +14,20 @@ export interface Whoami {
   alg: KeyAlgorithm;
   scopes: Scope[];
   admin: boolean;
+}
+
+/** Upload session answers (PROTOCOL "Upload sessions"), as the gateway serialises them. */
+export type UploadSession = CreateUploadBody;
+export type StoredPart = PartBody;
+export type UploadStatus = UploadStatusBody;
+export type CompletePending = CompletePendingBody;
+
+/** `POST /v1/uploads/{id}/parts/{n}/presign`: a storage UploadPart to send with exactly these headers. */
+export interface PresignedPart {
+  url: string;
+  method: "PUT";
+  headers: Record<string, string>;
+  expires_at: string;
 }
 
 /** The 201 body of a PUT; `etag` keeps its quotes, ready for `ifMatch`. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MIB } from "../../shared/bytes.ts";
 import { generateEd25519Key } from "../../client/sdk/keys.ts";
-import { EXIT_INTEGRITY } from "../../client/cli/exit-codes.ts";
+import { EXIT_INTEGRITY, EXIT_USAGE } from "../../client/cli/exit-codes.ts";
 
 const BIN = new URL("../../client/cli/bin.mjs", import.meta.url).pathname;
 const OBJECT = randomBytes(300_000);
@@ -123,12 +123,25 @@ describe("verigate get and presign -o verify what they write", () => {
     await expectUntouched(join(dir, "target.bin"), "previous version");
   });
 
-  it("exits 3 and removes the partial file when the response ends short of its Content-Length", async () => {
+  it("exits 3 and leaves the existing file untouched when the response ends short of its Content-Length, keeping what arrived only as target.bin.partial", async () => {
     await writeFile(join(dir, "target.bin"), "previous version");
     const result = await verigate(["get", "short", "-o", "target.bin"]);
     expect(result.code).toBe(EXIT_INTEGRITY);
     expect(result.stderr).toContain("short_response");
-    await expectUntouched(join(dir, "target.bin"), "previous version");
+    expect(result.stderr).toContain("bytes kept in target.bin.partial: run the same command again to resume");
+    expect((await readdir(dir)).sort()).toEqual(["key.jwk", "target.bin", "target.bin.partial", "target.bin.partial.json"]);
+    expect(await readFile(join(dir, "target.bin"), "utf8")).toBe("previous version");
+    const kept = await readFile(join(dir, "target.bin.partial"));
+    expect(kept.equals(OBJECT.subarray(0, kept.length))).toBe(true);
+  });
+
+  it("refuses to overwrite a target.bin.partial it did not write: exit 1, the file untouched", async () => {
+    await writeFile(join(dir, "target.bin.partial"), "someone else's");
+    const result = await verigate(["get", "good", "-o", "target.bin"]);
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stderr).toContain("target.bin.partial exists and is no download verigate can continue");
+    expect(await readFile(join(dir, "target.bin.partial"), "utf8")).toBe("someone else's");
+    expect((await readdir(dir)).sort()).toEqual(["key.jwk", "target.bin.partial"]);
   });
 
   it("exits 3 without writing when the response carries no digest to verify against", async () => {

@@ -17,7 +17,7 @@ import { type DevServer, freePort, startWranglerDev } from "./support/wrangler-d
 const REPO = new URL("../../", import.meta.url).pathname;
 const BIN = join(REPO, "client/cli/bin.mjs");
 const WRANGLER = join(REPO, "node_modules/.bin/wrangler");
-/** The gateway's MAX_OBJECT_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
+/** The gateway's MAX_OBJECT_BYTES and MAX_UPLOAD_SESSION_BYTES here: above every other upload of this suite, small enough to exceed cheaply. */
 const MAX_OBJECT_BYTES = 8 * MIB;
 const run = promisify(execFile);
 /** `script` (util-linux) runs a command on a pseudo-terminal, where the CLI shows progress bars. */
@@ -88,6 +88,8 @@ describe("the verigate CLI", () => {
         `PRESIGN_SECRET:${randomBytes(32).toString("base64url")}`,
         "--var",
         `MAX_OBJECT_BYTES:${MAX_OBJECT_BYTES}`,
+        "--var",
+        `MAX_UPLOAD_SESSION_BYTES:${MAX_OBJECT_BYTES}`,
       ],
       state,
     );
@@ -242,7 +244,7 @@ describe("the verigate CLI", () => {
     expect(await readdir(out)).toEqual([]);
   });
 
-  it("get exits 3 and leaves no partial file when a later chunk was altered and the gateway cuts the response", async () => {
+  it("get exits 3 and writes no file.bin when a later chunk was altered and the gateway cuts the response; a rerun is refused at that chunk", async () => {
     const content = await putRandom("team-a/tampered-tail.bin", 5 * MIB);
     await tamper("team-a/tampered-tail.bin", content, 4 * MIB + 7);
     const out = join(dir, "out-tail");
@@ -250,7 +252,16 @@ describe("the verigate CLI", () => {
     const result = await verigate(["get", "team-a/tampered-tail.bin", "-o", join(out, "file.bin")]);
     expect(result.code).toBe(EXIT_INTEGRITY);
     expect(result.stderr).toContain("short_response");
-    expect(await readdir(out)).toEqual([]);
+    // What arrived was verified chunk by chunk by the gateway, and is kept only as the partial file of a resume.
+    expect((await readdir(out)).sort()).toEqual(["file.bin.partial", "file.bin.partial.json"]);
+    const kept = await readFile(join(out, "file.bin.partial"));
+    expect(kept.length).toBeLessThanOrEqual(4 * MIB);
+    expect(kept.equals(content.subarray(0, kept.length))).toBe(true);
+
+    const rerun = await verigate(["get", "team-a/tampered-tail.bin", "-o", join(out, "file.bin")]);
+    expect(rerun.code).toBe(EXIT_INTEGRITY);
+    expect(rerun.stderr).toMatch(/integrity_failure|short_response/);
+    expect(await readdir(out)).not.toContain("file.bin");
   });
 
   it("keys revoke stops the key: its next signature is refused", async () => {
@@ -314,18 +325,20 @@ describe("the verigate CLI", () => {
     expect(ignored).toMatchObject({ code: EXIT_OK, stderr: "" });
   });
 
-  it("put refuses a file above the gateway's limit before hashing or sending it (regression: 150 MiB went up whole, then 413)", async () => {
+  it("put refuses a file above the gateway's limits before sending any of it (regression: 150 MiB went up whole, then 413)", async () => {
+    // Above MAX_OBJECT_BYTES the file goes to an upload session, whose create answers 413 above MAX_UPLOAD_SESSION_BYTES.
     await writeFile(join(dir, "too-big.bin"), Buffer.alloc(MAX_OBJECT_BYTES + 1));
     const before = server.output().length;
     const result = await verigate(["put", "too-big.bin", "team-a/too-big.bin"]);
     expect(result.code).toBe(EXIT_API_ERROR);
-    expect(result.stderr).toBe(
-      `verigate: too_large (413): too-big.bin is ${MAX_OBJECT_BYTES + 1} bytes, above the gateway's limit of ${MAX_OBJECT_BYTES} (MAX_OBJECT_BYTES); nothing was sent\n`,
+    expect(result.stderr).toContain(
+      `verigate: too_large (413): The body is too large: ${MAX_OBJECT_BYTES + 1} bytes declared; the limit for an upload session is ${MAX_OBJECT_BYTES}`,
     );
-    // wrangler dev logs each request it serves: the CLI asked /healthz, and no PUT reached the gateway.
+    // wrangler dev logs each request it serves: the CLI asked /healthz and the session's create, and sent no bytes.
     const served = server.output().slice(before);
     expect(served).toContain("GET /healthz 200");
-    expect(served).not.toContain("PUT /v1/objects/team-a/too-big.bin");
+    expect(served).toContain("POST /v1/uploads 413");
+    expect(served).not.toContain("PUT /v1/");
     expect((await verigate(["head", "team-a/too-big.bin"])).stderr).toContain("not_found");
   });
 

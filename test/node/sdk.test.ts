@@ -171,6 +171,28 @@ describe("the SDK's errors and integrity checks", () => {
     expect(integrityOf(headers)).toMatchObject({ sha256: toHex(digest), size: 3 });
   });
 
+  it("resume a read only from the asked byte of the pinned version: a 206 from elsewhere, or of another ETag, is refused", async () => {
+    const object = utf8("0123456789");
+    const etag = `"${toHex(await sha256(object))}"`;
+    const partial =
+      (range: string, tag = etag) =>
+      () =>
+        new Response(object.subarray(Number(range.split(/[ -]/)[1])), {
+          status: 206,
+          headers: { "repr-digest": contentDigestOfSha256(fromHex(tag.slice(1, -1))), etag: tag, "content-length": "5", "content-range": range },
+        });
+    const asked = { offset: 5, etag: toHex(await sha256(object)) };
+    const { client, sent } = await recordingClient(undefined, partial("bytes 5-9/10"));
+    await expect(client.resumeObject("k", asked)).resolves.toMatchObject({ resumed: true, integrity: { offset: 5, size: 10 } });
+    expect(sent[0]?.request.headers.get("range")).toBe("bytes=5-");
+    expect(sent[0]?.request.headers.get("if-range")).toBe(etag);
+    const elsewhere = await recordingClient(undefined, partial("bytes 3-9/10"));
+    await expect(elsewhere.client.resumeObject("k", asked)).rejects.toMatchObject({ reason: "unverifiable" });
+    const other = `"${toHex(await sha256(utf8("another")))}"`;
+    const changed = await recordingClient(undefined, partial("bytes 5-9/10", other));
+    await expect(changed.client.resumeObject("k", asked)).rejects.toMatchObject({ reason: "unverifiable" });
+  });
+
   it("verify bytes against digest and size", async () => {
     const expected = { sha256: toHex(await sha256(utf8("abc"))), size: 3 };
     await expect(verifyBytes(utf8("abc"), expected)).resolves.toBeUndefined();

@@ -1,7 +1,7 @@
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { generateEd25519Key } from "../../sdk/keys.ts";
 import { type Command, printFields, stringOption } from "../command.ts";
+import { configDirectory } from "../config-dir.ts";
 import { writeKeyFile } from "../key-file.ts";
 import { keyPathOf } from "../session.ts";
 
@@ -22,8 +22,3 @@ export const keygen: Command = {
     ]);
   },
 };
-
-/** Where keys go when no file is named: `$XDG_CONFIG_HOME/verigate`, or `~/.config/verigate`. */
-function configDirectory(): string {
-  return join(process.env.XDG_CONFIG_HOME || join(homedir(), ".config"), "verigate");
-}

@@ -1,38 +1,56 @@
 import { stat } from "node:fs/promises";
+import { MIB } from "../../../shared/bytes.ts";
 import { basename } from "node:path";
 import type { VerigateClient } from "../../sdk/client.ts";
 import { VerigateApiError } from "../../sdk/errors.ts";
 import type { ObjectIntegrity } from "../../sdk/integrity.ts";
-import { type Command, integerOption, printFields, stringOption } from "../command.ts";
-import { saveVerified } from "../download.ts";
-import { digestFile, fileBody } from "../upload.ts";
+import type { PutObjectOptions } from "../../sdk/client.ts";
+import { VerigateUsageError } from "../../sdk/errors.ts";
+import type { PutResult } from "../../sdk/types.ts";
+import { type Command, integerOption, printFields, sizeOption, stringOption } from "../command.ts";
+import { digestFile } from "../file-hash.ts";
+import { downloadResumable } from "../partial-download.ts";
+import { putInParts } from "../session-put.ts";
+import { fileBody } from "../upload.ts";
+
+/** Above this a file goes through an upload session: parts resume after an interruption, and go up in parallel. */
+const DEFAULT_SESSION_THRESHOLD_BYTES = 64 * MIB;
+/** Parts in flight at once, and in memory: 4 x 16 MiB parts by default. */
+const DEFAULT_PARALLEL_PARTS = 4;
 
 export const put: Command = {
-  usage: "<file> [key] [--content-type <type>] [--if-none-match] [--if-match <etag>]",
-  summary: "upload a file (key: the file name by default); --if-none-match never replaces, --if-match replaces only that version",
+  usage: "<file> [key] [--content-type <type>] [--if-none-match] [--if-match <etag>] [--session-threshold <size>] [--parallel <n>] [--direct]",
+  summary:
+    "upload a file (key: the file name by default); --if-none-match never replaces, --if-match replaces only that version. Above --session-threshold (default 64MiB) or the gateway's PUT limit the file goes in parts through an upload session (--parallel at once, default 4; --direct straight to storage), and an interrupted upload is resumed by running the same command again",
   args: [1, 2],
-  options: { "content-type": { type: "string" }, "if-none-match": { type: "boolean" }, "if-match": { type: "string" } },
+  options: {
+    "content-type": { type: "string" },
+    "if-none-match": { type: "boolean" },
+    "if-match": { type: "string" },
+    "session-threshold": { type: "string" },
+    parallel: { type: "string" },
+    direct: { type: "boolean" },
+  },
   async run(invocation) {
     const [file = "", key = basename(file)] = invocation.args;
+    const threshold = sizeOption(invocation.options, "session-threshold") ?? DEFAULT_SESSION_THRESHOLD_BYTES;
+    const parallel = integerOption(invocation.options, "parallel") ?? DEFAULT_PARALLEL_PARTS;
+    if (parallel < 1) throw new VerigateUsageError("--parallel must be at least 1");
+    const direct = invocation.options.direct === true;
     const client = await invocation.client();
-    const { size: statSize } = await stat(file);
-    await refuseAboveLimit(client, file, statSize);
-    const { sha256, size } = await digestFile(file, statSize);
-    const { body, done } = fileBody(file, size);
+    const { size: statSize, mtimeMs } = await stat(file);
     const contentType = stringOption(invocation.options, "content-type");
     const ifMatch = stringOption(invocation.options, "if-match");
-    let result;
-    try {
-      result = await client.putObject(key, body, {
-        sha256,
-        size,
-        ...(contentType === undefined ? {} : { contentType }),
-        ...(ifMatch === undefined ? {} : { ifMatch }),
-        ifNoneMatch: invocation.options["if-none-match"] === true,
-      });
-    } finally {
-      done();
-    }
+    const preconditions = {
+      ...(contentType === undefined ? {} : { contentType }),
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+      ifNoneMatch: invocation.options["if-none-match"] === true,
+    };
+    const putLimit = await gatewayPutLimit(client);
+    const result =
+      direct || statSize > threshold || (putLimit !== undefined && statSize > putLimit)
+        ? await putInParts(client, file, key, { size: statSize, mtimeMs }, { parallel, direct, ...preconditions }, invocation.warn)
+        : await putWhole(client, file, key, statSize, preconditions);
     printFields(invocation, result, [
       ["key", result.key],
       ["size", String(result.size)],
@@ -42,20 +60,38 @@ export const put: Command = {
   },
 };
 
+/** One PUT: the file hashed once by streaming, then streamed up under a signature covering that digest. */
+async function putWhole(
+  client: VerigateClient,
+  file: string,
+  key: string,
+  statSize: number,
+  options: Omit<PutObjectOptions, "sha256" | "size">,
+): Promise<PutResult> {
+  const { sha256, size } = await digestFile(file, statSize);
+  const { body, done } = fileBody(file, size);
+  try {
+    return await client.putObject(key, body, { ...options, sha256, size });
+  } finally {
+    done();
+  }
+}
+
 export const get: Command = {
   usage: "<key> [-o <file>]",
-  summary: "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified",
+  summary:
+    "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified. An interrupted download is kept in <file>.partial and continued by the next run",
   args: [1, 1],
   options: { output: { type: "string", short: "o" } },
   async run(invocation) {
     const [key = ""] = invocation.args;
     const target = stringOption(invocation.options, "output") ?? basename(key);
-    const { response, integrity } = await (await invocation.client()).getObject(key);
-    await saveVerified(response.body, integrity, target);
-    printFields(invocation, { key, file: target, size: integrity.size, sha256: integrity.sha256 }, [
+    const { integrity, resumedFrom } = await downloadResumable(await invocation.client(), key, target, invocation.warn);
+    printFields(invocation, { key, file: target, size: integrity.size, sha256: integrity.sha256, resumed_from: resumedFrom }, [
       ["file", target],
       ["size", String(integrity.size)],
       ["sha256", `${integrity.sha256} (verified)`],
+      ...(resumedFrom === 0 ? [] : ([["resumed", `from byte ${resumedFrom}`]] as [string, string][])),
     ]);
   },
 };
@@ -102,19 +138,17 @@ export const rm: Command = {
 };
 
 /**
- * Asks the gateway's limit (`/healthz` `max_object_bytes`) before hashing or sending: neither wrangler dev nor
- * the Node server holds a body back for `Expect: 100-continue` (both answer 100 at once, measured), so a file
- * above the limit was sent whole before its 413. A gateway that does not state its limit is left to refuse.
+ * The gateway's PUT limit (`/healthz` `max_object_bytes`), asked before hashing or sending: neither wrangler dev nor
+ * the Node server holds a body back for `Expect: 100-continue` (both answer 100 at once, measured), so a file above
+ * the limit was sent whole before its 413. Such a file now goes through an upload session, whose create is refused
+ * (413 naming `MAX_UPLOAD_SESSION_BYTES`) before any part is sent. A gateway that does not state its limit: none.
  */
-async function refuseAboveLimit(client: VerigateClient, file: string, size: number): Promise<void> {
-  let limit: number | undefined;
+async function gatewayPutLimit(client: VerigateClient): Promise<number | undefined> {
   try {
-    limit = (await client.health()).max_object_bytes;
+    return (await client.health()).max_object_bytes;
   } catch (error) {
     if (!(error instanceof VerigateApiError)) throw error;
-  }
-  if (limit !== undefined && size > limit) {
-    throw new VerigateApiError(413, "too_large", null, `${file} is ${size} bytes, above the gateway's limit of ${limit} (MAX_OBJECT_BYTES); nothing was sent`);
+    return undefined;
   }
 }
 

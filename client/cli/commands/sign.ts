@@ -3,7 +3,7 @@ import { fromHex } from "../../../shared/crypto/encoding.ts";
 import { VerigateUsageError } from "../../sdk/errors.ts";
 import { type Command, type Invocation, stringOption } from "../command.ts";
 import { openClient } from "../session.ts";
-import { digestFile } from "../upload.ts";
+import { digestFile } from "../file-hash.ts";
 
 const ABSOLUTE_URL = /^https?:\/\//i;
 /** What curl sends for `--data-binary` unless told otherwise, and what an object must not be stored as. */
