@@ -35,6 +35,9 @@ export default defineConfig({
   test: {
     // The gateway logs one JSON line per failed request; show them only for tests that fail.
     silent: "passed-only",
+    // Two files at once, not vitest's default of one on a 2-core machine: most suites wait on subprocesses, loopback
+    // servers and local stores rather than compute. Measured on this machine: 257 s against 348 s for one at a time.
+    maxWorkers: 2,
     projects: [
       {
         // Runs inside workerd with the real local R2, KV, Durable Object and Rate Limiting bindings of wrangler.toml.
