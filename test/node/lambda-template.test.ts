@@ -149,7 +149,11 @@ describe("deploy/template.yaml", () => {
 
   it("aborts incomplete multipart uploads after 7 days, past the longest upload session (6 days), as a backstop for the sweep", () => {
     const lifecycle = template.Resources.ObjectsBucket?.Properties?.LifecycleConfiguration as { Rules: unknown[] } | undefined;
-    expect(lifecycle?.Rules).toContainEqual({ Id: "abort-incomplete-multipart-uploads", Status: "Enabled", AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } });
+    expect(lifecycle?.Rules).toContainEqual({
+      Id: "abort-incomplete-multipart-uploads",
+      Status: "Enabled",
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+    });
   });
 
   it("grants each function only the calls its backends make, on the stack's own bucket and table", () => {
