@@ -8,6 +8,7 @@ import { keys } from "./routes/keys.ts";
 import { openapi } from "./routes/openapi.ts";
 import { objects } from "./routes/objects.ts";
 import { download, redactLinkToken } from "./routes/links.ts";
+import { plans } from "./routes/plans.ts";
 import { presign } from "./routes/presign.ts";
 import { uploads } from "./routes/uploads.ts";
 import { refuseUnsafeConfig } from "./middleware/guard.ts";
@@ -71,6 +72,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.route("/v1/keys", keys);
   app.route("/v1/objects", objects);
   app.route("/v1/presign", presign);
+  app.route("/v1/plans", plans);
   app.route("/v1/uploads", uploads);
 
   app.onError(onProblem);

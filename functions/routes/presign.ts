@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { type Config, isPresignStorageWarning } from "../../shared/config/index.ts";
 import { toBase64Url } from "../../shared/crypto/encoding.ts";
 import { VerigateError } from "../../shared/errors/index.ts";
 import { validateObjectKey } from "../../shared/objects/key.ts";
-import { type Manifest, readCurrent } from "../../shared/objects/manifest.ts";
+import { readCurrent } from "../../shared/objects/manifest.ts";
 import { parsePresignRequest } from "../../shared/presign/request.ts";
+import { presignBlobGet, storageGetSettings } from "../../shared/presign/storage-get.ts";
 import { issueLinkToken } from "../../shared/presign/token.ts";
 import type { AppEnv } from "../context.ts";
 import { authorize } from "../middleware/authorize.ts";
@@ -31,7 +31,7 @@ export const presign = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => 
 
   let url: string;
   if (request.mode === "storage") {
-    url = await storagePresign(config, manifest, request.expiresIn);
+    url = await presignBlobGet(storageGetSettings(config), manifest.blob, request.expiresIn);
   } else {
     const nonce = request.singleUse ? toBase64Url(crypto.getRandomValues(new Uint8Array(LINK_NONCE_BYTES))) : undefined;
     const token = await issueLinkToken(
@@ -51,17 +51,3 @@ export const presign = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => 
   });
   return c.json({ url, method: "GET", mode: request.mode, expires_at: new Date(exp * 1000).toISOString(), integrity });
 });
-
-/**
- * Storage presigned URLs are opt-in: 403 `presign_storage_disabled` unless `PRESIGN_STORAGE=on`, and 503
- * `misconfigured` while a setting they need is missing, which shared/config found at start and /healthz lists
- * among its warnings. The SDK is loaded only when the mode is used.
- */
-async function storagePresign(config: Readonly<Config>, manifest: Manifest, expiresInSeconds: number): Promise<string> {
-  if (!config.presignStorage) throw new VerigateError("presign_storage_disabled");
-  const missing = config.warnings.filter(isPresignStorageWarning);
-  // No bucket and no warning: on AWS that is the problem `missing_s3_bucket`, and the guard refused the request already.
-  if (missing.length > 0 || !config.s3) throw new VerigateError("misconfigured", `PRESIGN_STORAGE=on: ${missing.join(",") || "missing_s3_bucket"}`);
-  const { presignStorageGet } = await import("../../shared/storage/s3-presign.ts");
-  return presignStorageGet(config.s3, manifest.blob, Math.min(expiresInSeconds, config.presignMaxSeconds));
-}

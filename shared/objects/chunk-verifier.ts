@@ -55,7 +55,8 @@ export function verifiedChunks(
   };
 }
 
-async function expectedDigest(digests: ChunkDigests, index: number, integrityFailure: IntegrityFailure): Promise<string> {
+/** Chunk `index`'s digest; a tree page failing its check is reported through `integrityFailure` and thrown. */
+export async function expectedDigest(digests: ChunkDigests, index: number, integrityFailure: IntegrityFailure): Promise<string> {
   try {
     return await digests.digest(index);
   } catch (error) {
