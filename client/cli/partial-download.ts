@@ -4,6 +4,7 @@ import { VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { VerigateClient } from "../sdk/client.ts";
 import type { ObjectIntegrity } from "../sdk/integrity.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
+import { readDirectState } from "./direct-state.ts";
 import { hashFileInto } from "./file-hash.ts";
 import { type BodySink, keepVerified, writeBody } from "./download.ts";
 import { transferProgress } from "./progress.ts";
@@ -140,6 +141,10 @@ async function keptDownload(
     return null;
   }
   const state = await readState(files.state);
+  // Its chunks arrived out of order: not a prefix this download could continue, and too much to throw away unasked.
+  if (state === null && (await readDirectState(files.state)) !== null) {
+    throw new VerigateUsageError(`${files.data} is a direct download: continue it with \`verigate get --direct\`, or move it away`);
+  }
   // The state is written before the bytes and removed after them: a partial file without one is none of ours.
   if (state === null) throw new VerigateUsageError(`${files.data} exists and is no download verigate can continue; move it away or choose another -o`);
   const usable = state.endpoint === endpoint && state.key === key && length <= state.size;
