@@ -345,6 +345,27 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    "/v1/plans": {
+      post: {
+        operationId: "plan",
+        tags: ["links"],
+        summary: "A direct download plan: chunk digests and a presigned storage URL for a window of a version (presign and read)",
+        description:
+          "For the whole chunks covering `offset`..`offset + length` (to the end by default), at most 1024 per answer " +
+          "(`next_offset` says where a cut window stops): their SHA-256, read and checked by the gateway, and a presigned " +
+          "storage GET of the version's blob. The client fetches byte ranges of `url` itself and checks every chunk before " +
+          "keeping a byte of it. Without `version` the current one; with it, that version as a gateway link would serve it " +
+          "(404 once swept or once the key was deleted after it). Off unless the operator set `PRESIGN_STORAGE=on` (else 403 " +
+          "`presign_storage_disabled`); 503 `misconfigured` while a storage presign setting is missing. A tree page that fails " +
+          "its check is 502 `integrity_failure`.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "PlanRequest")),
+        responses: {
+          "200": json("The window's digests and the URL to fetch its bytes from.", ref("schemas", "Plan")),
+          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "presign_storage_disabled", "not_found", "range_not_satisfiable", "integrity_failure"]),
+        },
+      },
+    },
     "/v1/dl/{token}": {
       parameters: [ref("parameters", "token")],
       get: {
@@ -889,6 +910,39 @@ export const OPENAPI_DOCUMENT = {
             additionalProperties: false,
             properties: { sha256: SHA256_HEX, size: BYTE_COUNT, chunk_size: { type: "integer", minimum: 1 } },
           },
+        },
+      },
+      PlanRequest: {
+        type: "object",
+        required: ["key"],
+        properties: {
+          key: { type: "string" },
+          version: { ...ref("schemas", "Version"), description: "The version an earlier plan returned; absent plans the current one." },
+          offset: { ...BYTE_COUNT, default: 0, description: "The first byte wanted; at or past the end is 416 `range_not_satisfiable`." },
+          length: { type: "integer", minimum: 1, description: "Bytes wanted from `offset`; absent runs to the end of the object." },
+          expires_in: { type: "integer", minimum: 1, default: 300, description: "Seconds the URL lives, at most `PRESIGN_MAX_SECONDS` (3600 by default)." },
+        },
+      },
+      Plan: {
+        type: "object",
+        required: ["key", "version", "size", "sha256", "chunk_size", "etag", "first_chunk", "chunks", "next_offset", "url", "expires_at"],
+        additionalProperties: false,
+        properties: {
+          key: { type: "string" },
+          version: ref("schemas", "Version"),
+          size: BYTE_COUNT,
+          sha256: { ...SHA256_HEX, description: "The whole object's SHA-256: check it once every chunk is in." },
+          chunk_size: { type: "integer", minimum: 1 },
+          etag: ENTITY_TAG,
+          first_chunk: { ...BYTE_COUNT, description: "Index of the window's first chunk: chunk i is bytes i x chunk_size up to the next chunk or the end." },
+          chunks: { type: "array", maxItems: 1024, items: SHA256_HEX, description: "SHA-256 of chunks first_chunk, first_chunk + 1, ... in order." },
+          next_offset: {
+            type: ["integer", "null"],
+            minimum: 0,
+            description: "The first byte of the chunk after a window cut at 1024 chunks, to ask the rest with; null when the window reaches the end asked for.",
+          },
+          url: { type: "string", format: "uri", description: "A presigned storage GET of the version's blob; send Range headers for the chunks wanted." },
+          expires_at: TIMESTAMP,
         },
       },
       Health: {

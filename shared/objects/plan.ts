@@ -74,5 +74,17 @@ export interface PlanBody {
 
 export function planBody(manifest: Manifest, window: PlanWindow, chunks: string[], url: string, expiresAt: string): PlanBody {
   const { key, version, size, sha256, chunk_size } = manifest;
-  return { key, version, size, sha256, chunk_size, etag: etagOf(manifest), first_chunk: window.firstChunk, chunks, next_offset: window.nextOffset, url, expires_at: expiresAt };
+  return {
+    key,
+    version,
+    size,
+    sha256,
+    chunk_size,
+    etag: etagOf(manifest),
+    first_chunk: window.firstChunk,
+    chunks,
+    next_offset: window.nextOffset,
+    url,
+    expires_at: expiresAt,
+  };
 }
