@@ -8,6 +8,7 @@ import { ChunkBitmap, chunkCount, readDirectState, saveDirectState } from "./dir
 import { keepVerified } from "./download.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
 import { hashFileInto } from "./file-hash.ts";
+import { discard, keptLength, type PartialFiles, partialFilesOf } from "./partial-files.ts";
 import { type Progress, transferProgress } from "./progress.ts";
 
 /** Bytes asked of storage in one Range request: few requests per GiB, and parallel x this is all the memory held. */
@@ -36,12 +37,6 @@ export interface DirectDownloaded {
   /** Chunks found verified on disk from an earlier run and not fetched again. */
   resumedChunks: number;
   chunkCount: number;
-}
-
-interface PartialFiles {
-  target: string;
-  data: string;
-  state: string;
 }
 
 /** Consecutive chunks asked in one Range request, with the digests they must match and the window whose URL serves them. */
@@ -77,7 +72,7 @@ interface Run {
  */
 export async function downloadDirect(client: VerigateClient, key: string, target: string, options: DirectDownloadOptions): Promise<DirectDownloaded> {
   if (!Number.isSafeInteger(options.parallel) || options.parallel < 1) throw new VerigateUsageError("--parallel must be a whole number, at least 1");
-  const files = { target, data: `${target}.partial`, state: `${target}.partial.json` };
+  const files = partialFilesOf(target);
   const first = await client.planDownload(key);
   const kept = await keptChunks(files, client.endpoint, first, options.warn);
   try {
@@ -330,14 +325,8 @@ async function verifyWhole(run: Run): Promise<void> {
  * state of ours is refused, as it may be anyone's.
  */
 async function keptChunks(files: PartialFiles, endpoint: string, plan: DownloadPlan, warn: (text: string) => void): Promise<ChunkBitmap | null> {
-  const length = await stat(files.data).then(
-    (info) => info.size,
-    () => null,
-  );
-  if (length === null) {
-    await rm(files.state, { force: true });
-    return null;
-  }
+  const length = await keptLength(files);
+  if (length === null) return null;
   const saved = await readDirectState(files.state);
   if (saved === null) {
     const stateExists = await stat(files.state).then(
@@ -363,11 +352,6 @@ async function keptChunks(files: PartialFiles, endpoint: string, plan: DownloadP
     return null;
   }
   return done;
-}
-
-async function discard(files: PartialFiles): Promise<void> {
-  await rm(files.data, { force: true });
-  await rm(files.state, { force: true });
 }
 
 function keptMessage(files: PartialFiles, done: ChunkBitmap): string {
