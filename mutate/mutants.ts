@@ -46,6 +46,8 @@ const UPLOAD_SESSION_STORES = "test/workerd/upload-sessions.test.ts";
 const UPLOAD_SESSION_DYNAMODB = "test/node/upload-sessions-dynamodb.test.ts";
 const SESSIONS_CORE = "test/workerd/uploads-core.test.ts";
 const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
+/** Issue 18: direct download plans. */
+const PLANS = "test/workerd/plans.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -103,7 +105,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "shared/objects/tombstone.ts",
     original: "if (!tombstone || Date.parse(manifest.created_at) > Date.parse(tombstone.deleted_at)) return manifest;",
     replacement: "return manifest;",
-    tests: [LINKS_AFTER_DELETE],
+    tests: [LINKS_AFTER_DELETE, PLANS],
   },
   {
     id: "link-token-logged",
@@ -501,6 +503,30 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [PRESIGN, MATRIX],
   },
   {
+    id: "plan-without-read",
+    invariant: "a direct download plan needs presign and read (issue 18)",
+    file: "functions/routes/plans.ts",
+    original: '  authorize(c, "read", request.key);\n',
+    replacement: "",
+    tests: [PLANS],
+  },
+  {
+    id: "plan-storage-presign-ungated",
+    invariant: "a direct download plan hands out a storage URL only with PRESIGN_STORAGE=on (issue 18)",
+    file: "functions/routes/plans.ts",
+    original: "const settings = storageGetSettings(config);",
+    replacement: "const settings = config.s3 ?? storageGetSettings(config);",
+    tests: [PLANS],
+  },
+  {
+    id: "plan-window-uncut",
+    invariant: "a plan covers at most MAX_PLAN_CHUNKS chunks and says where it stopped (issue 18)",
+    file: "shared/objects/plan.ts",
+    original: "const endChunk = Math.min(askedEndChunk, firstChunk + MAX_PLAN_CHUNKS);",
+    replacement: "const endChunk = askedEndChunk;",
+    tests: [PLANS],
+  },
+  {
     id: "link-claim-fails-open",
     invariant: "a replay store error while spending a single-use link is 503, never a download (issue #17, survivor 7)",
     file: "functions/routes/links.ts",
@@ -682,7 +708,7 @@ export const MUTANTS: readonly Mutant[] = [
     file: "shared/objects/chunk-digests.ts",
     original: "if (!timingSafeEqual(actual, wanted)) {",
     replacement: "if (false) {",
-    tests: [DIGEST_TREE],
+    tests: [DIGEST_TREE, PLANS],
   },
   {
     id: "sweep-tree-pages-kept",

@@ -2,7 +2,7 @@ import type { MetadataStore } from "../metadata/index.ts";
 import { chunkDigests } from "./chunk-digests.ts";
 import { expectedDigest, integrityLogger } from "./chunk-verifier.ts";
 import type { ObjectDeps } from "./deps.ts";
-import { etagOf, type Manifest, readCurrent } from "./manifest.ts";
+import { type Manifest, putResponseBody, type PutResponseBody, readCurrent } from "./manifest.ts";
 import { readPinnedVersion } from "./tombstone.ts";
 
 /**
@@ -56,14 +56,8 @@ export async function windowDigests(deps: Pick<ObjectDeps, "storage" | "log">, m
   return hex;
 }
 
-/** The 200 body of `POST /v1/plans` (PROTOCOL section 4, "Direct download plans"). */
-export interface PlanBody {
-  key: string;
-  version: string;
-  size: number;
-  sha256: string;
-  chunk_size: number;
-  etag: string;
+/** The 200 body of `POST /v1/plans` (PROTOCOL section 4, "Direct download plans"): the version's facts as a PUT answers them, and the window. */
+export interface PlanBody extends PutResponseBody {
   first_chunk: number;
   chunks: string[];
   next_offset: number | null;
@@ -73,18 +67,5 @@ export interface PlanBody {
 }
 
 export function planBody(manifest: Manifest, window: PlanWindow, chunks: string[], url: string, expiresAt: string): PlanBody {
-  const { key, version, size, sha256, chunk_size } = manifest;
-  return {
-    key,
-    version,
-    size,
-    sha256,
-    chunk_size,
-    etag: etagOf(manifest),
-    first_chunk: window.firstChunk,
-    chunks,
-    next_offset: window.nextOffset,
-    url,
-    expires_at: expiresAt,
-  };
+  return { ...putResponseBody(manifest), first_chunk: window.firstChunk, chunks, next_offset: window.nextOffset, url, expires_at: expiresAt };
 }

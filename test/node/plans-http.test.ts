@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PlanBody as Plan } from "../../shared/objects/plan.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { problemOf } from "../support/problem.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
@@ -13,18 +14,6 @@ const JSON_HEADERS = { "content-type": "application/json" };
 const NO_LOCAL_S3_API = "the local R2 has no S3 API for a presigned URL to reach";
 /** s3rver serves a presigned URL without checking its signature or expiry (test/node/presign-storage.test.ts). */
 const S3RVER_CHECKS_NO_SIGNATURE = "s3rver checks no presigned signature or expiry, so an expired URL still serves";
-
-interface Plan {
-  version: string;
-  size: number;
-  sha256: string;
-  chunk_size: number;
-  first_chunk: number;
-  chunks: string[];
-  next_offset: number | null;
-  url: string;
-  expires_at: string;
-}
 
 function plan(gateway: GatewayHarness, body: Record<string, unknown>, as?: Signer): Promise<Response> {
   return gateway.signedFetch("POST", "/v1/plans", { body: new TextEncoder().encode(JSON.stringify(body)), headers: JSON_HEADERS, ...(as ? { as } : {}) });

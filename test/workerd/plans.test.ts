@@ -5,12 +5,12 @@ import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object
 import { KvMetadataStore } from "../../shared/metadata/kv-binding.ts";
 import { treePageKey } from "../../shared/objects/digest-tree.ts";
 import { type Manifest, readCurrent } from "../../shared/objects/manifest.ts";
-import { MAX_PLAN_CHUNKS } from "../../shared/objects/plan.ts";
+import { MAX_PLAN_CHUNKS, type PlanBody as Plan } from "../../shared/objects/plan.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { problemDetailOf, problemOf } from "../support/problem.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
-import { keyWithScopes, testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
+import { keyWithScopes, STORAGE_PRESIGN_ON, testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
 import { bytes, CHUNK, putBytes, sha256, uniqueKey } from "./support/objects-fixtures.ts";
 
 /**
@@ -19,32 +19,10 @@ import { bytes, CHUNK, putBytes, sha256, uniqueKey } from "./support/objects-fix
  * before the cases, where a slow load is set-up time rather than a case timing out.
  */
 const LOAD_PRESIGNER_TIMEOUT_MS = 180_000;
-/** Storage presign on, with S3 settings of the shape R2 takes (nothing is sent to them: presigning is local). */
-const STORAGE_PRESIGN_ON = {
-  PRESIGN_STORAGE: "on",
-  S3_BUCKET: "verigate-objects",
-  S3_ENDPOINT: "https://account.r2.cloudflarestorage.com",
-  S3_ACCESS_KEY_ID: "AKIDEXAMPLE",
-  S3_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-};
 /** Chunks this small give a digest tree (more than 1,024 chunks) in a few tens of KiB; the window math is the same at any size. */
 const TINY_CHUNK = 16;
 /** Two full windows and a short third: 2 x MAX_PLAN_CHUNKS + 5 chunks, the last one short. */
 const TREE_OBJECT_BYTES = (2 * MAX_PLAN_CHUNKS + 4) * TINY_CHUNK + 7;
-
-interface Plan {
-  key: string;
-  version: string;
-  size: number;
-  sha256: string;
-  chunk_size: number;
-  etag: string;
-  first_chunk: number;
-  chunks: string[];
-  next_offset: number | null;
-  url: string;
-  expires_at: string;
-}
 
 function plan(gateway: TestGateway, body: Record<string, unknown>, as?: SignedInit["as"]): Promise<Response> {
   return gateway.signed("POST", "/v1/plans", { body: JSON.stringify(body), headers: { "content-type": "application/json" }, ...(as ? { as } : {}) });

@@ -8,7 +8,7 @@ import type { ReplayStore } from "../../shared/replay/index.ts";
 import { sweepGarbage } from "../../shared/objects/garbage.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { newEd25519Key } from "../support/keys.ts";
-import { testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
+import { STORAGE_PRESIGN_ON, testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
 import { problemOf } from "../support/problem.ts";
 
 const CHUNK = 64 * 1024;
@@ -16,14 +16,6 @@ const SECRET = "presign-secret-for-tests-0123456789abcdef";
 const SINGLE_USE_RACE = 50;
 /** The first storage presign of a run imports the AWS SDK into workerd: over 5 s measured on a loaded 2-core machine. */
 const SDK_IMPORT_TIMEOUT_MS = 30_000;
-/** Storage mode on, with S3 settings of the shape R2 takes (nothing is sent to them: presigning is local). */
-const STORAGE_PRESIGN_ON = {
-  PRESIGN_STORAGE: "on",
-  S3_BUCKET: "verigate-objects",
-  S3_ENDPOINT: "https://account.r2.cloudflarestorage.com",
-  S3_ACCESS_KEY_ID: "AKIDEXAMPLE",
-  S3_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-};
 
 function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);

@@ -37,6 +37,14 @@ export interface SignedInit {
 }
 
 export const ORIGIN = "http://gateway.test";
+/** Storage presign on, with S3 settings of the shape R2 takes (nothing is sent to them: presigning is local). */
+export const STORAGE_PRESIGN_ON = {
+  PRESIGN_STORAGE: "on",
+  S3_BUCKET: "verigate-objects",
+  S3_ENDPOINT: "https://account.r2.cloudflarestorage.com",
+  S3_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  S3_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+};
 export const T0_MS = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 /**
