@@ -1,6 +1,7 @@
 import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
 import { type BurstPlan, type BurstResult } from "../measures/load.ts";
+import type { DirectRuns } from "../measures/direct.ts";
 import type { SessionMemoryOperation, SessionRuns } from "../measures/sessions.ts";
 import { PART_CONCURRENCY } from "../harness/sessions.ts";
 import { GIB, MIB } from "../../shared/bytes.ts";
@@ -167,6 +168,18 @@ function downloadCpu(medians: Record<string, number>, prefix: string, object: Do
   medians[`${prefix}download_cpu_ms_per_gib_raw`] = raw;
   medians[`${prefix}download_cpu_ms_per_gib_hash`] = hash;
   medians[`${prefix}download_cpu_over_raw_plus_hash`] = verified / (raw + hash);
+}
+
+/**
+ * Issue 18: the CLI's direct download (parallel Range GETs straight from storage, every chunk verified) against the
+ * gateway's verified stream of the same object (`download_direct_over_gateway`), and the client's CPU per GiB for it
+ * (`download_direct_client_cpu_ms_per_gib`).
+ */
+export function addDirectSection(report: Report, section: string, runs: DirectRuns): void {
+  const gateway = addRow(report, section, "verified GET /v1/objects through the gateway", "MiB/s", runs.gatewayMibps);
+  const direct = addRow(report, section, "get --direct: 4 Range GETs from storage, chunks verified, written, whole SHA-256", "MiB/s", runs.directMibps);
+  report.medians.download_direct_over_gateway = ratio(direct, gateway);
+  report.medians.download_direct_client_cpu_ms_per_gib = addRow(report, section, "client CPU per GiB, get --direct", "ms", runs.clientCpuMsPerGib);
 }
 
 /** The named auth ratios: signed over unsigned request rates at each concurrency, and the claim alone at 10. */

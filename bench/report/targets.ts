@@ -54,6 +54,30 @@ const BOUND_FLOOR = 0.95;
 /** Issue 13: gateway CPU per verified GiB against raw pass-through CPU plus native hash CPU. */
 const CPU_OVER_RAW_PLUS_HASH_CEILING = 1.1;
 
+/** Issue 18: a direct download must be at least as fast as the gateway's verified stream ("at the speed of the store"). */
+const DIRECT_OVER_GATEWAY_FLOOR = 1;
+/** Issue 18's targets, when the direct download rows ran. */
+function directTargets(m: Medians): Target[] {
+  if (m.download_direct_over_gateway === undefined) return [];
+  const cpu = m.download_direct_client_cpu_ms_per_gib ?? Number.NaN;
+  const gateway = m.aws_node_server_download_cpu_ms_per_gib_verified ?? Number.NaN;
+  return [
+    atLeast(
+      "AWS Node server: get --direct (parallel verified Range GETs from storage) >= 1x the gateway's verified stream of the same object",
+      m,
+      ["download_direct_over_gateway"],
+      DIRECT_OVER_GATEWAY_FLOOR,
+    ),
+    {
+      // The work moves from the gateway to the client (chunk digests, then the whole SHA-256 read back from disk): it
+      // must not cost more there than the gateway spends verifying the same GiB.
+      claim: "client CPU per GiB of get --direct <= the gateway's CPU per GiB of the verified stream",
+      pass: cpu <= gateway,
+      measured: `download_direct_client_cpu_ms_per_gib ${cpu.toFixed(0)} ms vs aws_node_server_download_cpu_ms_per_gib_verified ${gateway.toFixed(0)} ms`,
+    },
+  ];
+}
+
 /** The issues' targets, each judged on the named medians. */
 export function workersTargets(m: Medians): Target[] {
   const ttfbAllowance = (m.ttfb_raw_ms ?? Number.NaN) + TTFB_ALLOWANCE_MS;
@@ -119,6 +143,7 @@ export function awsNodeServerTargets(m: Medians): Target[] {
     ),
     atLeast("AWS Node server: signed+replay-checked >= 0.4x unsigned at concurrency 10", m, ["aws_node_server_auth_signed_over_unsigned_c10"], 0.4),
     ...loadTargets(m, "node", "AWS Node server", LOAD_GROWTH_NODE_MIB, "twice the default in-flight budget"),
+    ...directTargets(m),
   ];
 }
 

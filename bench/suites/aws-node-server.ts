@@ -4,12 +4,13 @@ import { GIB, MIB } from "../../shared/bytes.ts";
 import { toHex } from "../../shared/crypto/encoding.ts";
 import { authRounds } from "../measures/auth.ts";
 import { type ChildServer, startChild } from "../harness/child.ts";
+import { type DirectRuns, directRounds } from "../measures/direct.ts";
 import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "../measures/downloads.ts";
 import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addLoadSection, authRatios, type DownloadMedians, downloadRatios } from "../report/rows.ts";
+import { addAuthSection, addDirectSection, addDownloadSection, addLoadSection, authRatios, type DownloadMedians, downloadRatios } from "../report/rows.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 import { type AwsLambdaRuns, addAwsLambdaRows, measureAwsLambda } from "./aws-lambda.ts";
 
@@ -57,9 +58,11 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   let auth: Awaited<ReturnType<typeof authRounds>>;
   let load: BurstResult;
   let lambda: AwsLambdaRuns | undefined;
+  let direct: DirectRuns | undefined;
   const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
   try {
-    const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES };
+    // Storage presign on, for direct download plans; no other row asks for a storage URL.
+    const vars = { ...standIns.ready, ADMIN_KEYS: `${ADMIN_KEYID}=${jwk.x}`, REPLAY_STORE: "dynamodb", MAX_OBJECT_BYTES, PRESIGN_STORAGE: "on" };
     let gateway: ChildServer<GatewayOrigins> | undefined;
     try {
       gateway = await startChild<GatewayOrigins>(AWS_NODE_SERVER, { BENCH_VARS: JSON.stringify(vars) });
@@ -79,6 +82,11 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
           progress(`AWS Node server download ${object.size / MIB} MiB: round ${round + 1}/${rounds}`),
         );
         downloads.set(object.label, runs);
+      }
+      if (plan.awsNodeServerLargeRounds > 0) {
+        direct = await directRounds(target, sampler, large, plan.awsNodeServerLargeRounds, (round) =>
+          progress(`AWS Node server direct download ${large.size / MIB} MiB vs the verified stream: round ${round + 1}/${plan.awsNodeServerLargeRounds}`),
+        );
       }
       progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
       auth = await authRounds(
@@ -112,6 +120,13 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   const smallMedians = smallRuns ? addDownloadSection(report, section(small, plan.awsNodeServerSmallRounds), small, smallRuns) : undefined;
   const largeMedians = largeRuns ? addDownloadSection(report, section(large, plan.awsNodeServerLargeRounds), large, largeRuns) : undefined;
   if (smallMedians) downloadRatios(report.medians, "aws_node_server_", smallMedians, largeMedians);
+  if (direct) {
+    addDirectSection(
+      report,
+      `AWS backends on the Node server (s3rver), direct download of ${large.size / MIB} MiB vs the verified stream (${direct.directMibps.length} rounds)`,
+      direct,
+    );
+  }
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
   authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
   addLoadSection(report, "node", "AWS backends on the Node server", LOAD_BURST, load);

@@ -24,7 +24,10 @@ export const EXIT_CODE_MEANINGS: readonly [code: number, meaning: string][] = [
     EXIT_API_ERROR,
     "the gateway refused the request (its code and request id are printed); a file too large for an upload session is refused before any byte is sent",
   ],
-  [EXIT_INTEGRITY, "integrity failure: the bytes did not match their digest or length, or the download was cut; the target file was not written"],
+  [
+    EXIT_INTEGRITY,
+    "integrity failure: the bytes did not match their digest or length, or the download was cut; the target file was not written (get --direct names the chunk)",
+  ],
   [EXIT_NETWORK_IO, "network or file error"],
   [EXIT_INTERRUPTED, "interrupted (Ctrl-C): get keeps what arrived in <file>.partial, put in parts its upload session, for the next run"],
 ];

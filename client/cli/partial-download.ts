@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { VerigateClient } from "../sdk/client.ts";
 import type { ObjectIntegrity } from "../sdk/integrity.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
+import { readDirectState } from "./direct-state.ts";
 import { hashFileInto } from "./file-hash.ts";
+import { discard, keptLength, type PartialFiles, partialFilesOf } from "./partial-files.ts";
 import { type BodySink, keepVerified, writeBody } from "./download.ts";
 import { transferProgress } from "./progress.ts";
 
@@ -21,12 +23,6 @@ interface PartialState {
   etag: string;
   sha256: string;
   size: number;
-}
-
-interface PartialFiles {
-  target: string;
-  data: string;
-  state: string;
 }
 
 export interface Downloaded {
@@ -47,7 +43,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * start, so a corrupted partial file costs one download, never a wrong file.
  */
 export async function downloadResumable(client: VerigateClient, key: string, target: string, warn: (text: string) => void): Promise<Downloaded> {
-  const files = { target, data: `${target}.partial`, state: `${target}.partial.json` };
+  const files = partialFilesOf(target);
   const kept = await keptDownload(files, client.endpoint, key, warn);
   if (kept !== null) {
     const read = await client.resumeObject(key, { offset: kept.offset, etag: kept.state.etag });
@@ -131,15 +127,13 @@ async function keptDownload(
   key: string,
   warn: (text: string) => void,
 ): Promise<{ state: PartialState; offset: number } | null> {
-  const length = await stat(files.data).then(
-    (info) => info.size,
-    () => null,
-  );
-  if (length === null) {
-    await rm(files.state, { force: true });
-    return null;
-  }
+  const length = await keptLength(files);
+  if (length === null) return null;
   const state = await readState(files.state);
+  // Its chunks arrived out of order: not a prefix this download could continue, and too much to throw away unasked.
+  if (state === null && (await readDirectState(files.state)) !== null) {
+    throw new VerigateUsageError(`${files.data} is a direct download: continue it with \`verigate get --direct\`, or move it away`);
+  }
   // The state is written before the bytes and removed after them: a partial file without one is none of ours.
   if (state === null) throw new VerigateUsageError(`${files.data} exists and is no download verigate can continue; move it away or choose another -o`);
   const usable = state.endpoint === endpoint && state.key === key && length <= state.size;
@@ -175,11 +169,6 @@ async function readState(path: string): Promise<PartialState | null> {
 /** Bytes that arrived whole and are not the object: kept bytes are not worth keeping after that. */
 function isMismatch(error: unknown): error is VerigateIntegrityError {
   return error instanceof VerigateIntegrityError && (error.reason === "digest_mismatch" || error.reason === "size_mismatch");
-}
-
-async function discard(files: PartialFiles): Promise<void> {
-  await rm(files.data, { force: true });
-  await rm(files.state, { force: true });
 }
 
 function keptMessage(files: PartialFiles, bytes: number): string {

@@ -8,6 +8,7 @@ import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
 import type {
   CompletePending,
   CreateKeyInput,
+  DownloadPlan,
   Health,
   KeyRecord,
   ListedObject,
@@ -87,6 +88,17 @@ export interface PresignOptions {
   expiresIn?: number;
   singleUse?: boolean;
   mode?: PresignMode;
+}
+
+export interface PlanDownloadOptions {
+  /** Pin a version (as a plan gave it); absent: the current one. */
+  version?: string;
+  /** Where the window starts, in bytes; it is widened to whole chunks. */
+  offset?: number;
+  /** Bytes from `offset`; absent: to the end (the gateway cuts a window at its chunk limit and says where via `next_offset`). */
+  length?: number;
+  /** Seconds the storage URL stays valid, 1..PRESIGN_MAX_SECONDS; the gateway's default is 300. */
+  expiresIn?: number;
 }
 
 /** A signed request as data: sent by `send`, and sendable again, which is how a replay is shown to fail. */
@@ -234,6 +246,22 @@ export class VerigateClient {
     };
     const result = await this.#json<PresignResult>({ method: "POST", path: "/v1/presign", ...(await jsonBody(request)) });
     return { ...result, url: new URL(result.url, `${this.endpoint}/`).href };
+  }
+
+  /**
+   * `POST /v1/plans`: a direct download plan (needs `presign` and `read` on the key, and storage presign enabled by
+   * the operator). The caller fetches ranges of `url` itself and checks every chunk against `chunks` before using it.
+   */
+  async planDownload(key: string, options: PlanDownloadOptions = {}): Promise<DownloadPlan> {
+    const request = {
+      key,
+      ...(options.version === undefined ? {} : { version: options.version }),
+      ...(options.offset === undefined ? {} : { offset: options.offset }),
+      ...(options.length === undefined ? {} : { length: options.length }),
+      ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }),
+    };
+    const plan = await this.#json<DownloadPlan>({ method: "POST", path: "/v1/plans", ...(await jsonBody(request)) });
+    return { ...plan, url: new URL(plan.url, `${this.endpoint}/`).href };
   }
 
   /** Opens a presigned link (no signature: the link is the credential); check the body against `presign.integrity`. */

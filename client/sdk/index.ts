@@ -5,6 +5,7 @@ export {
   type GetObjectOptions,
   type ListObjectsOptions,
   type ObjectResponse,
+  type PlanDownloadOptions,
   type PreparedRequest,
   type PresignOptions,
   type PutObjectOptions,

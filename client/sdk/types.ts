@@ -3,6 +3,7 @@ import type { Action, KeyAlgorithm, KeyRecord, Scope } from "../../shared/keys/i
 import type { PublicKeyRecord } from "../../shared/keys/registry.ts";
 import type { ListedObject, ObjectList } from "../../shared/objects/list.ts";
 import type { PutResponseBody } from "../../shared/objects/manifest.ts";
+import type { PlanBody } from "../../shared/objects/plan.ts";
 import type { PresignMode } from "../../shared/presign/request.ts";
 import type { CompletePendingBody, CreateUploadBody, PartBody, UploadStatusBody } from "../../shared/uploads/wire.ts";
 
@@ -42,6 +43,14 @@ export interface PresignResult {
   /** What the bytes behind `url` must be; for storage links it is the only thing vouching for them. */
   integrity: { sha256: string; size: number; chunk_size: number };
 }
+
+/**
+ * `POST /v1/plans` (PROTOCOL "Direct download plans"): a window of whole chunks of one version, their digests as the
+ * gateway read them (`chunks[i]` is chunk `first_chunk + i`'s), where a cut window stops (`next_offset`), and a
+ * presigned storage GET of the version's blob to fetch byte ranges of. The digests are what the bytes from `url` are
+ * checked against; nothing from storage vouches for itself.
+ */
+export type DownloadPlan = PlanBody;
 
 export interface CreateKeyInput {
   keyid?: string;

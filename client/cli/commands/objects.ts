@@ -9,6 +9,7 @@ import { VerigateUsageError } from "../../sdk/errors.ts";
 import type { PutResult } from "../../sdk/types.ts";
 import { type Command, integerOption, printFields, sizeOption, stringOption } from "../command.ts";
 import { digestFile } from "../file-hash.ts";
+import { downloadDirect } from "../direct-download.ts";
 import { downloadResumable } from "../partial-download.ts";
 import { putInParts } from "../session-put.ts";
 import { fileBody } from "../upload.ts";
@@ -17,6 +18,8 @@ import { fileBody } from "../upload.ts";
 const DEFAULT_SESSION_THRESHOLD_BYTES = 64 * MIB;
 /** Parts in flight at once, and in memory: 4 x 16 MiB parts by default. */
 const DEFAULT_PARALLEL_PARTS = 4;
+/** Storage Range requests in flight at once, and in memory, for `get --direct`: 4 x 8 MiB by default. */
+const DEFAULT_PARALLEL_RANGES = 4;
 
 export const put: Command = {
   usage: "<file> [key] [--content-type <type>] [--if-none-match] [--if-match <etag>] [--session-threshold <size>] [--parallel <n>] [--direct]",
@@ -78,15 +81,32 @@ async function putWhole(
 }
 
 export const get: Command = {
-  usage: "<key> [-o <file>]",
+  usage: "<key> [-o <file>] [--direct] [--parallel <n>]",
   summary:
-    "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified. An interrupted download is kept in <file>.partial and continued by the next run",
+    "download an object, verified while it streams; the file (default: the key's last segment) appears only once verified. An interrupted download is kept in <file>.partial and continued by the next run. --direct fetches byte ranges straight from storage (--parallel at once, default 4), each chunk checked against the gateway's digests before it is written; the default on the Lambda build when its storage presign is on",
   args: [1, 1],
-  options: { output: { type: "string", short: "o" } },
+  options: { output: { type: "string", short: "o" }, direct: { type: "boolean" }, parallel: { type: "string" } },
   async run(invocation) {
     const [key = ""] = invocation.args;
     const target = stringOption(invocation.options, "output") ?? basename(key);
-    const { integrity, resumedFrom } = await downloadResumable(await invocation.client(), key, target, invocation.warn);
+    const parallel = integerOption(invocation.options, "parallel") ?? DEFAULT_PARALLEL_RANGES;
+    if (parallel < 1) throw new VerigateUsageError("--parallel must be at least 1");
+    const client = await invocation.client();
+    if (invocation.options.direct === true || (await directByDefault(client))) {
+      const got = await downloadDirect(client, key, target, { parallel, warn: invocation.warn });
+      printFields(
+        invocation,
+        { key, file: target, size: got.size, sha256: got.sha256, version: got.version, direct: true, resumed_chunks: got.resumedChunks },
+        [
+          ["file", target],
+          ["size", String(got.size)],
+          ["sha256", `${got.sha256} (verified, chunk by chunk, straight from storage)`],
+          ...(got.resumedChunks === 0 ? [] : ([["resumed", `${got.resumedChunks} of ${got.chunkCount} chunks kept from the last run`]] as [string, string][])),
+        ],
+      );
+      return;
+    }
+    const { integrity, resumedFrom } = await downloadResumable(client, key, target, invocation.warn);
     printFields(invocation, { key, file: target, size: integrity.size, sha256: integrity.sha256, resumed_from: resumedFrom }, [
       ["file", target],
       ["size", String(integrity.size)],
@@ -149,6 +169,21 @@ async function gatewayPutLimit(client: VerigateClient): Promise<number | undefin
   } catch (error) {
     if (!(error instanceof VerigateApiError)) throw error;
     return undefined;
+  }
+}
+
+/**
+ * Direct is the default where the gateway cannot stream a large object itself: a Lambda response streams at most
+ * 200 MB, at 2 MBps after its first 6 MB (deploy/LAMBDA.md). It needs storage presign on; a gateway that does not
+ * describe itself: streamed.
+ */
+async function directByDefault(client: VerigateClient): Promise<boolean> {
+  try {
+    const health = await client.health();
+    return health.runtime === "lambda" && health.presign_storage;
+  } catch (error) {
+    if (!(error instanceof VerigateApiError)) throw error;
+    return false;
   }
 }
 
