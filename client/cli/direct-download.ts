@@ -5,7 +5,7 @@ import type { VerigateClient } from "../sdk/client.ts";
 import { apiErrorFrom, VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { DownloadPlan } from "../sdk/types.ts";
 import { ChunkBitmap, chunkCount, readDirectState, saveDirectState } from "./direct-state.ts";
-import { keepVerified } from "./download.ts";
+import { keepVerified, readChunks } from "./download.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
 import { hashFileInto } from "./file-hash.ts";
 import { discard, keptLength, type PartialFiles, partialFilesOf } from "./partial-files.ts";
@@ -266,27 +266,16 @@ async function receiveRange(run: Run, range: ChunkRange, buffer: Uint8Array): Pr
   const bytes = buffer.subarray(0, length);
   let filled = 0;
   let checked = 0;
-  const reader = (response.body ?? new Blob([]).stream()).getReader();
-  try {
-    while (true) {
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch (error) {
-        throw new VerigateIntegrityError("short_response", `storage cut bytes ${range.start}-${range.end - 1} after ${filled}`, { cause: error });
-      }
-      if (next.done) break;
-      if (filled + next.value.length > length)
-        throw new VerigateIntegrityError("size_mismatch", `storage sent more than bytes ${range.start}-${range.end - 1}`);
-      bytes.set(next.value, filled);
-      filled += next.value.length;
-      while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
-        checkChunk(run, range, bytes, checked);
-        checked++;
-      }
+  const cut = (received: number, error: unknown) =>
+    new VerigateIntegrityError("short_response", `storage cut bytes ${range.start}-${range.end - 1} after ${received}`, { cause: error });
+  for await (const piece of readChunks(response.body, cut)) {
+    if (filled + piece.length > length) throw new VerigateIntegrityError("size_mismatch", `storage sent more than bytes ${range.start}-${range.end - 1}`);
+    bytes.set(piece, filled);
+    filled += piece.length;
+    while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
+      checkChunk(run, range, bytes, checked);
+      checked++;
     }
-  } finally {
-    await reader.cancel().catch(() => {});
   }
   if (filled < length) throw new VerigateIntegrityError("short_response", `storage ended bytes ${range.start}-${range.end - 1} after ${filled}`);
   return bytes;

@@ -54,7 +54,8 @@ export interface BodySink {
  * `short_response` when the body ends before.
  */
 export async function writeBody(body: ReadableStream<Uint8Array> | null, sink: BodySink, size: number): Promise<void> {
-  for await (const chunk of readChunks(body, sink.position, size)) {
+  const start = sink.position;
+  for await (const chunk of readChunks(body, (received, error) => shortResponse(start + received, size, error))) {
     if (sink.position + chunk.length > size) throw new VerigateIntegrityError("size_mismatch", `more than the ${size} bytes announced`);
     sink.hash.update(chunk);
     await sink.file.write(chunk, 0, chunk.length, sink.position);
@@ -77,20 +78,22 @@ export async function keepVerified(file: FileHandle, hash: Hash, expected: Expec
 }
 
 /**
- * The body's chunks; a read that fails is a cut response. The gateway cuts a response when it finds stored
- * bytes that fail their manifest after the first byte was sent, so a cut is reported as an integrity failure.
+ * The body's pieces as they arrive; a read that fails is a cut response, reported as `cut(received, error)` with the
+ * bytes this body gave before it. A cut is an integrity failure for both callers: the gateway cuts a response when
+ * it finds stored bytes that fail their manifest after the first byte was sent, and a direct download's storage
+ * range that ends early cannot be verified.
  */
-async function* readChunks(body: ReadableStream<Uint8Array> | null, start: number, size: number): AsyncGenerator<Uint8Array> {
+export async function* readChunks(body: ReadableStream<Uint8Array> | null, cut: (received: number, error: unknown) => Error): AsyncGenerator<Uint8Array> {
   if (body === null) return;
   const reader = body.getReader();
-  let received = start;
+  let received = 0;
   try {
     while (true) {
       let next: ReadableStreamReadResult<Uint8Array>;
       try {
         next = await reader.read();
       } catch (error) {
-        throw shortResponse(received, size, error);
+        throw cut(received, error);
       }
       if (next.done) return;
       received += next.value.length;
