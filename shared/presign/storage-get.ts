@@ -2,16 +2,24 @@ import { type Config, isPresignStorageWarning, type S3Settings } from "../config
 import { VerigateError } from "../errors/index.ts";
 
 /**
- * The S3 settings storage presigned GETs are signed with. They are opt-in: 403 `presign_storage_disabled` unless
- * `PRESIGN_STORAGE=on`, and 503 `misconfigured` while a setting they need is missing, which shared/config found at
- * start and /healthz lists among its warnings. `POST /v1/presign` (mode `storage`) and `POST /v1/plans` both ask here.
+ * The S3 settings a presigned storage URL is signed with, where `enabled`: 403 `presign_storage_disabled` where not,
+ * and 503 `misconfigured` (the detail starting with `purpose`) while a setting it needs is missing, which shared/config
+ * found at start and /healthz lists among its warnings.
  */
-export function storageGetSettings(config: Readonly<Config>): S3Settings {
-  if (!config.presignStorage) throw new VerigateError("presign_storage_disabled");
+export function presignSettings(config: Readonly<Config>, enabled: boolean, purpose: string): S3Settings {
+  if (!enabled) throw new VerigateError("presign_storage_disabled");
   const missing = config.warnings.filter(isPresignStorageWarning);
   // No bucket and no warning: on AWS that is the problem `missing_s3_bucket`, and the guard refused the request already.
-  if (missing.length > 0 || !config.s3) throw new VerigateError("misconfigured", `PRESIGN_STORAGE=on: ${missing.join(",") || "missing_s3_bucket"}`);
+  if (missing.length > 0 || !config.s3) throw new VerigateError("misconfigured", `${purpose}: ${missing.join(",") || "missing_s3_bucket"}`);
   return config.s3;
+}
+
+/**
+ * The S3 settings storage presigned GETs are signed with. They are opt-in (`PRESIGN_STORAGE=on`): `POST /v1/presign`
+ * (mode `storage`) and `POST /v1/plans` both ask here.
+ */
+export function storageGetSettings(config: Readonly<Config>): S3Settings {
+  return presignSettings(config, config.presignStorage, "PRESIGN_STORAGE=on");
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type Config, isPresignStorageWarning, type S3Settings } from "../config/index.ts";
-import { VerigateError } from "../errors/index.ts";
+import { presignSettings } from "../presign/storage-get.ts";
 
 /**
  * Whether parts may go straight to storage through presigned UploadPart URLs. Unlike a storage presigned GET, a
@@ -13,8 +13,5 @@ export function directPartsAvailable(config: Readonly<Config>): boolean {
 
 /** The S3 settings direct parts are signed with: 403 `presign_storage_disabled` where off, 503 `misconfigured` while a setting is missing. */
 export function directPartSettings(config: Readonly<Config>): S3Settings {
-  if (config.runtime === "workers" && !config.presignStorage) throw new VerigateError("presign_storage_disabled");
-  const missing = config.warnings.filter(isPresignStorageWarning);
-  if (missing.length > 0 || !config.s3) throw new VerigateError("misconfigured", `direct parts: ${missing.join(",") || "missing_s3_bucket"}`);
-  return config.s3;
+  return presignSettings(config, config.runtime !== "workers" || config.presignStorage, "direct parts");
 }
