@@ -1,3 +1,4 @@
+import { SHA256_HEX } from "../../shared/crypto/encoding.ts";
 import { createHash } from "node:crypto";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { MIB } from "../../shared/bytes.ts";
@@ -213,7 +214,7 @@ function checkWindow(first: DownloadPlan, plan: DownloadPlan): void {
   const same = plan.version === first.version && plan.size === first.size && plan.sha256 === first.sha256 && plan.chunk_size === first.chunk_size;
   const fits =
     Number.isSafeInteger(plan.first_chunk) && plan.first_chunk >= 0 && plan.first_chunk + plan.chunks.length <= chunkCount(first.size, first.chunk_size);
-  if (!same || !fits || !plan.chunks.every((digest) => /^[0-9a-f]{64}$/.test(digest))) {
+  if (!same || !fits || !plan.chunks.every((digest) => SHA256_HEX.test(digest))) {
     throw new VerigateIntegrityError("unverifiable", `the gateway's plan for chunks from ${plan.first_chunk} does not describe version ${first.version}`);
   }
 }

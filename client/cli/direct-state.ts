@@ -1,3 +1,4 @@
+import { SHA256_HEX } from "../../shared/crypto/encoding.ts";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
 /**
@@ -22,7 +23,6 @@ export interface DirectState {
 
 /** Not the streamed download's format 1, whose reader refuses it rather than mistaking out-of-order bytes for a prefix. */
 export const DIRECT_STATE_FORMAT = 2;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The chunks of a direct download that are on disk, verified. */
 export class ChunkBitmap {

@@ -1,3 +1,4 @@
+import { SHA256_HEX } from "../../shared/crypto/encoding.ts";
 import { createHash } from "node:crypto";
 import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
@@ -32,7 +33,6 @@ export interface Downloaded {
 }
 
 const STATE_FORMAT = 1;
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * `verigate get`: downloads `key` into `<target>.partial` and renames it to `target` only once the whole SHA-256

@@ -1,4 +1,4 @@
-import { fromHex, sha256, utf8 } from "../../shared/crypto/encoding.ts";
+import { fromHex, SHA256_HEX, sha256, utf8 } from "../../shared/crypto/encoding.ts";
 import { VerigateUsageError } from "./errors.ts";
 
 /**
@@ -15,7 +15,6 @@ export interface OutgoingBody {
 }
 
 const JSON_TYPE = "application/json";
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Hashes bytes, strings and Blobs with WebCrypto; a stream must come with its SHA-256 (hex) and size. */
 export async function outgoingBody(body: ObjectBody, options: { sha256?: string; size?: number }): Promise<OutgoingBody> {

@@ -4,6 +4,9 @@ const TIME_CHARS = 10;
 /** 80 random bits: two versions minted in one millisecond collide with odds of about 2^-80. */
 const RANDOM_BYTES = 10;
 
+/** A version id as `newVersion` makes them: 26 characters of Crockford's base32. */
+export const VERSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
 /**
  * A new version id in the ULID layout: 48 bits of milliseconds then 80 random bits, 26 characters that
  * sort by creation time. A version is never reused, and neither is the blob key derived from it.

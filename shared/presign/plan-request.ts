@@ -1,9 +1,9 @@
+import { VERSION_ID } from "../objects/version.ts";
 import { SHARE, VerigateError } from "../errors/index.ts";
 import { validateObjectKey } from "../objects/key.ts";
 import { parseExpiresIn } from "./request.ts";
 
 /** A version id as `newVersion` makes them (shared/objects/version.ts): 26 characters of Crockford's base32. */
-const VERSION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export interface PlanRequest {
   key: string;

@@ -1,8 +1,8 @@
+import { SHA256_HEX } from "../crypto/encoding.ts";
 import { SHARE, VerigateError } from "../errors/index.ts";
 import { validateObjectKey } from "../objects/key.ts";
 
 /** A declared SHA-256: 64 lowercase hex digits, the form manifests and ETags use. */
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** As long as a Content-Type header the gateway would store from a PUT; longer is no media type. */
 const MAX_CONTENT_TYPE_CHARS = 256;
 
