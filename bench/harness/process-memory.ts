@@ -19,9 +19,14 @@ export interface ProcessPeak {
   busiestThreadCpuMs: number;
 }
 
-/** Memory growth of one process over one measured request: the higher of both peak readings, minus the baseline. */
+/** The peak RSS of one process over one measured request, MiB: the higher of both peak readings. */
+export function peakMib(peak: ProcessPeak): number {
+  return Math.max(peak.sampledPeakKib, peak.hwmKib ?? 0) / 1024;
+}
+
+/** Memory growth of one process over one measured request: its peak minus the baseline. */
 export function growthMib(peak: ProcessPeak): number {
-  return (Math.max(peak.sampledPeakKib, peak.hwmKib ?? 0) - peak.baselineKib) / 1024;
+  return peakMib(peak) - peak.baselineKib / 1024;
 }
 
 export interface ServingProcesses {

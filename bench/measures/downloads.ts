@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Signer, expectTransfer, signedHeaders } from "../harness/client.ts";
 import { type BenchObject, mibPerSecond } from "../harness/objects.ts";
-import { type MemorySampler, type ProcessPeak, type ServingProcesses, growthMib } from "../harness/process-memory.ts";
+import { type MemorySampler, type ProcessPeak, type ServingProcesses, growthMib, peakMib } from "../harness/process-memory.ts";
 
 /**
  * The download variants, all signed and all reading the same manifest and blob, so they differ only in
@@ -73,7 +73,7 @@ export async function downloadOnce(
     totalMs,
     growthMib: growthMib(worker),
     proxyGrowthMib: proxy ? growthMib(proxy) : 0,
-    peakMib: Math.max(worker.sampledPeakKib, worker.hwmKib ?? 0) / 1024,
+    peakMib: peakMib(worker),
     workerCpuMs: worker.cpuMs,
     workerBusiestThreadMs: worker.busiestThreadCpuMs,
     sha256: result.sha256,

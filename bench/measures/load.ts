@@ -6,7 +6,7 @@ import { toHex } from "../../shared/crypto/encoding.ts";
 import { type Signer, signedHeaders } from "../harness/client.ts";
 import { benchObject, type BenchObject, putVerified } from "../harness/objects.ts";
 import { payload } from "../harness/payload.ts";
-import { type MemorySampler, rssMib } from "../harness/process-memory.ts";
+import { type MemorySampler, peakMib, rssMib } from "../harness/process-memory.ts";
 import { percentile } from "../report/stats.ts";
 
 export interface LoadOptions {
@@ -155,7 +155,7 @@ export async function concurrentBurst(target: BurstTarget, sampler: MemorySample
   );
   const [uploadStatuses, downloads] = result;
   const peak = peaks[0];
-  const rssGrowthMib = peak ? Math.max(peak.sampledPeakKib, peak.hwmKib ?? 0) / 1024 - baselineMib : Number.NaN;
+  const rssGrowthMib = peak ? peakMib(peak) - baselineMib : Number.NaN;
 
   const shedPaths = shedPathsIn(target.log());
   let committed = 0;

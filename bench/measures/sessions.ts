@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { GIB } from "../../shared/bytes.ts";
 import { type BenchObject, mibPerSecond } from "../harness/objects.ts";
-import { type MemorySampler, rssMib } from "../harness/process-memory.ts";
-import { completeSession, planParts, rawMultipart, sendSessionParts, type SessionTarget } from "../harness/sessions.ts";
+import { type MemorySampler, peakMib, rssMib } from "../harness/process-memory.ts";
+import { completeSession, type PartPlan, planParts, rawMultipart, sendSessionParts, type SessionTarget } from "../harness/sessions.ts";
 import { type DownloadTarget, downloadOnce } from "./downloads.ts";
 
 export interface SessionRuns {
@@ -49,17 +49,26 @@ const WARMUP_ROUNDS = 2;
 export const SESSION_MEMORY_OPERATIONS = ["session-upload", "raw-multipart-upload", "verified-download", "raw-download"] as const;
 export type SessionMemoryOperation = (typeof SESSION_MEMORY_OPERATIONS)[number];
 
+export interface MemoryPhaseObjects {
+  warmup: BenchObject;
+  warmupPlan: PartPlan;
+  object: BenchObject;
+  plan: PartPlan;
+}
+
+/** The warmup and large objects with their part plans, asked once (the parts do not change between processes). */
+export async function memoryPhaseObjects(target: SessionTarget, warmup: BenchObject, object: BenchObject): Promise<MemoryPhaseObjects> {
+  return { warmup, warmupPlan: await planParts(target, warmup), object, plan: await planParts(target, object) };
+}
+
 /** Peak RSS over the idle baseline of a fresh, warmed Worker process during one operation on a large object. */
 export async function freshProcessPeakOverIdle(
   target: DownloadTarget,
   sampler: MemorySampler,
-  warmup: BenchObject,
   operation: SessionMemoryOperation,
-  object: BenchObject,
+  { warmup, warmupPlan, object, plan }: MemoryPhaseObjects,
 ): Promise<{ idleMib: number; overIdleMib: number }> {
   const sessions: SessionTarget = { origin: target.origin, signer: target.signer };
-  const warmupPlan = await planParts(sessions, warmup);
-  const plan = operation.endsWith("upload") ? await planParts(sessions, object) : warmupPlan;
   for (let round = 0; round < WARMUP_ROUNDS; round++) {
     await completeSession(sessions, await sendSessionParts(sessions, warmup, warmupPlan, warmup.key));
     await downloadOnce(target, sampler, "verified", warmup);
@@ -76,5 +85,5 @@ export async function freshProcessPeakOverIdle(
   });
   const [worker] = measured.peaks;
   if (!worker) throw new Error("the memory sampler measured no gateway process");
-  return { idleMib, overIdleMib: Math.max(worker.sampledPeakKib, worker.hwmKib ?? 0) / 1024 - idleMib };
+  return { idleMib, overIdleMib: peakMib(worker) - idleMib };
 }

@@ -13,7 +13,15 @@ import type { Report } from "../report/report.ts";
 import { addAuthSection, addDownloadSection, addLoadSection, addRow, addSessionSection, authRatios, downloadRatios } from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
-import { freshProcessPeakOverIdle, SESSION_MEMORY_OPERATIONS, type SessionMemoryOperation, type SessionRuns, sessionRounds } from "../measures/sessions.ts";
+import {
+  freshProcessPeakOverIdle,
+  type MemoryPhaseObjects,
+  memoryPhaseObjects,
+  SESSION_MEMORY_OPERATIONS,
+  type SessionMemoryOperation,
+  type SessionRuns,
+  sessionRounds,
+} from "../measures/sessions.ts";
 
 /** The gateway's default verification chunk (CHUNK_SIZE_BYTES); the bench config keeps it. */
 const CHUNK_BYTES = MIB;
@@ -114,11 +122,13 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
 
   // Fresh processes again: a large session upload in one, its verified download in the next, to see memory stay flat.
   const sessionMemory: Partial<Record<SessionMemoryOperation, { idleMib: number; overIdleMib: number }>> = {};
+  let memoryObjects: MemoryPhaseObjects | undefined;
   for (const operation of SESSION_MEMORY_OPERATIONS) {
     gateway = await startGateway(bundle, stateDir);
     try {
       progress(`session memory: ${operation} of ${input.sessionLarge.size / MIB} MiB in a fresh workerd (pid ${gateway.processes.gateway})`);
-      sessionMemory[operation] = await freshProcessPeakOverIdle({ ...gateway, benchOrigin: gateway.origin }, sampler, warmup, operation, input.sessionLarge);
+      memoryObjects ??= await memoryPhaseObjects(gateway, warmup, input.sessionLarge);
+      sessionMemory[operation] = await freshProcessPeakOverIdle({ ...gateway, benchOrigin: gateway.origin }, sampler, operation, memoryObjects);
     } finally {
       await gateway.stop();
     }
