@@ -5,6 +5,8 @@ import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv, Backends } from "./context.ts";
 import { health } from "./routes/health.ts";
 import { keys } from "./routes/keys.ts";
+import { lfs } from "./routes/lfs.ts";
+import { lfsTokens } from "./routes/lfs-tokens.ts";
 import { openapi } from "./routes/openapi.ts";
 import { objects } from "./routes/objects.ts";
 import { download, redactLinkToken } from "./routes/links.ts";
@@ -64,6 +66,10 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   const inFlight = limitInFlight();
   app.on(["GET", "PUT"], ["/v1/objects/*", "/v1/dl/*"], inFlight);
   app.on("PUT", "/v1/uploads/*", inFlight);
+  app.on(["GET", "PUT"], ["/lfs/:repo/download/*", "/lfs/:repo/upload/*"], inFlight);
+
+  // Git LFS speaks HTTP Basic with LFS tokens and action tokens, never message signatures (PROTOCOL section 8).
+  app.route("/lfs", lfs);
 
   // Gateway links carry their own MAC and need no signature.
   app.route("/v1/dl", download);
@@ -74,6 +80,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.route("/v1/presign", presign);
   app.route("/v1/plans", plans);
   app.route("/v1/uploads", uploads);
+  app.route("/v1/lfs/tokens", lfsTokens);
 
   app.onError(onProblem);
   app.notFound(onNotFound);

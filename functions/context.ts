@@ -6,6 +6,8 @@ import type { MetadataStore } from "../shared/metadata/index.ts";
 import type { ReplayStore } from "../shared/replay/index.ts";
 import type { ObjectStorage } from "../shared/storage/index.ts";
 import type { UploadSessionStore } from "../shared/uploads/store.ts";
+import type { LfsLockStore } from "../shared/lfs/locks.ts";
+import type { LfsCaller } from "../shared/lfs/repo.ts";
 import type { StreamRuntime } from "../shared/streams/index.ts";
 import type { RateLimits } from "../shared/ratelimit/index.ts";
 
@@ -20,6 +22,8 @@ export interface Backends {
   storage: ObjectStorage;
   /** Upload sessions and their parts (strongly consistent). */
   uploads: UploadSessionStore;
+  /** Git LFS file locks (strongly consistent). */
+  lfsLocks: LfsLockStore;
   /** The runtime's native hashing and exact-length streams. */
   streams: StreamRuntime;
   clock: Clock;
@@ -34,6 +38,8 @@ export interface AppVariables extends Backends {
   requestId: string;
   /** Set by the auth middleware once the signature verified; undefined on unauthenticated routes. */
   principal: Principal | undefined;
+  /** Set by LFS Basic auth once the token verified; undefined elsewhere. */
+  lfs: LfsCaller | undefined;
   /** The path as log lines show it, where the request path holds a secret (a link token); else the path itself. */
   logPath: string | undefined;
 }

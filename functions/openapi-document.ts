@@ -165,6 +165,7 @@ export const OPENAPI_DOCUMENT = {
     { name: "keys", description: "The key registry (admin keys only), PROTOCOL section 5." },
     { name: "objects", description: "Verified uploads and downloads, PROTOCOL section 3." },
     { name: "links", description: "Presigned downloads, PROTOCOL section 4." },
+    { name: "lfs", description: "Git LFS: the batch API, transfers and file locks, PROTOCOL section 8." },
     { name: "uploads", description: 'Upload sessions: large objects in parts, verified whole before they exist (PROTOCOL "Upload sessions").' },
   ],
   security: [{ httpMessageSignature: [] }],
@@ -363,6 +364,32 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           "200": json("The window's digests and the URL to fetch its bytes from.", ref("schemas", "Plan")),
           ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "presign_storage_disabled", "not_found", "range_not_satisfiable", "integrity_failure"]),
+        },
+      },
+    },
+    "/lfs/{repo}/objects/batch": {
+      parameters: [{ name: "repo", in: "path", required: true, schema: { type: "string" } }],
+      post: {
+        operationId: "lfsBatch",
+        tags: ["lfs"],
+        summary: "The Git LFS batch API (git-lfs docs/api/batch.md)",
+        security: UNSIGNED,
+        responses: {
+          "200": { description: "Actions per object." },
+          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "not_acceptable", "unsupported_hash_algo", "too_large"]),
+        },
+      },
+    },
+    "/lfs/{repo}/locks": {
+      parameters: [{ name: "repo", in: "path", required: true, schema: { type: "string" } }],
+      post: {
+        operationId: "lfsLock",
+        tags: ["lfs"],
+        summary: "Lock a path (git-lfs docs/api/locking.md)",
+        security: UNSIGNED,
+        responses: {
+          "201": { description: "The new lock." },
+          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "lock_exists"]),
         },
       },
     },

@@ -10,6 +10,7 @@ import { MemoryReplayStore } from "../../shared/replay/memory.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { DynamoUploadSessionStore } from "../../shared/uploads/dynamodb.ts";
 import type { AppEnv, Backends } from "../context.ts";
+import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 /**
  * The Workers limits of wrangler.toml (1,000 requests per 10 s per client address and per keyid), counted
@@ -51,6 +52,7 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
     metadata: new DynamoMetadataStore(dynamodb, table),
     storage: new S3ObjectStorage(s3),
     uploads: new DynamoUploadSessionStore(dynamodb, table),
+    lfsLocks: new MemoryLfsLockStore(),
     streams: nodeStreams,
     clock: Date.now,
     log,

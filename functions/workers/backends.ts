@@ -13,6 +13,7 @@ import { DurableObjectUploadSessionStore } from "../../shared/uploads/durable-ob
 import type { RateLimits } from "../../shared/ratelimit/index.ts";
 import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
 import type { Backends } from "../context.ts";
+import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 /** Built once per environment object: config parsing and validation are not repeated per request. */
 const backendsByEnv = new WeakMap<Env, Backends>();
@@ -54,6 +55,7 @@ export function backendsFor(env: Env): Backends {
       metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       storage: new R2ObjectStorage(env.OBJECTS),
       uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
+      lfsLocks: new MemoryLfsLockStore(),
       streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,

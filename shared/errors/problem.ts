@@ -35,18 +35,26 @@ export function statusAndTitle(code: ErrorCode): [status: number, title: string]
       return [401, "The signature is not valid"];
     case "replayed_request":
       return [401, "This signed request was already used"];
+    case "unauthorized":
+      return [401, "LFS credentials are missing or not valid"];
     case "forbidden":
       return [403, "The key has no scope that allows this"];
     case "presign_storage_disabled":
       return [403, "Storage presigned URLs are not enabled"];
     case "not_found":
       return [404, "Not found"];
+    case "not_acceptable":
+      return [406, "The Accept header names no media type this route sends"];
     case "already_exists":
       return [409, "It already exists"];
     case "upload_incomplete":
       return [409, "The upload session is missing parts"];
     case "upload_closed":
       return [409, "The upload session no longer takes this request"];
+    case "unsupported_hash_algo":
+      return [409, "Only sha256 object ids are supported"];
+    case "lock_exists":
+      return [409, "The path is already locked"];
     case "link_expired":
       return [410, "The link has expired"];
     case "link_used":

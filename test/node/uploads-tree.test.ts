@@ -10,6 +10,7 @@ import { completeUpload } from "../../shared/uploads/complete.ts";
 import { createUpload } from "../../shared/uploads/create.ts";
 import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 import { uploadPart } from "../../shared/uploads/parts.ts";
+import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 const CHUNK = 64 * 1024;
 const PART = 5 * 1024 * 1024;
@@ -24,6 +25,7 @@ async function sessionUpload(data: Uint8Array<ArrayBuffer>, sliceBytes: number) 
     storage: new MemoryObjectStorage(),
     metadata: new MemoryMetadataStore(),
     uploads: new MemoryUploadSessionStore(),
+    lfsLocks: new MemoryLfsLockStore(),
     log: { log: () => {} },
     clock: () => Date.UTC(2026, 10, 30),
     streams: nodeStreams,

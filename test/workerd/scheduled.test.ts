@@ -9,6 +9,7 @@ import { scheduleGarbage } from "../../shared/objects/garbage.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
+import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 const cron = () => createScheduledController({ scheduledTime: new Date(), cron: "*/15 * * * *" });
 
@@ -29,6 +30,7 @@ describe("the sweep runner every runtime calls (functions/sweep.ts)", () => {
       storage: new R2ObjectStorage(env.OBJECTS),
       metadata: new KvMetadataStore(env.META),
       uploads: new MemoryUploadSessionStore(),
+      lfsLocks: new MemoryLfsLockStore(),
       clock: Date.now,
       log,
     };

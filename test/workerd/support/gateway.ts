@@ -13,6 +13,7 @@ import type { Scope } from "../../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
 import { newEd25519Key } from "../../support/keys.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
+import { MemoryLfsLockStore } from "../../../shared/lfs/locks-memory.ts";
 
 export interface TestGateway {
   app: Hono<AppEnv>;
@@ -87,6 +88,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
     storage: new R2ObjectStorage(env.OBJECTS),
     uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
+    lfsLocks: new MemoryLfsLockStore(),
     streams: workerdStreams,
     clock: () => gateway.now,
     log,

@@ -1,0 +1,10 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../context.ts";
+import { lfsLocks } from "./lfs-locks.ts";
+
+/**
+ * Git LFS (PROTOCOL section 8) at `/lfs/{repo}/...`: the batch API and lock routes behind HTTP Basic with an LFS
+ * token, and the transfer routes the batch API's actions point at, whose action token is their authority.
+ */
+export const lfs = new Hono<AppEnv>();
+lfs.route("/", lfsLocks);
