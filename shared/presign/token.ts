@@ -1,4 +1,5 @@
 import { fromBase64, timingSafeEqual, toBase64Url, utf8 } from "../crypto/encoding.ts";
+import { derivePurposeKey } from "../crypto/hkdf.ts";
 import { VerigateError } from "../errors/index.ts";
 
 /**
@@ -20,9 +21,6 @@ export interface LinkClaims {
 
 /** Bumped if the payload or MAC construction ever changes, so old links fail closed instead of misparsing. */
 const TOKEN_VERSION = 1;
-/** Domain separation: a MAC made for links can never be mistaken for another use of the same secret. */
-const HKDF_INFO = "verigate presign link v1";
-const HKDF_SALT = "verigate";
 /** Ten times the longest plausible payload (a 512-byte key plus fields, base64url); longer input is not a link. */
 const MAX_TOKEN_CHARS = 4096;
 
@@ -32,16 +30,7 @@ const macKeys = new Map<string, Promise<CryptoKey>>();
 function macKey(secret: string): Promise<CryptoKey> {
   let key = macKeys.get(secret);
   if (!key) {
-    key = (async () => {
-      const material = await crypto.subtle.importKey("raw", utf8(secret), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: utf8(HKDF_SALT), info: utf8(HKDF_INFO) },
-        material,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign"],
-      );
-    })();
+    key = derivePurposeKey(utf8(secret), "presignLink", "HMAC", ["sign"]);
     macKeys.set(secret, key);
   }
   return key;
