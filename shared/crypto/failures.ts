@@ -5,7 +5,7 @@ import type { ErrorCode } from "../errors/index.ts";
  * concerns could reach a client; `encryptionFailureCode` is the one place they become wire codes.
  */
 export type EncryptionFailureReason =
-  /** The manifest names a deployment key id that ENCRYPTION_KEYS does not hold, or no keys are configured at all. */
+  /** The manifest names a deployment key id that ENCRYPTION_KEYS does not hold, or holds other bytes under (its check value differs), or no keys are configured at all. */
   | "key_unavailable"
   /** The wrapped data key does not open under its key id for this object key and version: swapped or altered. */
   | "wrapped_key_invalid"

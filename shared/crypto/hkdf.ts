@@ -13,6 +13,8 @@ export const HKDF_LABELS = {
   dataKeyWrapping: "verigate data key wrapping v1",
   /** The HMAC key of manifest signatures (objects/manifest-signature.ts), keyed by an ENCRYPTION_KEYS key. */
   manifestSignature: "verigate manifest signature v1",
+  /** The public check value that tells a wrong ENCRYPTION_KEYS value from tampered metadata (crypto/key-ring.ts). */
+  keyCheck: "verigate deployment key check v1",
 } as const;
 
 export type HkdfPurpose = keyof typeof HKDF_LABELS;

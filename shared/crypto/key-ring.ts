@@ -1,4 +1,4 @@
-import { fromBase64 } from "./encoding.ts";
+import { fromBase64, toBase64Url, utf8 } from "./encoding.ts";
 import { EncryptionFailure } from "./failures.ts";
 import { derivePurposeKey, type HkdfPurpose } from "./hkdf.ts";
 
@@ -10,6 +10,10 @@ import { derivePurposeKey, type HkdfPurpose } from "./hkdf.ts";
  */
 
 export const DEPLOYMENT_KEY_BYTES = 32;
+
+/** 128 bits of the check value: enough that a wrong key never matches by chance, short in every manifest. */
+const KEY_CHECK_BYTES = 16;
+const KEY_CHECK_MESSAGE = "verigate deployment key check";
 
 /** Key ids are stored in every manifest and shown by /healthz: short, printable, no separator of this syntax. */
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -70,6 +74,17 @@ export class KeyRing {
   /** The HMAC-SHA-256 manifest signing key of `kid`; `key_unavailable` when the ring lacks it. */
   signingKey(kid: string): Promise<CryptoKey> {
     return this.#derive(kid, "manifestSignature", "HMAC", ["sign"]);
+  }
+
+  /**
+   * The check value of `kid`'s key: the first 16 bytes of an HMAC under a key derived for this alone, unpadded
+   * base64url. Signed manifests record it, so a key id whose bytes changed in ENCRYPTION_KEYS is reported as a
+   * misconfiguration instead of as every object failing its signature. It is a PRF output: it says nothing of the key.
+   */
+  async keyCheck(kid: string): Promise<string> {
+    const key = await this.#derive(kid, "keyCheck", "HMAC", ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(KEY_CHECK_MESSAGE)));
+    return toBase64Url(mac.subarray(0, KEY_CHECK_BYTES));
   }
 
   /** Derived once per key id and purpose: HKDF and key import are then off the per-object path. */

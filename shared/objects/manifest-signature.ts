@@ -19,9 +19,12 @@ import type { Manifest } from "./manifest.ts";
  * older, genuinely signed version of the same key as current (rollback; docs/ENCRYPTION.md "Limits").
  */
 
-/** A manifest's signature field: the deployment key id it was made with and the MAC, unpadded base64url. */
+/** A manifest's signature field: the deployment key id it was made with, that key's check value, and the MAC. */
 export interface ManifestSignature {
   kid: string;
+  /** `KeyRing.keyCheck(kid)` when signed: a mismatch means ENCRYPTION_KEYS holds other bytes under this id. */
+  key_check: string;
+  /** HMAC-SHA-256, unpadded base64url. */
   mac: string;
 }
 
@@ -45,13 +48,14 @@ const MAC_TEXT = /^[A-Za-z0-9_-]{43}$/;
  * value, in this fixed order. Text is its exact UTF-8 (no case folding or trimming: another spelling is another
  * manifest), integers are 8 bytes big-endian, the digest list is its count (4 bytes) then each digest. Absent
  * optional fields write nothing, not even their name; since every value follows its own name, no two manifests
- * encode alike. The signing key id is covered too, so a signature cannot be relabelled to another key.
+ * encode alike. The signing key id and check value are covered too, so a signature cannot be relabelled to another key.
  */
-export function manifestSigningInput(manifest: Omit<StoredManifest, "signature">, signingKid: string): Uint8Array<ArrayBuffer> {
+export function manifestSigningInput(manifest: Omit<StoredManifest, "signature">, signer: Omit<ManifestSignature, "mac">): Uint8Array<ArrayBuffer> {
   const fields: Uint8Array[] = [textField(SIGNING_LABEL)];
   const text = (name: string, value: string) => fields.push(textField(name), textField(value));
   const integer = (name: string, value: number) => fields.push(textField(name), u64Field(value));
-  text("signature.kid", signingKid);
+  text("signature.kid", signer.kid);
+  text("signature.key_check", signer.key_check);
   text("key", manifest.key);
   text("version", manifest.version);
   integer("size", manifest.size);
@@ -85,8 +89,8 @@ export function manifestSigningInput(manifest: Omit<StoredManifest, "signature">
 export async function signManifest(ring: KeyRing, manifest: StoredManifest): Promise<StoredManifest> {
   checkShape(manifest);
   const { signature: _replaced, ...unsigned } = manifest;
-  const kid = ring.current;
-  return { ...unsigned, signature: { kid, mac: await macOf(ring, unsigned, kid) } };
+  const signer = { kid: ring.current, key_check: await ring.keyCheck(ring.current) };
+  return { ...unsigned, signature: { ...signer, mac: await macOf(ring, unsigned, signer) } };
 }
 
 /** What the request asked for: a manifest for anything else is refused even when its own signature holds. */
@@ -107,7 +111,8 @@ export interface SignaturePolicy {
 /**
  * `manifest` once it is safe to use; throws `EncryptionFailure` otherwise (mapped by failures.ts): `manifest_malformed`,
  * `manifest_unsigned`, `manifest_signature_invalid`, or `key_unavailable` when the manifest names a key id the
- * ring lacks, or is signed or encrypted while no keys are configured. An unsigned manifest is served only when no
+ * ring lacks or whose check value differs (the operator changed a key's bytes), or is signed or encrypted while no
+ * keys are configured. An unsigned manifest is served only when no
  * keys are configured (nothing could have signed it) or behind `readUnsignedLegacy`, and then each read is logged.
  */
 export async function verifyManifest(manifest: StoredManifest, expected: ManifestExpectation, policy: SignaturePolicy): Promise<StoredManifest> {
@@ -124,16 +129,23 @@ export async function verifyManifest(manifest: StoredManifest, expected: Manifes
     return manifest;
   }
   if (policy.ring === null) throw new EncryptionFailure("key_unavailable", `manifest ${manifest.version} is signed but ENCRYPTION_KEYS is unset`);
-  const actual = await macOf(policy.ring, unsigned, signature.kid);
+  // Before the MAC, so that a key id whose bytes were changed in ENCRYPTION_KEYS reads as the operator's to fix.
+  if ((await policy.ring.keyCheck(signature.kid)) !== signature.key_check) {
+    throw new EncryptionFailure(
+      "key_unavailable",
+      `ENCRYPTION_KEYS holds another key under ${JSON.stringify(signature.kid)} than the one that signed ${manifest.version}`,
+    );
+  }
+  const actual = await macOf(policy.ring, unsigned, signature);
   if (!timingSafeEqual(utf8(actual), utf8(signature.mac))) {
     throw new EncryptionFailure("manifest_signature_invalid", `manifest ${manifest.version} fails its signature under ${signature.kid}`);
   }
   return manifest;
 }
 
-async function macOf(ring: KeyRing, manifest: Omit<StoredManifest, "signature">, kid: string): Promise<string> {
-  const key = await ring.signingKey(kid);
-  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, manifestSigningInput(manifest, kid))));
+async function macOf(ring: KeyRing, manifest: Omit<StoredManifest, "signature">, signer: Omit<ManifestSignature, "mac">): Promise<string> {
+  const key = await ring.signingKey(signer.kid);
+  return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, manifestSigningInput(manifest, signer))));
 }
 
 const TOP_FIELDS = new Set([
@@ -153,7 +165,7 @@ const TOP_FIELDS = new Set([
 ]);
 const TREE_FIELDS = ["root", "fanout", "pages"];
 const ENCRYPTION_FIELDS = ["scheme", "kid", "wrapped_key", "nonce_prefix"];
-const SIGNATURE_FIELDS = ["kid", "mac"];
+const SIGNATURE_FIELDS = ["kid", "key_check", "mac"];
 
 /**
  * Refuses a manifest with a field the encoding does not cover (a field added later must be added to the encoding,

@@ -1,0 +1,3 @@
+import { describeEncryption } from "../support/encryption-cases.ts";
+
+describeEncryption("Node");
