@@ -48,6 +48,8 @@ const SESSIONS_CORE = "test/workerd/uploads-core.test.ts";
 const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
 /** Issue 18: direct download plans. */
 const PLANS = "test/workerd/plans.test.ts";
+/** Issue 15: encryption at rest, its modules on workerd's WebCrypto (the same cases run on Node). */
+const ENCRYPTION = "test/workerd/encryption.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -791,5 +793,71 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (seen.lease && seen.lease.until_ms > deps.clock()) return pending(seen, BUSY_RETRY_SECONDS);",
     replacement: "",
     tests: [SESSIONS_CORE],
+  },
+
+  // Issue 15: encryption at rest and signed manifests.
+  {
+    id: "chunk-last-flag-dropped",
+    invariant: "a blob cut at a chunk boundary fails: the final chunk's nonce carries the last-chunk flag",
+    file: "shared/crypto/chunk-aead.ts",
+    original: "nonce[NONCE_BYTES - 1] = last ? 1 : 0;",
+    replacement: "",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "wrapped-key-unbound-from-object",
+    invariant: "a wrapped data key opens only for the object key it was made for",
+    file: "shared/crypto/envelope.ts",
+    original: "textField(kid), textField(binding.key), textField(binding.version)",
+    replacement: "textField(kid), textField(binding.version)",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "manifest-for-another-object-served",
+    invariant: "a genuinely signed manifest is refused for another object key or pinned version (two manifests swapped)",
+    file: "shared/objects/manifest-signature.ts",
+    original: "if (manifest.key !== expected.key || (expected.version !== undefined && manifest.version !== expected.version)) {",
+    replacement: "if (false) {",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "manifest-mac-unchecked",
+    invariant: "a signed manifest is used only when its MAC verifies",
+    file: "shared/objects/manifest-signature.ts",
+    original: "if (!timingSafeEqual(utf8(actual), utf8(signature.mac))) {",
+    replacement: "if (false) {",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "manifest-uncovered-field-accepted",
+    invariant: "a manifest field the signature does not cover is refused, not trusted",
+    file: "shared/objects/manifest-signature.ts",
+    original: "for (const name of Object.keys(record)) if (!TOP_FIELDS.has(name)) throw",
+    replacement: "for (const name of Object.keys(record)) if (false) throw",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "unsigned-manifest-without-flag",
+    invariant: "with keys configured, an unsigned manifest reads only behind the explicit legacy flag",
+    file: "shared/objects/manifest-signature.ts",
+    original: "if (!policy.readUnsignedLegacy) throw",
+    replacement: "if (false) throw",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "unsigned-encrypted-manifest-read",
+    invariant: "an encrypted manifest without a signature is never read, flag or not",
+    file: "shared/objects/manifest-signature.ts",
+    original: "if (manifest.encryption !== undefined) throw",
+    replacement: "if (false) throw",
+    tests: [ENCRYPTION],
+  },
+  {
+    id: "deployment-key-check-skipped",
+    invariant: "a key id whose bytes changed in ENCRYPTION_KEYS is 503 misconfigured, not reported as tampering",
+    file: "shared/objects/manifest-signature.ts",
+    original: "if ((await policy.ring.keyCheck(signature.kid)) !== signature.key_check) {",
+    replacement: "if (false) {",
+    tests: [ENCRYPTION],
   },
 ];
