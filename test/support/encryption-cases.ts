@@ -215,6 +215,16 @@ export function describeEncryption(runtime: string): void {
         await expect(readSpan(cipher, new Uint8Array(0), 0, { offset: 0, length: 0 })).rejects.toBeInstanceOf(EncryptionFailure);
       });
 
+      it("refuses two objects' blobs swapped in storage", async () => {
+        const { ring } = ringOf("k1");
+        const a = await newObjectKey(ring, A);
+        const b = await newObjectKey(ring, B);
+        const blobA = await sealObject(a.cipher, plaintextOf(200));
+        const blobB = await sealObject(b.cipher, plaintextOf(200));
+        expect(await refusal(readSpan(a.cipher, blobB, 200, { offset: 0, length: 200 }))).toBe("chunk_invalid");
+        expect(await refusal(readSpan(b.cipher, blobA, 200, { offset: 70, length: 10 }))).toBe("chunk_invalid");
+      });
+
       it("refuses a blob cut at a chunk boundary: the new last chunk lacks the flag", async () => {
         const { ring } = ringOf("k1");
         const { cipher } = await newObjectKey(ring, A);
