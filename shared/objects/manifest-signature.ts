@@ -112,8 +112,8 @@ export interface SignaturePolicy {
  * `manifest` once it is safe to use; throws `EncryptionFailure` otherwise (mapped by failures.ts): `manifest_malformed`,
  * `manifest_unsigned`, `manifest_signature_invalid`, or `key_unavailable` when the manifest names a key id the
  * ring lacks or whose check value differs (the operator changed a key's bytes), or is signed or encrypted while no
- * keys are configured. An unsigned manifest is served only when no
- * keys are configured (nothing could have signed it) or behind `readUnsignedLegacy`, and then each read is logged.
+ * keys are configured. An unsigned manifest is served only when no keys are configured (nothing could have signed
+ * it) or behind `readUnsignedLegacy`, and then each read is logged.
  */
 export async function verifyManifest(manifest: StoredManifest, expected: ManifestExpectation, policy: SignaturePolicy): Promise<StoredManifest> {
   checkShape(manifest);
