@@ -336,8 +336,14 @@ export function describeEncryption(runtime: string): void {
         const reason = await refusal(openObjectKey(ringOf("k2").ring, encryption, A));
         expect(reason).toBe("key_unavailable");
         expect(encryptionFailureCode(reason)).toBe("misconfigured");
-        expect(encryptionFailureCode("wrapped_key_invalid")).toBe("integrity_failure");
-        expect(encryptionFailureCode("chunk_invalid")).toBe("integrity_failure");
+        const tampering: EncryptionFailureReason[] = [
+          "wrapped_key_invalid",
+          "chunk_invalid",
+          "manifest_unsigned",
+          "manifest_signature_invalid",
+          "manifest_malformed",
+        ];
+        for (const other of tampering) expect(encryptionFailureCode(other), other).toBe("integrity_failure");
       });
 
       it("refuse a malformed field instead of guessing", async () => {
