@@ -3,14 +3,15 @@ import { createHash } from "node:crypto";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { MIB } from "../../shared/bytes.ts";
 import type { VerigateClient } from "../sdk/client.ts";
-import { apiErrorFrom, VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
+import { VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { DownloadPlan } from "../sdk/types.ts";
 import { ChunkBitmap, chunkCount, readDirectState, saveDirectState } from "./direct-state.ts";
-import { keepVerified, readChunks } from "./download.ts";
+import { keepVerified } from "./download.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
 import { hashFileInto } from "./file-hash.ts";
 import { discard, keptLength, type PartialFiles, partialFilesOf } from "./partial-files.ts";
 import { type Progress, transferProgress } from "./progress.ts";
+import { StorageRanges, storageRefusal } from "./storage-range.ts";
 
 /** Bytes asked of storage in one Range request: few requests per GiB, and parallel x this is all the memory held. */
 const RANGE_TARGET_BYTES = 8 * MIB;
@@ -24,8 +25,6 @@ export interface DirectDownloadOptions {
   /** Ranges in flight, and in memory, at once. */
   parallel: number;
   warn: (text: string) => void;
-  /** Fetches the storage URLs (unsigned: the URL is the credential); the global fetch by default. */
-  fetch?: typeof fetch;
   /** A progress bar on stderr (when it is a terminal); off for a caller that measures. */
   progress?: boolean;
 }
@@ -58,7 +57,7 @@ interface Run {
   file: FileHandle;
   progress: Progress;
   shownSize: number;
-  fetch: typeof fetch;
+  storage: StorageRanges;
   signal: AbortSignal;
 }
 
@@ -113,7 +112,8 @@ async function downloadVersion(
     process.exit(EXIT_INTERRUPTED);
   };
   process.once("SIGINT", keepOnSignal).once("SIGTERM", keepOnSignal);
-  const run: Run = { client, key: first.key, files, first, done, file, progress, shownSize, fetch: options.fetch ?? fetch, signal: abort.signal };
+  const storage = new StorageRanges(options.parallel);
+  const run: Run = { client, key: first.key, files, first, done, file, progress, shownSize, storage, signal: abort.signal };
   let saving = Promise.resolve();
   const recordDone = (range: ChunkRange) => {
     for (let index = range.firstChunk; index < range.firstChunk + range.digests.length; index++) done.add(index);
@@ -138,6 +138,7 @@ async function downloadVersion(
     if (error instanceof Error) error.message = `${error.message}; ${keptMessage(files, done)}`;
     throw error;
   } finally {
+    storage.close();
     progress.stop();
     process.off("SIGINT", keepOnSignal).off("SIGTERM", keepOnSignal);
   }
@@ -223,7 +224,7 @@ function checkWindow(first: DownloadPlan, plan: DownloadPlan): void {
 async function fetchRange(run: Run, range: ChunkRange, buffer: Uint8Array): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const bytes = await receiveRange(run, range, buffer);
+      const bytes = await receiveRange(run, range, range.window.url, buffer);
       await run.file.write(bytes, 0, bytes.length, range.start);
       return;
     } catch (error) {
@@ -251,34 +252,36 @@ async function refreshUrl(run: Run, range: ChunkRange): Promise<void> {
  * Reads one Range response into `buffer`, checking each chunk as soon as its last byte arrived, so a tampered chunk
  * is reported before the rest of its range (or the download) is waited for.
  */
-async function receiveRange(run: Run, range: ChunkRange, buffer: Uint8Array): Promise<Uint8Array> {
+async function receiveRange(run: Run, range: ChunkRange, url: string, buffer: Uint8Array): Promise<Uint8Array> {
   const length = range.end - range.start;
-  const response = await run.fetch(range.window.url, {
-    headers: { Range: `bytes=${range.start}-${range.end - 1}`, "Accept-Encoding": "identity" },
-    signal: run.signal,
-  });
-  if (!response.ok) throw await apiErrorFrom(response);
-  const whole = response.status === 200 && range.start === 0 && range.end === run.first.size;
-  const served = response.headers.get("content-range");
-  if (!whole && (response.status !== 206 || served?.startsWith(`bytes ${range.start}-${range.end - 1}/`) !== true)) {
-    await response.body?.cancel().catch(() => {});
-    throw new VerigateIntegrityError("unverifiable", `storage answered bytes ${range.start}-${range.end - 1} with ${response.status} ${served ?? ""}`);
+  const what = `bytes ${range.start}-${range.end - 1}`;
+  const response = await run.storage.get(url, range.start, range.end, run.signal);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) throw await storageRefusal(response, what);
+  const whole = status === 200 && range.start === 0 && range.end === run.first.size;
+  const served = response.headers["content-range"];
+  if (!whole && (status !== 206 || served?.startsWith(`bytes ${range.start}-${range.end - 1}/`) !== true)) {
+    response.destroy();
+    throw new VerigateIntegrityError("unverifiable", `storage answered ${what} with ${status} ${served ?? ""}`);
   }
   const bytes = buffer.subarray(0, length);
   let filled = 0;
   let checked = 0;
-  const cut = (received: number, error: unknown) =>
-    new VerigateIntegrityError("short_response", `storage cut bytes ${range.start}-${range.end - 1} after ${received}`, { cause: error });
-  for await (const piece of readChunks(response.body, cut)) {
-    if (filled + piece.length > length) throw new VerigateIntegrityError("size_mismatch", `storage sent more than bytes ${range.start}-${range.end - 1}`);
-    bytes.set(piece, filled);
-    filled += piece.length;
-    while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
-      checkChunk(run, range, bytes, checked);
-      checked++;
+  try {
+    for await (const piece of response as AsyncIterable<Buffer>) {
+      if (filled + piece.length > length) throw new VerigateIntegrityError("size_mismatch", `storage sent more than ${what}`);
+      bytes.set(piece, filled);
+      filled += piece.length;
+      while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
+        checkChunk(run, range, bytes, checked);
+        checked++;
+      }
     }
+  } catch (error) {
+    if (error instanceof VerigateIntegrityError) throw error;
+    throw new VerigateIntegrityError("short_response", `storage cut ${what} after ${filled}`, { cause: error });
   }
-  if (filled < length) throw new VerigateIntegrityError("short_response", `storage ended bytes ${range.start}-${range.end - 1} after ${filled}`);
+  if (filled < length) throw new VerigateIntegrityError("short_response", `storage ended ${what} after ${filled}`);
   return bytes;
 }
 
