@@ -15,10 +15,14 @@ import { StorageRanges, storageRefusal } from "./storage-range.ts";
 
 /** Bytes asked of storage in one Range request: few requests per GiB, and parallel x this is all the memory held. */
 const RANGE_TARGET_BYTES = 8 * MIB;
-/** A range is tried this many times when the failure may pass (network, a cut body, 5xx, an expired URL). */
+/** A range is tried this many times when the failure may pass (network, a cut body, 5xx); a refused URL is not counted. */
 const RANGE_ATTEMPTS = 4;
 const RETRY_BACKOFF_MS = 500;
-/** What storage answers a presigned URL past its expiry: the range is asked again under a fresh plan's URL. */
+/**
+ * What storage answers a presigned URL past its expiry (S3: `AccessDenied`, "Request has expired"): the range is
+ * asked again at once with the URL of a fresh plan. Refused again with that URL, it is final: storage does not take
+ * the gateway's URLs at all (its credentials, or its clock), and asking more would loop.
+ */
 const STORAGE_FORBIDDEN = 403;
 
 export interface DirectDownloadOptions {
@@ -45,7 +49,14 @@ interface ChunkRange {
   digests: string[];
   start: number;
   end: number;
-  window: { url: string };
+  window: WindowUrl;
+}
+
+/** The storage URL a window's ranges are fetched with; replaced, once for all of them, when storage refuses it. */
+interface WindowUrl {
+  url: string;
+  /** The fresh plan being asked for, which every range refused with the same URL waits for. */
+  refreshing?: Promise<void>;
 }
 
 interface Run {
@@ -187,7 +198,7 @@ async function* missingRanges(run: Run): AsyncGenerator<ChunkRange> {
   let plan: DownloadPlan | null = first;
   while (plan !== null) {
     checkWindow(first, plan);
-    const window = { url: plan.url };
+    const window: WindowUrl = { url: plan.url };
     let range: ChunkRange | null = null;
     for (const [offset, digest] of plan.chunks.entries()) {
       const index = plan.first_chunk + offset;
@@ -220,17 +231,32 @@ function checkWindow(first: DownloadPlan, plan: DownloadPlan): void {
   }
 }
 
-/** One range into `buffer` and onto disk at its offset, tried again while the failure may pass; a chunk mismatch is final. */
+/**
+ * One range into `buffer` and onto disk at its offset, tried again while the failure may pass; a chunk mismatch is
+ * final. A URL storage refuses (403: expired) is replaced by a fresh plan's and the range asked again at once; the
+ * same range refused again right after is final.
+ */
 async function fetchRange(run: Run, range: ChunkRange, buffer: Uint8Array): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+  let failures = 0;
+  let refusedBefore = false;
+  while (true) {
+    const url = range.window.url;
     try {
-      const bytes = await receiveRange(run, range, range.window.url, buffer);
+      const bytes = await receiveRange(run, range, url, buffer);
       await run.file.write(bytes, 0, bytes.length, range.start);
       return;
     } catch (error) {
-      if (isFinal(error, run.signal) || attempt >= RANGE_ATTEMPTS) throw error;
-      if (error instanceof VerigateApiError && error.status === STORAGE_FORBIDDEN) await refreshUrl(run, range);
-      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * attempt));
+      if (isFinal(error, run.signal)) throw error;
+      if (isRefusal(error)) {
+        if (refusedBefore) throw refusedAgain(run, range, error);
+        refusedBefore = true;
+        await freshUrl(run, range, url);
+        continue;
+      }
+      refusedBefore = false;
+      failures++;
+      if (failures >= RANGE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * failures));
     }
   }
 }
@@ -241,11 +267,38 @@ function isFinal(error: unknown, signal: AbortSignal): boolean {
   return error instanceof VerigateApiError && error.status < 500 && error.status !== STORAGE_FORBIDDEN;
 }
 
-/** The window's URL expired (storage refuses it): a fresh plan of the same version for this range gives a new one. */
-async function refreshUrl(run: Run, range: ChunkRange): Promise<void> {
-  const plan = await run.client.planDownload(run.key, { version: run.first.version, offset: range.start, length: range.end - range.start });
-  checkWindow(run.first, plan);
-  range.window.url = plan.url;
+function isRefusal(error: unknown): error is VerigateApiError {
+  return error instanceof VerigateApiError && error.status === STORAGE_FORBIDDEN;
+}
+
+/**
+ * A fresh plan of the same version for `range` when its window's URL is still `refused` (the ranges refused with it
+ * wait for one plan, not one each); its URL then serves the rest of the window. The digests stay the first plan's.
+ */
+async function freshUrl(run: Run, range: ChunkRange, refused: string): Promise<void> {
+  const { window } = range;
+  if (window.url !== refused) return;
+  window.refreshing ??= (async () => {
+    try {
+      const plan = await run.client.planDownload(run.key, { version: run.first.version, offset: range.start, length: range.end - range.start });
+      checkWindow(run.first, plan);
+      window.url = plan.url;
+    } finally {
+      window.refreshing = undefined;
+    }
+  })();
+  await window.refreshing;
+}
+
+function refusedAgain(run: Run, range: ChunkRange, error: VerigateApiError): VerigateApiError {
+  const what = `bytes ${range.start}-${range.end - 1} of ${run.key}`;
+  return new VerigateApiError(
+    error.status,
+    error.code,
+    error.requestId,
+    `storage refused ${what} again with the URL of a fresh plan, so it does not accept the URLs the gateway presigns (check the gateway's S3 credentials and its clock)`,
+    error.detail,
+  );
 }
 
 /**
