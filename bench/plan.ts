@@ -19,6 +19,8 @@ export interface Plan {
   /** Rounds of the AWS Node server's downloads; 0 leaves that size out. */
   awsNodeServerSmallRounds: number;
   awsNodeServerLargeRounds: number;
+  /** The object committed through a session and fetched once by the `verigate get --direct` process (issue 18's multi-gigabyte done-when); 0 leaves it out. */
+  directCliLarge: number;
 }
 
 /**
@@ -41,6 +43,7 @@ export const FULL_PLAN: Plan = {
   concurrencies: [1, 10],
   awsNodeServerSmallRounds: 5,
   awsNodeServerLargeRounds: 3,
+  directCliLarge: 2 * GIB,
 };
 
 /** Proves the harness end to end in under a minute; its figures are not comparable with a full run's. */
@@ -59,4 +62,6 @@ export const QUICK_PLAN: Plan = {
   concurrencies: [1, 10],
   awsNodeServerSmallRounds: 2,
   awsNodeServerLargeRounds: 1,
+  // Minutes of a loaded machine's time for a figure that is only worth taking whole: full runs only.
+  directCliLarge: 0,
 };

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { onInterrupt, stopEverythingOnSignals } from "./harness/cleanup.ts";
 import { awsNodeServerSection } from "./suites/aws-node-server.ts";
 import { describeMachine, finishMachine, machineLine } from "./report/machine.ts";
-import { MIB } from "../shared/bytes.ts";
+import { GIB, MIB } from "../shared/bytes.ts";
 import { benchObject } from "./harness/objects.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
 import { MemorySampler } from "./harness/process-memory.ts";
@@ -42,9 +42,11 @@ try {
     large: benchObject("1gib", plan.large),
   };
   const sessionLarge = benchObject(`session-${plan.sessionLarge / MIB}mib`, plan.sessionLarge);
+  // Labelled by size, as its results are named (`download_direct_2gib_mb_s`); 0 bytes in a quick run, which leaves it out.
+  const directCliLarge = benchObject(`${plan.directCliLarge / GIB}gib`, plan.directCliLarge);
   await workersSection(report, { dir, ...objects, sessionLarge, plan, sampler, progress });
   report.targets.push(...workersTargets(report.medians));
-  const awsNodeServer = await awsNodeServerSection(report, { ...objects, plan, sampler, progress });
+  const awsNodeServer = await awsNodeServerSection(report, { dir, ...objects, directCliLarge, plan, sampler, progress });
   if (awsNodeServer.ran) report.targets.push(...awsNodeServerTargets(report.medians));
   if (awsNodeServer.lambdaRan) report.targets.push(...awsLambdaTargets(report.medians));
 } finally {

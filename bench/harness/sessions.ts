@@ -22,13 +22,30 @@ export interface SessionTarget {
 export async function planParts(target: SessionTarget, object: BenchObject): Promise<PartPlan> {
   const created = await createSession(target, object, `${object.key}-plan`);
   await signedJson(target, "DELETE", `/v1/uploads/${created.upload_id}`, undefined, 204);
+  return { partSize: created.part_size, digests: partDigests(object, created.part_size) };
+}
+
+function partDigests(object: BenchObject, partSize: number): Buffer[] {
   const digests: Buffer[] = [];
-  for (let offset = 0; offset < object.size; offset += created.part_size) {
+  for (let offset = 0; offset < object.size; offset += partSize) {
     const hash = createHash("sha256");
-    for (const piece of payloadSlice(object.seed, offset, Math.min(created.part_size, object.size - offset))) hash.update(piece);
+    for (const piece of payloadSlice(object.seed, offset, Math.min(partSize, object.size - offset))) hash.update(piece);
     digests.push(hash.digest());
   }
-  return { partSize: created.part_size, digests };
+  return digests;
+}
+
+/**
+ * `object` committed under its key through one session, untimed: created, every part sent, completed. No plan is
+ * asked first, since that aborts a session and s3rver has no AbortMultipartUpload (docs/STORAGE.md).
+ */
+export async function uploadInSession(target: SessionTarget, object: BenchObject): Promise<void> {
+  const created = await createSession(target, object, object.key);
+  const plan = { partSize: created.part_size, digests: partDigests(object, created.part_size) };
+  await eachPart(object, plan, (part, offset, length) =>
+    putPart(target, `${target.origin}/v1/uploads/${created.upload_id}/parts/${part}`, object, plan, { part, offset, length }, 200),
+  );
+  await completeSession(target, created.upload_id);
 }
 
 export interface TimedPhases {

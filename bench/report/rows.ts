@@ -2,6 +2,7 @@ import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
 import { type BurstPlan, type BurstResult } from "../measures/load.ts";
 import type { DirectRuns } from "../measures/direct.ts";
+import type { DirectCliRun } from "../measures/direct-cli.ts";
 import type { SessionMemoryOperation, SessionRuns } from "../measures/sessions.ts";
 import { PART_CONCURRENCY } from "../harness/sessions.ts";
 import { GIB, MIB } from "../../shared/bytes.ts";
@@ -180,6 +181,18 @@ export function addDirectSection(report: Report, section: string, runs: DirectRu
   const direct = addRow(report, section, "get --direct: 4 Range GETs from storage, chunks verified, written, whole SHA-256", "MiB/s", runs.directMibps);
   report.medians.download_direct_over_gateway = ratio(direct, gateway);
   report.medians.download_direct_client_cpu_ms_per_gib = addRow(report, section, "client CPU per GiB, get --direct", "ms", runs.clientCpuMsPerGib);
+}
+
+/** The CLI process's one direct download of a multi-gigabyte object: `download_direct_<label>_mb_s` and its peak RSS. */
+export function addDirectCliSection(report: Report, section: string, object: BenchObject, run: DirectCliRun): void {
+  report.medians[`download_direct_${object.label}_mb_s`] = addRow(
+    report,
+    section,
+    "verigate get --direct --parallel 4, whole process, SHA-256 checked",
+    "MB/s",
+    [run.mbps],
+  );
+  report.medians[`download_direct_${object.label}_client_peak_rss_mib`] = addRow(report, section, "peak RSS of the verigate process", "MiB", [run.peakRssMib]);
 }
 
 /** The named auth ratios: signed over unsigned request rates at each concurrency, and the claim alone at 10. */

@@ -5,12 +5,22 @@ import { toHex } from "../../shared/crypto/encoding.ts";
 import { authRounds } from "../measures/auth.ts";
 import { type ChildServer, startChild } from "../harness/child.ts";
 import { type DirectRuns, directRounds } from "../measures/direct.ts";
+import { type DirectCliRun, directCliDownload } from "../measures/direct-cli.ts";
 import { type DownloadRun, type DownloadTarget, type DownloadVariant, downloadOnce, downloadRounds } from "../measures/downloads.ts";
 import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDirectSection, addDownloadSection, addLoadSection, authRatios, type DownloadMedians, downloadRatios } from "../report/rows.ts";
+import {
+  addAuthSection,
+  addDirectCliSection,
+  addDirectSection,
+  addDownloadSection,
+  addLoadSection,
+  authRatios,
+  type DownloadMedians,
+  downloadRatios,
+} from "../report/rows.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 import { type AwsLambdaRuns, addAwsLambdaRows, measureAwsLambda } from "./aws-lambda.ts";
 
@@ -25,8 +35,12 @@ const ADMIN_KEYID = "bench-admin";
 const MAX_OBJECT_BYTES = String(2 * GIB);
 
 export interface AwsNodeServerInput {
+  /** Scratch space for the CLI's downloaded file. */
+  dir: string;
   small: BenchObject;
   large: BenchObject;
+  /** Committed through a session and fetched by the CLI process (`plan.directCliLarge` bytes). */
+  directCliLarge: BenchObject;
   plan: Plan;
   sampler: MemorySampler;
   progress: (message: string) => void;
@@ -50,7 +64,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
     report.skipped.push(`AWS Node server rows: skipped: not in the checkout (missing ${missing.join(", ")})`);
     return { ran: false, lambdaRan: false };
   }
-  const { small, large, plan, sampler, progress } = input;
+  const { small, large, directCliLarge, plan, sampler, progress } = input;
   const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
   const signer = { keyid: ADMIN_KEYID, key: { alg: "ed25519" as const, privateKey: pair.privateKey } };
 
@@ -59,6 +73,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   let load: BurstResult;
   let lambda: AwsLambdaRuns | undefined;
   let direct: DirectRuns | undefined;
+  let directCli: DirectCliRun | undefined;
   const standIns = await startChild<Record<string, string>>(AWS_STAND_INS, {});
   try {
     // Storage presign on, for direct download plans; no other row asks for a storage URL.
@@ -87,6 +102,14 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
         direct = await directRounds(target, sampler, large, plan.awsNodeServerLargeRounds, (round) =>
           progress(`AWS Node server direct download ${large.size / MIB} MiB vs the verified stream: round ${round + 1}/${plan.awsNodeServerLargeRounds}`),
         );
+      }
+      if (plan.directCliLarge > 0) {
+        progress(
+          `AWS Node server: ${directCliLarge.key} (${directCliLarge.size / MIB} MiB) through an upload session, then verigate get --direct --parallel 4`,
+        );
+        directCli = await directCliDownload(target, jwk, directCliLarge, input.dir);
+      } else {
+        report.skipped.push("AWS Node server, verigate get --direct of a multi-gigabyte object: full run only");
       }
       progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
       auth = await authRounds(
@@ -125,6 +148,14 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
       report,
       `AWS backends on the Node server (s3rver), direct download of ${large.size / MIB} MiB vs the verified stream (${direct.directMibps.length} rounds)`,
       direct,
+    );
+  }
+  if (directCli) {
+    addDirectCliSection(
+      report,
+      `AWS backends on the Node server (s3rver), verigate get --direct of ${directCliLarge.size / MIB} MiB committed through a session (1 run)`,
+      directCliLarge,
+      directCli,
     );
   }
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;

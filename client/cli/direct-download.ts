@@ -3,29 +3,32 @@ import { createHash } from "node:crypto";
 import { type FileHandle, open, rm, stat } from "node:fs/promises";
 import { MIB } from "../../shared/bytes.ts";
 import type { VerigateClient } from "../sdk/client.ts";
-import { apiErrorFrom, VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
+import { VerigateApiError, VerigateIntegrityError, VerigateUsageError } from "../sdk/errors.ts";
 import type { DownloadPlan } from "../sdk/types.ts";
 import { ChunkBitmap, chunkCount, readDirectState, saveDirectState } from "./direct-state.ts";
-import { keepVerified, readChunks } from "./download.ts";
+import { keepVerified } from "./download.ts";
 import { EXIT_INTERRUPTED } from "./exit-codes.ts";
 import { hashFileInto } from "./file-hash.ts";
 import { discard, keptLength, type PartialFiles, partialFilesOf } from "./partial-files.ts";
 import { type Progress, transferProgress } from "./progress.ts";
+import { StorageRanges, storageRefusal } from "./storage-range.ts";
 
 /** Bytes asked of storage in one Range request: few requests per GiB, and parallel x this is all the memory held. */
 const RANGE_TARGET_BYTES = 8 * MIB;
-/** A range is tried this many times when the failure may pass (network, a cut body, 5xx, an expired URL). */
+/** A range is tried this many times when the failure may pass (network, a cut body, 5xx); a refused URL is not counted. */
 const RANGE_ATTEMPTS = 4;
 const RETRY_BACKOFF_MS = 500;
-/** What storage answers a presigned URL past its expiry: the range is asked again under a fresh plan's URL. */
+/**
+ * What storage answers a presigned URL past its expiry (S3: `AccessDenied`, "Request has expired"): the range is
+ * asked again at once with the URL of a fresh plan. Refused again with that URL, it is final: storage does not take
+ * the gateway's URLs at all (its credentials, or its clock), and asking more would loop.
+ */
 const STORAGE_FORBIDDEN = 403;
 
 export interface DirectDownloadOptions {
   /** Ranges in flight, and in memory, at once. */
   parallel: number;
   warn: (text: string) => void;
-  /** Fetches the storage URLs (unsigned: the URL is the credential); the global fetch by default. */
-  fetch?: typeof fetch;
   /** A progress bar on stderr (when it is a terminal); off for a caller that measures. */
   progress?: boolean;
 }
@@ -46,7 +49,14 @@ interface ChunkRange {
   digests: string[];
   start: number;
   end: number;
-  window: { url: string };
+  window: WindowUrl;
+}
+
+/** The storage URL a window's ranges are fetched with; replaced, once for all of them, when storage refuses it. */
+interface WindowUrl {
+  url: string;
+  /** The fresh plan being asked for, which every range refused with the same URL waits for. */
+  refreshing?: Promise<void>;
 }
 
 interface Run {
@@ -58,7 +68,7 @@ interface Run {
   file: FileHandle;
   progress: Progress;
   shownSize: number;
-  fetch: typeof fetch;
+  storage: StorageRanges;
   signal: AbortSignal;
 }
 
@@ -113,7 +123,8 @@ async function downloadVersion(
     process.exit(EXIT_INTERRUPTED);
   };
   process.once("SIGINT", keepOnSignal).once("SIGTERM", keepOnSignal);
-  const run: Run = { client, key: first.key, files, first, done, file, progress, shownSize, fetch: options.fetch ?? fetch, signal: abort.signal };
+  const storage = new StorageRanges(options.parallel);
+  const run: Run = { client, key: first.key, files, first, done, file, progress, shownSize, storage, signal: abort.signal };
   let saving = Promise.resolve();
   const recordDone = (range: ChunkRange) => {
     for (let index = range.firstChunk; index < range.firstChunk + range.digests.length; index++) done.add(index);
@@ -138,6 +149,7 @@ async function downloadVersion(
     if (error instanceof Error) error.message = `${error.message}; ${keptMessage(files, done)}`;
     throw error;
   } finally {
+    storage.close();
     progress.stop();
     process.off("SIGINT", keepOnSignal).off("SIGTERM", keepOnSignal);
   }
@@ -186,7 +198,7 @@ async function* missingRanges(run: Run): AsyncGenerator<ChunkRange> {
   let plan: DownloadPlan | null = first;
   while (plan !== null) {
     checkWindow(first, plan);
-    const window = { url: plan.url };
+    const window: WindowUrl = { url: plan.url };
     let range: ChunkRange | null = null;
     for (const [offset, digest] of plan.chunks.entries()) {
       const index = plan.first_chunk + offset;
@@ -219,17 +231,32 @@ function checkWindow(first: DownloadPlan, plan: DownloadPlan): void {
   }
 }
 
-/** One range into `buffer` and onto disk at its offset, tried again while the failure may pass; a chunk mismatch is final. */
+/**
+ * One range into `buffer` and onto disk at its offset, tried again while the failure may pass; a chunk mismatch is
+ * final. A URL storage refuses (403: expired) is replaced by a fresh plan's and the range asked again at once; the
+ * same range refused again right after is final.
+ */
 async function fetchRange(run: Run, range: ChunkRange, buffer: Uint8Array): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+  let failures = 0;
+  let refusedBefore = false;
+  while (true) {
+    const url = range.window.url;
     try {
-      const bytes = await receiveRange(run, range, buffer);
+      const bytes = await receiveRange(run, range, url, buffer);
       await run.file.write(bytes, 0, bytes.length, range.start);
       return;
     } catch (error) {
-      if (isFinal(error, run.signal) || attempt >= RANGE_ATTEMPTS) throw error;
-      if (error instanceof VerigateApiError && error.status === STORAGE_FORBIDDEN) await refreshUrl(run, range);
-      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * attempt));
+      if (isFinal(error, run.signal)) throw error;
+      if (isRefusal(error)) {
+        if (refusedBefore) throw refusedAgain(run, range, error);
+        refusedBefore = true;
+        await freshUrl(run, range, url);
+        continue;
+      }
+      refusedBefore = false;
+      failures++;
+      if (failures >= RANGE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS * failures));
     }
   }
 }
@@ -240,45 +267,74 @@ function isFinal(error: unknown, signal: AbortSignal): boolean {
   return error instanceof VerigateApiError && error.status < 500 && error.status !== STORAGE_FORBIDDEN;
 }
 
-/** The window's URL expired (storage refuses it): a fresh plan of the same version for this range gives a new one. */
-async function refreshUrl(run: Run, range: ChunkRange): Promise<void> {
-  const plan = await run.client.planDownload(run.key, { version: run.first.version, offset: range.start, length: range.end - range.start });
-  checkWindow(run.first, plan);
-  range.window.url = plan.url;
+function isRefusal(error: unknown): error is VerigateApiError {
+  return error instanceof VerigateApiError && error.status === STORAGE_FORBIDDEN;
+}
+
+/**
+ * A fresh plan of the same version for `range` when its window's URL is still `refused` (the ranges refused with it
+ * wait for one plan, not one each); its URL then serves the rest of the window. The digests stay the first plan's.
+ */
+async function freshUrl(run: Run, range: ChunkRange, refused: string): Promise<void> {
+  const { window } = range;
+  if (window.url !== refused) return;
+  window.refreshing ??= (async () => {
+    try {
+      const plan = await run.client.planDownload(run.key, { version: run.first.version, offset: range.start, length: range.end - range.start });
+      checkWindow(run.first, plan);
+      window.url = plan.url;
+    } finally {
+      window.refreshing = undefined;
+    }
+  })();
+  await window.refreshing;
+}
+
+function refusedAgain(run: Run, range: ChunkRange, error: VerigateApiError): VerigateApiError {
+  const what = `bytes ${range.start}-${range.end - 1} of ${run.key}`;
+  return new VerigateApiError(
+    error.status,
+    error.code,
+    error.requestId,
+    `storage refused ${what} again with the URL of a fresh plan, so it does not accept the URLs the gateway presigns (check the gateway's S3 credentials and its clock)`,
+    error.detail,
+  );
 }
 
 /**
  * Reads one Range response into `buffer`, checking each chunk as soon as its last byte arrived, so a tampered chunk
  * is reported before the rest of its range (or the download) is waited for.
  */
-async function receiveRange(run: Run, range: ChunkRange, buffer: Uint8Array): Promise<Uint8Array> {
+async function receiveRange(run: Run, range: ChunkRange, url: string, buffer: Uint8Array): Promise<Uint8Array> {
   const length = range.end - range.start;
-  const response = await run.fetch(range.window.url, {
-    headers: { Range: `bytes=${range.start}-${range.end - 1}`, "Accept-Encoding": "identity" },
-    signal: run.signal,
-  });
-  if (!response.ok) throw await apiErrorFrom(response);
-  const whole = response.status === 200 && range.start === 0 && range.end === run.first.size;
-  const served = response.headers.get("content-range");
-  if (!whole && (response.status !== 206 || served?.startsWith(`bytes ${range.start}-${range.end - 1}/`) !== true)) {
-    await response.body?.cancel().catch(() => {});
-    throw new VerigateIntegrityError("unverifiable", `storage answered bytes ${range.start}-${range.end - 1} with ${response.status} ${served ?? ""}`);
+  const what = `bytes ${range.start}-${range.end - 1}`;
+  const response = await run.storage.get(url, range.start, range.end, run.signal);
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) throw await storageRefusal(response, what);
+  const whole = status === 200 && range.start === 0 && range.end === run.first.size;
+  const served = response.headers["content-range"];
+  if (!whole && (status !== 206 || served?.startsWith(`bytes ${range.start}-${range.end - 1}/`) !== true)) {
+    response.destroy();
+    throw new VerigateIntegrityError("unverifiable", `storage answered ${what} with ${status} ${served ?? ""}`);
   }
   const bytes = buffer.subarray(0, length);
   let filled = 0;
   let checked = 0;
-  const cut = (received: number, error: unknown) =>
-    new VerigateIntegrityError("short_response", `storage cut bytes ${range.start}-${range.end - 1} after ${received}`, { cause: error });
-  for await (const piece of readChunks(response.body, cut)) {
-    if (filled + piece.length > length) throw new VerigateIntegrityError("size_mismatch", `storage sent more than bytes ${range.start}-${range.end - 1}`);
-    bytes.set(piece, filled);
-    filled += piece.length;
-    while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
-      checkChunk(run, range, bytes, checked);
-      checked++;
+  try {
+    for await (const piece of response as AsyncIterable<Buffer>) {
+      if (filled + piece.length > length) throw new VerigateIntegrityError("size_mismatch", `storage sent more than ${what}`);
+      bytes.set(piece, filled);
+      filled += piece.length;
+      while (checked < range.digests.length && filled >= Math.min(length, (checked + 1) * run.first.chunk_size)) {
+        checkChunk(run, range, bytes, checked);
+        checked++;
+      }
     }
+  } catch (error) {
+    if (error instanceof VerigateIntegrityError) throw error;
+    throw new VerigateIntegrityError("short_response", `storage cut ${what} after ${filled}`, { cause: error });
   }
-  if (filled < length) throw new VerigateIntegrityError("short_response", `storage ended bytes ${range.start}-${range.end - 1} after ${filled}`);
+  if (filled < length) throw new VerigateIntegrityError("short_response", `storage ended ${what} after ${filled}`);
   return bytes;
 }
 

@@ -79,11 +79,10 @@ export async function keepVerified(file: FileHandle, hash: Hash, expected: Expec
 
 /**
  * The body's pieces as they arrive; a read that fails is a cut response, reported as `cut(received, error)` with the
- * bytes this body gave before it. A cut is an integrity failure for both callers: the gateway cuts a response when
- * it finds stored bytes that fail their manifest after the first byte was sent, and a direct download's storage
- * range that ends early cannot be verified.
+ * bytes this body gave before it. A cut is an integrity failure: the gateway cuts a response when it finds stored
+ * bytes that fail their manifest after the first byte was sent.
  */
-export async function* readChunks(body: ReadableStream<Uint8Array> | null, cut: (received: number, error: unknown) => Error): AsyncGenerator<Uint8Array> {
+async function* readChunks(body: ReadableStream<Uint8Array> | null, cut: (received: number, error: unknown) => Error): AsyncGenerator<Uint8Array> {
   if (body === null) return;
   const reader = body.getReader();
   let received = 0;

@@ -193,6 +193,54 @@ describe.each(RUNTIMES)("verigate get --direct on %s", (runtime, start) => {
       expect(rangesFetched(since)).toEqual([rangeOf(0, CHUNKS_PER_RANGE), rangeOf(0, CHUNKS_PER_RANGE), rangeOf(CHUNKS_PER_RANGE, CHUNK_COUNT)].sort());
     });
 
+    /** The plan requests sent to the gateway since `since`. */
+    const plansAsked = (since: number) =>
+      fixture.proxy.requests.slice(since).filter((request) => request.method === "POST" && request.url === "/v1/plans").length;
+
+    // s3rver checks a presigned URL's expiry (test/node/plans-http.test.ts sees it refuse one), but a URL expiring
+    // mid-download would need a plan shorter-lived than the CLI asks for and a download slower than it; the storage
+    // proxy answers one Range request as S3 answers an expired URL instead (403 AccessDenied "Request has expired").
+    it("asks a fresh plan when storage refuses a range's URL as expired (403), and goes on with its URL, verified", async () => {
+      const content = randomBytes(SIZE);
+      await putInParts("direct/expired.bin", content);
+      const gatewaySince = fixture.proxy.requests.length;
+      const storageSince = storage.requests.length;
+      const refused = storage.interrupt({ method: "GET", url: STORAGE_GET, skip: 1, how: "expired" });
+      const result = await getDirect("direct/expired.bin", "--parallel", "1");
+      await refused;
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ size: SIZE, sha256: sha256Hex(content), direct: true });
+      expect((await readFile(join(dir, "out.bin"))).equals(content)).toBe(true);
+      expect(plansAsked(gatewaySince)).toBe(2);
+      const second = rangeOf(CHUNKS_PER_RANGE, CHUNK_COUNT);
+      expect(rangesFetched(storageSince)).toEqual([rangeOf(0, CHUNKS_PER_RANGE), second, second].sort());
+      expect(storage.requests.slice(storageSince).map((request) => request.status)).toEqual([206, 403, 206]);
+    });
+
+    it("stops, keeping the verified chunks, when storage refuses the same range again with the fresh plan's URL; no endless loop", async () => {
+      const content = randomBytes(SIZE);
+      await putInParts("direct/refused-twice.bin", content);
+      const gatewaySince = fixture.proxy.requests.length;
+      const storageSince = storage.requests.length;
+      const refused = storage.interrupt({ method: "GET", url: STORAGE_GET, skip: 1, how: "expired", times: 2 });
+      const result = await getDirect("direct/refused-twice.bin", "--parallel", "1");
+      await refused;
+      expect(result.code, result.stderr).toBe(EXIT_API_ERROR);
+      expect(result.stderr).toContain(
+        `storage refused bytes ${CHUNKS_PER_RANGE * CHUNK}-${SIZE - 1} of direct/refused-twice.bin again with the URL of a fresh plan`,
+      );
+      expect(result.stderr).toContain("AccessDenied: Request has expired");
+      expect(result.stderr).toContain(`${CHUNKS_PER_RANGE} of ${CHUNK_COUNT} chunks kept in out.bin.partial: run the same command again to resume`);
+      expect(plansAsked(gatewaySince)).toBe(2);
+      expect(storage.requests.slice(storageSince).map((request) => request.status)).toEqual([206, 403, 403]);
+      expect((await readdir(dir)).sort()).toEqual(["key.jwk", "out.bin.partial", "out.bin.partial.json"]);
+
+      const resumed = await getDirect("direct/refused-twice.bin");
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ sha256: sha256Hex(content), resumed_chunks: CHUNKS_PER_RANGE });
+      expect((await readFile(join(dir, "out.bin"))).equals(content)).toBe(true);
+    });
+
     it.each([
       ["presign", ["read"]],
       ["read", ["presign"]],

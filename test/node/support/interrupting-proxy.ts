@@ -11,16 +11,22 @@ export interface ProxiedRequest {
   bodyBytes: number;
 }
 
-/** What happens to a response: cut (the connection closed) or stalled, after `afterBytes` of its body. */
-export interface Interruption {
+/**
+ * What happens to a response: cut (the connection closed) or stalled, after `afterBytes` of its body; or, for
+ * `expired`, `times` matching requests in a row (1 unless said) never forwarded, answered 403 with the error document
+ * S3 answers a presigned URL past its expiry.
+ */
+export type Interruption = {
   method: string;
   /** Matches the request target. */
   url: RegExp;
   /** Matching requests let through first. */
   skip?: number;
-  afterBytes: number;
-  how: "cut" | "stall";
-}
+} & ({ how: "cut" | "stall"; afterBytes: number } | { how: "expired"; times?: number });
+
+/** S3's answer to a presigned URL past its expiry, its code and message (test/node/plans-http.test.ts sees s3rver give them). */
+const EXPIRED_URL_ERROR = `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>`;
 
 /**
  * A loopback HTTP proxy in front of a gateway, so a suite can interrupt a real transfer at a chosen byte. Clients
@@ -41,9 +47,9 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
   const requests: ProxiedRequest[] = [];
   const sockets = new Set<Socket>();
   const stalled = new Set<IncomingMessage>();
-  let pending: { interruption: Interruption; skipped: number; happened: () => void } | null = null;
+  let pending: { interruption: Interruption; skipped: number; taken: number; happened: () => void } | null = null;
 
-  /** The pending interruption when `record` is the request it is for; it then applies to no other. */
+  /** The pending interruption when `record` is a request it is for; once it took all it applies to, to no other. */
   function takeInterruption(record: ProxiedRequest): typeof pending {
     if (pending === null || record.method !== pending.interruption.method || !pending.interruption.url.test(record.url)) return null;
     if (pending.skipped < (pending.interruption.skip ?? 0)) {
@@ -51,8 +57,20 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
       return null;
     }
     const taken = pending;
-    pending = null;
+    taken.taken += 1;
+    const times = taken.interruption.how === "expired" ? (taken.interruption.times ?? 1) : 1;
+    if (taken.taken >= times) pending = null;
     return taken;
+  }
+
+  /** Answers for storage, as it answers an expired presigned URL; the interruption happened with the last of its `times`. */
+  function refuseAsExpired(incoming: IncomingMessage, outgoing: ServerResponse, record: ProxiedRequest, taken: NonNullable<typeof pending>): void {
+    record.status = 403;
+    incoming.resume();
+    outgoing.writeHead(403, { "content-type": "application/xml", "content-length": Buffer.byteLength(EXPIRED_URL_ERROR) });
+    outgoing.end(EXPIRED_URL_ERROR, () => {
+      if (pending !== taken) taken.happened();
+    });
   }
 
   function forward(incoming: IncomingMessage, outgoing: ServerResponse): void {
@@ -60,13 +78,20 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
     const record: ProxiedRequest = { method: incoming.method ?? "GET", url: incoming.url ?? "/", headers: incoming.headers, status: 0, bodyBytes: 0 };
     requests.push(record);
     const interruption = takeInterruption(record);
+    if (interruption?.interruption.how === "expired") {
+      refuseAsExpired(incoming, outgoing, record, interruption);
+      return;
+    }
     const proxied = httpRequest(
       { host: upstream.hostname, port: upstream.port, method: record.method, path: record.url, headers: incoming.headers },
       (answer) => {
         record.status = answer.statusCode ?? 502;
         outgoing.writeHead(record.status, answer.statusMessage, answer.headers);
         answer.on("data", (chunk: Buffer) => {
-          const limit = interruption?.interruption.afterBytes ?? Number.POSITIVE_INFINITY;
+          const limit =
+            interruption?.interruption.how === "cut" || interruption?.interruption.how === "stall"
+              ? interruption.interruption.afterBytes
+              : Number.POSITIVE_INFINITY;
           const passed = chunk.subarray(0, Math.max(0, limit - record.bodyBytes));
           record.bodyBytes += passed.length;
           if (interruption === null || record.bodyBytes < limit) {
@@ -107,7 +132,7 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
     },
     interrupt(interruption) {
       return new Promise((resolve) => {
-        pending = { interruption, skipped: 0, happened: resolve };
+        pending = { interruption, skipped: 0, taken: 0, happened: resolve };
       });
     },
     async stop() {
