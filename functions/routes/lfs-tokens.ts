@@ -22,7 +22,8 @@ export const lfsTokens = new Hono<AppEnv>()
     // What `git config lfs.url` takes: the client appends /objects/batch and /locks itself.
     const lfsUrl = `${new URL(c.req.url).origin}/lfs/${record.repo}`;
     // The token is in this response only; the gateway keeps its secret's hash.
-    return c.json({ id: record.id, token, ...lfsTokenView(record), lfs_url: lfsUrl }, 201);
+    const { id, ...rest } = lfsTokenView(record);
+    return c.json({ id, token, ...rest, lfs_url: lfsUrl }, 201);
   })
   .get("/", async (c) => {
     const repo = c.req.query("repo");
