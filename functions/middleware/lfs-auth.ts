@@ -29,8 +29,8 @@ function basicPassword(header: string | undefined): string | null {
 
 /**
  * Authenticates a Git LFS request to `/lfs/:repo/...` by HTTP Basic with an LFS token as the password, and sets
- * `c.var.lfs`. Every failure is the same 401 `unauthorized` with no detail for the client (the log says which
- * token and repository were refused), so a caller learns nothing about which tokens exist; the error handler adds `LFS-Authenticate`.
+ * `c.var.lfs`. Every failure is the same 401 `unauthorized` with no detail for the client (the log names the
+ * repository), so a caller learns nothing about which tokens exist; the error handler adds `LFS-Authenticate`.
  */
 export function lfsBasicAuth(): MiddlewareHandler<AppEnv> {
   return async function lfsBasicAuth(c, next) {
