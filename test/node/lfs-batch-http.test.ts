@@ -208,6 +208,15 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       expect((await lfsFetch(gateway, `/lfs/${repo}/download/${live}`)).status).toBe(200);
     });
 
+    it("serves a pinned version only when it is the oid's bytes, whatever the token says", async () => {
+      const other = randomBytes(CHUNK);
+      await upload(other);
+      const { version } = (await gateway.kv.get(`obj:lfs/${repo}/${sha256Hex(other)}`, "json")) as { version: string };
+      const claims = { op: "download" as const, repo, ...object(bytes), tid: read.id, exp: Math.floor(Date.now() / 1000) + 600 };
+      const token = await issueActionToken({ ...claims, size: other.length, version }, PRESIGN_SECRET);
+      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${token}`), 404, "not_found");
+    });
+
     it("stops the action hrefs of a revoked LFS token", async () => {
       const doomed = await mintLfsToken(gateway, repo, "read");
       const answer = await batchOne(gateway, repo, doomed.token, "download", object(bytes));
