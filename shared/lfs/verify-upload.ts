@@ -55,7 +55,9 @@ async function verifyStaged(deps: ObjectDeps, claims: ActionClaims, version: str
     digests = await hashed.finish();
   } catch (error) {
     await stored.body.cancel().catch(() => {});
-    if (!isVerigateError(error) || (error.code !== "digest_mismatch" && error.code !== "bad_request")) throw error;
+    // The size matched, so a read that ends short is storage failing, not other bytes: the upload is kept for a retry.
+    if (!isVerigateError(error) || error.code === "bad_request") throw new VerigateError("internal", "reading the staged upload failed", { cause: error });
+    if (error.code !== "digest_mismatch") throw error;
     await discardStaged(deps, claims, version, context);
     throw new VerigateError("digest_mismatch", "the uploaded bytes are not the object", SHARE);
   }
