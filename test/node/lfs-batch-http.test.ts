@@ -209,12 +209,12 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
     });
 
     it("serves a pinned version only when it is the oid's bytes, whatever the token says", async () => {
-      const other = randomBytes(CHUNK);
-      await upload(other);
-      const { version } = (await gateway.kv.get(`obj:lfs/${repo}/${sha256Hex(other)}`, "json")) as { version: string };
-      const claims = { op: "download" as const, repo, ...object(bytes), tid: read.id, exp: Math.floor(Date.now() / 1000) + 600 };
-      const token = await issueActionToken({ ...claims, size: other.length, version }, PRESIGN_SECRET);
-      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${token}`), 404, "not_found");
+      const wanted = randomBytes(CHUNK);
+      const key = `lfs/${repo}/${sha256Hex(wanted)}`;
+      expect((await gateway.signedFetch("PUT", `/v1/objects/${key}`, { body: randomBytes(wanted.length) })).status).toBe(201);
+      const { version } = (await gateway.kv.get(`obj:${key}`, "json")) as { version: string };
+      const claims = { op: "download" as const, repo, ...object(wanted), tid: read.id, exp: Math.floor(Date.now() / 1000) + 600, version };
+      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${await issueActionToken(claims, PRESIGN_SECRET)}`), 404, "not_found");
     });
 
     it("stops the action hrefs of a revoked LFS token", async () => {
