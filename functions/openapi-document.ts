@@ -1,6 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from "../shared/errors/index.ts";
 import { statusAndTitle } from "../shared/errors/problem.ts";
 import { ACTIONS } from "../shared/keys/index.ts";
+import { LFS_TOKEN_DEFAULT_SECONDS, LFS_TOKEN_MAX_SECONDS, LFS_TOKEN_MIN_SECONDS } from "../shared/lfs/tokens.ts";
 import { VERSION } from "../shared/version.ts";
 
 /**
@@ -87,6 +88,64 @@ function problems(codes: readonly ErrorCode[]): Responses {
   return responses;
 }
 
+/** The git-lfs media type: LFS requests, answers and errors (PROTOCOL section 8). */
+const LFS_JSON = "application/vnd.git-lfs+json";
+
+/**
+ * The problem responses of an LFS operation: the same codes and statuses as `problems`, in git-lfs's error body (the
+ * problem members plus `message` and `documentation_url`), and every 401 with `LFS-Authenticate`.
+ */
+function lfsProblems(codes: readonly ErrorCode[]): Responses {
+  const responses: Responses = {};
+  for (const [status, response] of Object.entries(problems(codes)) as [string, Response][]) {
+    const schema = response.content?.["application/problem+json"]?.schema ?? {};
+    const headers = status === "401" ? { ...response.headers, "LFS-Authenticate": ref("headers", "LFS-Authenticate") } : response.headers;
+    responses[status] = {
+      ...response,
+      ...(headers ? { headers } : {}),
+      content: { [LFS_JSON]: { schema: { ...schema, allOf: [ref("schemas", "LfsProblem")] } } },
+    };
+  }
+  return responses;
+}
+
+/** LfsProblem's members, which the 409 of a lock create carries too (with the existing `lock`). */
+const LFS_PROBLEM_PROPERTIES: Record<string, Schema> = {
+  type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$" },
+  title: { type: "string" },
+  status: { type: "integer", minimum: 400, maximum: 599 },
+  code: { type: "string", enum: ERROR_CODES },
+  request_id: { type: "string", format: "uuid" },
+  detail: { type: "string" },
+  message: { type: "string" },
+  documentation_url: { type: "string", format: "uri" },
+};
+const LFS_PROBLEM_REQUIRED = ["type", "title", "status", "code", "request_id", "message", "documentation_url"];
+const LFS_LOCK_CURSOR = { type: "string", description: "The path of the page's last lock; present exactly when more locks follow." } as const;
+/** The lock routes: behind LFS Basic auth (401), for one repository (404 for a malformed name), JSON in and out. */
+const LFS_LOCKING: ErrorCode[] = [...GUARDED, "unauthorized", "not_found", "not_acceptable"];
+const LFS_REPO_PARAMETER = { name: "repo", in: "path", required: true, schema: { type: "string" } };
+
+function lfsJsonBody(schema: Schema) {
+  return {
+    required: true,
+    description: "At most 64 KiB, as `application/vnd.git-lfs+json` (a charset tolerated) or `application/json`.",
+    content: { [LFS_JSON]: { schema } },
+  };
+}
+
+function lfsJson(description: string, schema: Schema): Response {
+  return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { [LFS_JSON]: { schema } } };
+}
+
+/** The repository and action token of the routes LFS actions point at. */
+const LFS_ACTION_PARAMETERS = [
+  { name: "repo", in: "path", required: true, schema: { type: "string" } },
+  { name: "token", in: "path", required: true, schema: { type: "string" }, description: "The action token: MAC'd claims, logged only as a hash." },
+];
+/** Checked on every use of an action href: its MAC (404), expiry (410) and that its LFS token still holds (410). */
+const LFS_ACTION: ErrorCode[] = [...GUARDED, "not_found", "link_expired", "link_revoked"];
+
 function json(description: string, schema: Schema): Response {
   return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { "application/json": { schema } } };
 }
@@ -129,6 +188,16 @@ const KEY_RECORD_PROPERTIES: Record<string, Schema> = {
   expires_at: TIMESTAMP,
 };
 const KEY_RECORD_REQUIRED = ["keyid", "alg", "scopes", "admin", "status", "created_at"];
+
+const LFS_TOKEN_PROPERTIES: Record<string, Schema> = {
+  id: { type: "string", pattern: "^[0-9a-f]{24}$" },
+  repo: ref("schemas", "LfsRepo"),
+  access: { type: "string", enum: ["read", "write"] },
+  keyid: { type: "string", description: "The key that minted the token." },
+  created_at: TIMESTAMP,
+  expires_at: TIMESTAMP,
+};
+const LFS_TOKEN_REQUIRED = ["id", "repo", "access", "keyid", "created_at", "expires_at"];
 
 /** What the create answer and the status share (PROTOCOL "Upload sessions"). */
 const UPLOAD_PROPERTIES: Record<string, Schema> = {
@@ -258,6 +327,41 @@ export const OPENAPI_DOCUMENT = {
         responses: { "204": empty("Revoked."), ...problems([...SIGNED, "forbidden", "not_found"]) },
       },
     },
+    "/v1/lfs/tokens": {
+      post: {
+        operationId: "createLfsToken",
+        tags: ["lfs"],
+        summary: "Mint an LFS token for one repository (admin, or a key whose scopes cover `lfs/<repo>/`)",
+        description:
+          "A read token needs `read` on `lfs/<repo>/`, a write token `read` and `write`. The token is the HTTP Basic password " +
+          "of the `/lfs/{repo}/...` routes, returned this once; the gateway keeps only the SHA-256 of its secret. It stops " +
+          "working when it expires, is revoked, or its minting key can no longer sign or no longer covers the repository.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "LfsTokenRequest")),
+        responses: {
+          "201": json("The new token and the `lfs.url` to use it with.", ref("schemas", "CreatedLfsToken")),
+          ...problems([...SIGNED_JSON, "forbidden"]),
+        },
+      },
+      get: {
+        operationId: "listLfsTokens",
+        tags: ["lfs"],
+        summary: "LFS tokens: every one for an admin key, else those the caller minted",
+        parameters: [...SIGNED_PARAMETERS, { name: "repo", in: "query", description: "Only this repository's tokens.", schema: ref("schemas", "LfsRepo") }],
+        responses: { "200": json("Tokens, never a secret.", ref("schemas", "LfsTokenList")), ...problems(SIGNED) },
+      },
+    },
+    "/v1/lfs/tokens/{id}": {
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+      delete: {
+        operationId: "revokeLfsToken",
+        tags: ["lfs"],
+        summary: "Revoke an LFS token (admin, or the key that minted it)",
+        description: "Another key's token is 404, as an unknown one: its existence is not revealed.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Revoked."), ...problems([...SIGNED, "not_found"]) },
+      },
+    },
     "/v1/objects": {
       get: {
         operationId: "listObjects",
@@ -373,23 +477,150 @@ export const OPENAPI_DOCUMENT = {
         operationId: "lfsBatch",
         tags: ["lfs"],
         summary: "The Git LFS batch API (git-lfs docs/api/batch.md)",
+        description:
+          "HTTP Basic with an LFS token as the password (any user name). Per object: actions on this gateway (a verified " +
+          "download pinned to the current version; a single-use upload and a verify), or for an upload above one request, " +
+          "when `PRESIGN_STORAGE=on`, a presigned storage PUT with signed checksum headers and a verify; or a per-object error " +
+          "(404 missing, 422 invalid oid or size, a size that disagrees, or no upload path). An upload of an object the " +
+          "repository holds has no actions. Uploads need a write token (403). 409 for a `hash_algo` other than sha256, 413 " +
+          "above 100 objects, 406 for an Accept naming no JSON, 503 `misconfigured` without `PRESIGN_SECRET`.",
+        security: UNSIGNED,
+        parameters: [ref("parameters", "Authorization-Basic")],
+        requestBody: {
+          required: true,
+          description: "At most 64 KiB.",
+          content: { [LFS_JSON]: { schema: ref("schemas", "LfsBatchRequest") }, "application/json": { schema: ref("schemas", "LfsBatchRequest") } },
+        },
+        responses: {
+          "200": lfsJson("Actions or an error per object.", ref("schemas", "LfsBatchResponse")),
+          ...lfsProblems([...GUARDED, "unauthorized", "forbidden", "not_found", "not_acceptable", "unsupported_hash_algo", "too_large"]),
+        },
+      },
+    },
+    "/lfs/{repo}/download/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      get: {
+        operationId: "lfsDownload",
+        tags: ["lfs"],
+        summary: "An LFS download action: the object's version pinned at batch time, verified as GET /v1/objects/{key}",
+        description: "Not single-use, so an interrupted download resumes with Range. A version that is gone or not the oid's bytes is 404.",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: { ...READ_RESPONSES, ...lfsProblems([...LFS_ACTION, ...BUDGETED, "range_not_satisfiable", "integrity_failure"]) },
+      },
+      head: {
+        operationId: "lfsHeadDownload",
+        tags: ["lfs"],
+        summary: "The headers a GET of the download action would answer",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: { ...READ_RESPONSES, ...lfsProblems([...LFS_ACTION, ...BUDGETED, "range_not_satisfiable"]) },
+      },
+    },
+    "/lfs/{repo}/upload/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      put: {
+        operationId: "lfsUpload",
+        tags: ["lfs"],
+        summary: "An LFS upload action: the body, hashed while it streams, committed only when it is the oid's bytes",
+        description:
+          "Single-use: the first request spends it (410 `link_used` after). Content-Length must be the object's size. A body " +
+          "whose SHA-256 is not the oid is 400 `digest_mismatch` and commits nothing. An object already present answers 200 unread.",
         security: UNSIGNED,
         responses: {
-          "200": { description: "Actions per object." },
-          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "not_acceptable", "unsupported_hash_algo", "too_large"]),
+          "200": empty("The object is committed (or was already present)."),
+          ...lfsProblems([...LFS_ACTION, ...BUDGETED, "link_used", "length_required", "digest_mismatch", "too_large", "replay_store_unavailable"]),
+        },
+      },
+    },
+    "/lfs/{repo}/verify/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      post: {
+        operationId: "lfsVerify",
+        tags: ["lfs"],
+        summary: "An LFS verify action: 200 only once the repository holds the object, committed from bytes that hashed to its oid",
+        description:
+          "After a storage upload, reads the stored bytes back, hashes them per chunk and whole, and commits only on a match; " +
+          "concurrent verifies commit once. 404 when nothing was uploaded, 400 `digest_mismatch` when the uploaded bytes are " +
+          "not the object (they are discarded). The body git-lfs sends (`oid`, `size`) is not needed: the token names both.",
+        security: UNSIGNED,
+        responses: {
+          "200": lfsJson("The object is committed.", ref("schemas", "LfsObjectId")),
+          ...lfsProblems([...LFS_ACTION, "digest_mismatch"]),
         },
       },
     },
     "/lfs/{repo}/locks": {
-      parameters: [{ name: "repo", in: "path", required: true, schema: { type: "string" } }],
+      parameters: [LFS_REPO_PARAMETER],
       post: {
-        operationId: "lfsLock",
+        operationId: "lfsCreateLock",
         tags: ["lfs"],
-        summary: "Lock a path (git-lfs docs/api/locking.md)",
+        summary: "Lock a path for the caller (git-lfs docs/api/locking.md, Create Lock)",
+        description:
+          "A write token. The owner is the keyid that minted the token. Of clients racing for one path exactly one gets 201; " +
+          "the others 409 `lock_exists` with the existing lock. A path that is empty, absolute, holds NUL or is longer than " +
+          "1,024 bytes of UTF-8 is 400 `bad_request`.",
         security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsLockRequest")),
         responses: {
-          "201": { description: "The new lock." },
-          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "lock_exists"]),
+          "201": lfsJson("The new lock.", ref("schemas", "LfsLockCreated")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
+          "409": {
+            description: "`lock_exists`: the path is locked; `lock` is the existing lock.",
+            headers: { "X-Request-Id": ref("headers", "X-Request-Id") },
+            content: {
+              [LFS_JSON]: {
+                schema: { type: "object", allOf: [ref("schemas", "LfsLockExists")], properties: { status: { const: 409 }, code: { enum: ["lock_exists"] } } },
+              },
+            },
+          },
+        },
+      },
+      get: {
+        operationId: "lfsListLocks",
+        tags: ["lfs"],
+        summary: "List the repository's locks in path order (git-lfs docs/api/locking.md, List Locks)",
+        description: "A read or write token. Paths sort by the bytes of their UTF-8.",
+        security: UNSIGNED,
+        parameters: [
+          { name: "path", in: "query", description: "Only the lock of this path.", schema: ref("schemas", "LfsLockPath") },
+          { name: "id", in: "query", description: "Only the lock with this id.", schema: { type: "string" } },
+          { name: "cursor", in: "query", description: "A `next_cursor`: the page starts after it.", schema: LFS_LOCK_CURSOR },
+          { name: "limit", in: "query", description: "Default 100; above 100 served as 100.", schema: { type: "integer", minimum: 1 } },
+          { name: "refspec", in: "query", description: "Tolerated and unused.", schema: { type: "string" } },
+        ],
+        responses: { "200": lfsJson("A page of locks.", ref("schemas", "LfsLockList")), ...lfsProblems(LFS_LOCKING) },
+      },
+    },
+    "/lfs/{repo}/locks/verify": {
+      parameters: [LFS_REPO_PARAMETER],
+      post: {
+        operationId: "lfsVerifyLocks",
+        tags: ["lfs"],
+        summary: "A page of locks split into the caller's and everyone else's (git-lfs docs/api/locking.md, List Locks for Verification)",
+        description: "A write token: git-lfs asks before a push, which a lock in `theirs` on a pushed file halts.",
+        security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsLockVerifyRequest")),
+        responses: {
+          "200": lfsJson("A page of locks.", ref("schemas", "LfsLockVerifyList")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
+        },
+      },
+    },
+    "/lfs/{repo}/locks/{id}/unlock": {
+      parameters: [LFS_REPO_PARAMETER, { name: "id", in: "path", required: true, schema: { type: "string" } }],
+      post: {
+        operationId: "lfsUnlock",
+        tags: ["lfs"],
+        summary: "Remove a lock (git-lfs docs/api/locking.md, Delete Lock)",
+        description:
+          "A write token. Another owner's lock is 403 `forbidden` unless `force` is true, which any write token may send. " +
+          "An unknown id (or one of another repository) is 404 `not_found`.",
+        security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsUnlockRequest")),
+        responses: {
+          "200": lfsJson("The removed lock.", ref("schemas", "LfsLockCreated")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
         },
       },
     },
@@ -556,6 +787,12 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     parameters: {
+      "Authorization-Basic": {
+        name: "Authorization",
+        in: "header",
+        description: "`Basic base64(<any user>:<LFS token>)` (RFC 7617); without it, or with a token not valid for the repository, 401 `unauthorized`.",
+        schema: { type: "string" },
+      },
       "Signature-Input": {
         name: "Signature-Input",
         in: "header",
@@ -651,6 +888,7 @@ export const OPENAPI_DOCUMENT = {
         description: "The gateway's own id for this request (one sent by the client is ignored); every log line about it carries it.",
         schema: { type: "string", format: "uuid" },
       },
+      "LFS-Authenticate": { required: true, description: 'What git-lfs should authenticate with: `Basic realm="Verigate LFS"`.', schema: { type: "string" } },
       "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
       "Retry-After-Complete": {
         required: true,
@@ -745,6 +983,142 @@ export const OPENAPI_DOCUMENT = {
           detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
         },
       },
+      LfsProblem: {
+        type: "object",
+        description:
+          "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url` (this gateway's `/openapi.json`).",
+        required: LFS_PROBLEM_REQUIRED,
+        additionalProperties: false,
+        properties: LFS_PROBLEM_PROPERTIES,
+      },
+      LfsLockExists: {
+        type: "object",
+        description: "409 on a lock create (git-lfs docs/api/locking.md): an LfsProblem with code `lock_exists` and the existing `lock`.",
+        required: [...LFS_PROBLEM_REQUIRED, "lock"],
+        additionalProperties: false,
+        properties: { ...LFS_PROBLEM_PROPERTIES, lock: ref("schemas", "LfsLock") },
+      },
+      LfsLock: {
+        type: "object",
+        required: ["id", "path", "locked_at", "owner"],
+        additionalProperties: false,
+        properties: {
+          id: { type: "string", pattern: "^[0-9a-f]{32}$" },
+          path: ref("schemas", "LfsLockPath"),
+          locked_at: { type: "string", format: "date-time", pattern: "^[0-9-]{10}T[0-9:]{8}Z$", description: "RFC 3339, to the second, UTC." },
+          owner: {
+            type: "object",
+            required: ["name"],
+            additionalProperties: false,
+            properties: { name: { type: "string", description: "The keyid that minted the LFS token the lock was taken with." } },
+          },
+        },
+      },
+      LfsLockPath: {
+        type: "string",
+        minLength: 1,
+        pattern: "^[^/\\u0000][^\\u0000]*$",
+        description: "Relative to the repository root: no leading `/`, no NUL, at most 1,024 bytes of UTF-8; kept byte for byte.",
+      },
+      LfsRef: {
+        type: "object",
+        description: "Tolerated and unused: locks are per repository (locking.md's single-branch locking).",
+        properties: { name: { type: "string" } },
+      },
+      LfsLockRequest: {
+        type: "object",
+        required: ["path"],
+        properties: { path: ref("schemas", "LfsLockPath"), ref: ref("schemas", "LfsRef") },
+      },
+      LfsLockCreated: { type: "object", required: ["lock"], additionalProperties: false, properties: { lock: ref("schemas", "LfsLock") } },
+      LfsLockList: {
+        type: "object",
+        required: ["locks"],
+        additionalProperties: false,
+        properties: { locks: { type: "array", maxItems: 100, items: ref("schemas", "LfsLock") }, next_cursor: LFS_LOCK_CURSOR },
+      },
+      LfsLockVerifyRequest: {
+        type: "object",
+        properties: {
+          cursor: LFS_LOCK_CURSOR,
+          limit: { type: "integer", minimum: 1, description: "Default 100; above 100 served as 100." },
+          ref: ref("schemas", "LfsRef"),
+        },
+      },
+      LfsLockVerifyList: {
+        type: "object",
+        required: ["ours", "theirs"],
+        additionalProperties: false,
+        properties: {
+          ours: { type: "array", items: ref("schemas", "LfsLock"), description: "Locks owned by the key that minted the caller's token." },
+          theirs: { type: "array", items: ref("schemas", "LfsLock"), description: "Every other lock of the page." },
+          next_cursor: LFS_LOCK_CURSOR,
+        },
+      },
+      LfsUnlockRequest: {
+        type: "object",
+        properties: { force: { type: "boolean", description: "Break another owner's lock." }, ref: ref("schemas", "LfsRef") },
+      },
+      LfsObjectId: {
+        type: "object",
+        required: ["oid", "size"],
+        properties: { oid: SHA256_HEX, size: BYTE_COUNT },
+      },
+      LfsBatchRequest: {
+        type: "object",
+        required: ["operation", "objects"],
+        properties: {
+          operation: { enum: ["upload", "download"] },
+          transfers: { type: "array", items: { type: "string" }, description: "Must include `basic` when given." },
+          ref: { description: "Tolerated and unused: tokens grant a whole repository." },
+          objects: { type: "array", maxItems: 100, items: { type: "object", properties: { oid: { type: "string" }, size: { type: "integer" } } } },
+          hash_algo: { const: "sha256" },
+        },
+      },
+      LfsAction: {
+        type: "object",
+        required: ["href", "expires_in", "expires_at"],
+        additionalProperties: false,
+        properties: {
+          href: { type: "string", format: "uri" },
+          header: { type: "object", additionalProperties: { type: "string" }, description: "On a storage upload: the signed checksum and length headers." },
+          expires_in: { type: "integer", minimum: 1 },
+          expires_at: TIMESTAMP,
+        },
+      },
+      LfsBatchResponse: {
+        type: "object",
+        required: ["transfer", "objects", "hash_algo"],
+        additionalProperties: false,
+        properties: {
+          transfer: { const: "basic" },
+          hash_algo: { const: "sha256" },
+          objects: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["oid", "size"],
+              additionalProperties: false,
+              properties: {
+                oid: { type: "string" },
+                size: { type: "integer" },
+                authenticated: { const: true },
+                actions: {
+                  type: "object",
+                  additionalProperties: false,
+                  properties: { download: ref("schemas", "LfsAction"), upload: ref("schemas", "LfsAction"), verify: ref("schemas", "LfsAction") },
+                },
+                error: {
+                  type: "object",
+                  required: ["code", "message"],
+                  additionalProperties: false,
+                  properties: { code: { enum: [404, 410, 422] }, message: { type: "string" } },
+                },
+              },
+            },
+          },
+        },
+      },
       Keyid: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
       Algorithm: { type: "string", enum: ["ed25519", "hmac-sha256"] },
       Action: { type: "string", enum: ACTIONS },
@@ -796,6 +1170,47 @@ export const OPENAPI_DOCUMENT = {
         required: ["keys"],
         additionalProperties: false,
         properties: { keys: { type: "array", items: ref("schemas", "KeyRecord") } },
+      },
+      LfsRepo: {
+        type: "string",
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description: "A repository name: one segment, at most 100 characters, not ending with `.`.",
+      },
+      LfsTokenRequest: {
+        type: "object",
+        required: ["repo", "access"],
+        properties: {
+          repo: ref("schemas", "LfsRepo"),
+          access: { type: "string", enum: ["read", "write"], description: "A read token downloads and lists locks; a write token also uploads and locks." },
+          expires_in: {
+            type: "integer",
+            minimum: LFS_TOKEN_MIN_SECONDS,
+            maximum: LFS_TOKEN_MAX_SECONDS,
+            default: LFS_TOKEN_DEFAULT_SECONDS,
+            description: "Seconds: default 7 days, at most 90.",
+          },
+        },
+      },
+      LfsToken: { type: "object", required: LFS_TOKEN_REQUIRED, additionalProperties: false, properties: LFS_TOKEN_PROPERTIES },
+      CreatedLfsToken: {
+        type: "object",
+        required: [...LFS_TOKEN_REQUIRED, "token", "lfs_url"],
+        additionalProperties: false,
+        properties: {
+          ...LFS_TOKEN_PROPERTIES,
+          token: {
+            type: "string",
+            pattern: "^vglfs_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$",
+            description: "The HTTP Basic password (any user name), returned this once.",
+          },
+          lfs_url: { type: "string", format: "uri", description: "The value for `git config lfs.url`: this gateway's origin and `/lfs/<repo>`." },
+        },
+      },
+      LfsTokenList: {
+        type: "object",
+        required: ["tokens"],
+        additionalProperties: false,
+        properties: { tokens: { type: "array", items: ref("schemas", "LfsToken") } },
       },
       Version: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$", description: "A version id (ULID layout): never reused, sorts by upload time." },
       PutResult: {

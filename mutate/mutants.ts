@@ -50,6 +50,17 @@ const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
 const PLANS = "test/workerd/plans.test.ts";
 /** Issue 15: encryption at rest, its modules on workerd's WebCrypto (the same cases run on Node). */
 const ENCRYPTION = "test/workerd/encryption.test.ts";
+/** Issue 14: LFS tokens, what Basic auth lets in (workerd) and who may mint, list and revoke (every build over HTTP). */
+const LFS_AUTH = "test/workerd/lfs-auth.test.ts";
+const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
+/** Issue 14: the LFS lock stores' contract on memory and the Durable Object, and on dynalite; the lock routes on every build. */
+const LFS_LOCK_STORES = "test/workerd/lfs-locks-store.test.ts";
+const LFS_LOCK_DYNAMODB = "test/node/lfs-locks-dynamodb.test.ts";
+const LFS_LOCKS_HTTP = "test/node/lfs-locks-http.test.ts";
+/** Issue 14: Git LFS batch API and transfers. */
+const LFS_CORE = "test/workerd/lfs-core.test.ts";
+const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
+const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -573,8 +584,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "token-mac-unchecked",
     invariant: "a link token is honoured only when its MAC verifies",
-    file: "shared/presign/token.ts",
-    original: "if (!timingSafeEqual(expected, utf8(token.slice(dot + 1)))) throw invalid();",
+    file: "shared/presign/mac-token.ts",
+    original: "if (!timingSafeEqual(expected, utf8(token.slice(dot + 1)))) return null;",
     replacement: "",
     tests: [TOKENS, PRESIGN],
   },
@@ -655,12 +666,94 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [UPLOAD_SESSION_DYNAMODB],
   },
 
+  // Git LFS (issue 14): the batch API and the action routes.
+  {
+    id: "lfs-batch-oid-unchecked",
+    invariant: "a batch object whose oid is not 64 lowercase hex is a 422 before anything is built from it",
+    file: "shared/lfs/batch.ts",
+    original: "if (!isOid(item.oid)) return",
+    replacement: "if (false) return",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-action-oid-unchecked",
+    invariant: "an action token whose oid is not 64 lowercase hex is refused, even with a valid MAC",
+    file: "shared/lfs/action-token.ts",
+    original: "!isRepoName(repo) || !isOid(oid) ||",
+    replacement: "!isRepoName(repo) ||",
+    tests: [LFS_CORE],
+  },
+  {
+    id: "lfs-batch-planted-served",
+    invariant: "an object at lfs/<repo>/<oid> whose manifest does not hash to the oid is absent for LFS",
+    file: "shared/lfs/batch.ts",
+    original: "const stored = current?.sha256 === object.oid ? current : null;",
+    replacement: "const stored = current;",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-manifest-oid-unchecked",
+    invariant: "a download action serves its pinned version only when its manifest's sha256 is the oid",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (!manifest || !isLfsObject(manifest, claims.oid, claims.size)) throw",
+    replacement: "if (!manifest) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-present-by-key",
+    invariant: "LFS presence means the current manifest's sha256 and size are the object's, not that the key holds something",
+    file: "shared/lfs/batch.ts",
+    original: "return manifest !== null && manifest.sha256 === oid && manifest.size === size;",
+    replacement: "return manifest !== null;",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-repo-claim-unchecked",
+    invariant: "an action href works only under the repository it was issued for",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (claims.repo !== repo) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-upload-reusable",
+    invariant: "an upload href takes one body: its nonce is spent in the replay store on first use",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "    await spendUpload(c, claims);\n",
+    replacement: "",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-action-expiry-unchecked",
+    invariant: "an action href stops working at its expiry",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (Math.floor(nowMs / 1000) > claims.exp) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-revocation-unchecked",
+    invariant: "revoking an LFS token stops the action hrefs issued under it",
+    file: "functions/routes/lfs-transfers.ts",
+    original: 'if (!caller) throw new VerigateError("link_revoked"',
+    replacement: 'if (false) throw new VerigateError("link_revoked"',
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-verify-commits-mismatch",
+    invariant: "a verify commits a storage upload only when the stored bytes hash to the oid",
+    file: "shared/lfs/verify-upload.ts",
+    original: "if (!timingSafeEqual(hashed.sha256, fromHex(claims.oid))) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_STORAGE],
+  },
+
   // shared/objects: verified uploads and downloads.
   {
     id: "upload-whole-digest-skipped",
     invariant: "an upload commits only when its whole SHA-256 matches the signed digest (storage that does not check: s3rver)",
     file: "shared/objects/upload.ts",
-    original: "if (!timingSafeEqual(sha256, input.expectedSha256)) {",
+    original: "if (!timingSafeEqual(hashed.sha256, input.expectedSha256)) {",
     replacement: "if (false) {",
     tests: [UPLOADS_HTTP],
   },
@@ -692,8 +785,8 @@ export const MUTANTS: readonly Mutant[] = [
     id: "upload-precondition-not-rechecked",
     invariant: "If-None-Match / If-Match hold atomically at commit: of concurrent writers exactly one wins (issue #10, finding 8)",
     file: "shared/objects/upload.ts",
-    original: "const committed = await commitCurrent(deps, input.key, manifest, condition, expected);",
-    replacement: 'const committed = await commitCurrent(deps, input.key, manifest, { kind: "any" }, expected);',
+    original: "const committed = await commitCurrent(deps, verified.key, manifest, condition, expected);",
+    replacement: 'const committed = await commitCurrent(deps, verified.key, manifest, { kind: "any" }, expected);',
     tests: [OBJECT_CORE],
   },
   {
@@ -859,5 +952,173 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if ((await policy.ring.keyCheck(signature.kid)) !== signature.key_check) {",
     replacement: "if (false) {",
     tests: [ENCRYPTION],
+  },
+
+  // Issue 14: Git LFS.
+  {
+    id: "lfs-token-secret-unchecked",
+    invariant: "an LFS token works only with its own secret, compared in constant time against the stored hash",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!timingSafeEqual(await sha256(secret), fromHex(record.secret_sha256))) return null;",
+    replacement: "",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-expiry-ignored",
+    invariant: "an LFS token stops working when it expires",
+    file: "shared/lfs/tokens.ts",
+    original: "if (Date.parse(record.expires_at) <= nowMs) return null;",
+    replacement: "",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-expiry-late",
+    invariant: "an LFS token stops working at its expires_at, not a millisecond later",
+    file: "shared/lfs/tokens.ts",
+    original: "if (Date.parse(record.expires_at) <= nowMs) return null;",
+    replacement: "if (Date.parse(record.expires_at) < nowMs) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-repo-unchecked",
+    invariant: "an LFS token works for its own repository only",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!record || record.repo !== repo) return null;",
+    replacement: "if (!record) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-minting-key-unchecked",
+    invariant: "an LFS token stops working when its minting key can no longer sign (revoked, expired)",
+    file: "shared/lfs/tokens.ts",
+    original: "await keys.findUsable(record.keyid, nowMs)",
+    replacement: "await keys.find(record.keyid)",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-scope-unchecked-on-use",
+    invariant: "an LFS token stops working when its minting key's scopes no longer cover the repository for its access",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!key || !mayHoldLfsToken(key, repo, record.access)) return null;",
+    replacement: "if (!key) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-mint-unscoped",
+    invariant: "only an admin key or a key whose scopes cover the repository mints a token for it",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!mayHoldLfsToken(minter, request.repo, request.access)) {",
+    replacement: "if (false) {",
+    tests: [LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-write-needs-no-write-scope",
+    invariant: "a write token needs write on the repository's prefix, not only read",
+    file: "shared/lfs/tokens.ts",
+    original: '(access === "read" || allows(key, "write", prefix))',
+    replacement: "true",
+    tests: [LFS_AUTH, LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-unauthenticated-mints",
+    invariant: "the unauthenticated caller of AUTH_MODE=off/soft mints no LFS token",
+    file: "shared/lfs/tokens.ts",
+    original: 'if (isReservedKeyid(minter.keyid)) throw new VerigateError("forbidden"',
+    replacement: 'if (false) throw new VerigateError("forbidden"',
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-read-writes",
+    invariant: "a read token can neither upload nor lock",
+    file: "functions/middleware/lfs-auth.ts",
+    original: 'if (caller.access !== "write") throw',
+    replacement: "if (false) throw",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-list-unfiltered",
+    invariant: "a key that is not an admin key lists only the tokens it minted",
+    file: "shared/lfs/tokens.ts",
+    original: "(viewer.admin || record.keyid === viewer.keyid)",
+    replacement: "true",
+    tests: [LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-revoke-by-anyone",
+    invariant: "only an admin key or the minting key revokes a token; to any other key it does not exist",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!record || !(caller.admin || record.keyid === caller.keyid)) return null;",
+    replacement: "if (!record) return null;",
+    tests: [LFS_TOKENS_HTTP],
+  },
+  // Issue 14: Git LFS locks, one owner per path.
+  {
+    id: "lfs-lock-create-unconditional-durable-object",
+    invariant: "a held path is never locked again: the Durable Object inserts only into a free path",
+    file: "shared/lfs/locks-durable-object.ts",
+    original: "ON CONFLICT(path) DO NOTHING RETURNING path",
+    replacement: "ON CONFLICT(path) DO UPDATE SET id = excluded.id, owner = excluded.owner, locked_at = excluded.locked_at RETURNING path",
+    tests: [LFS_LOCK_STORES],
+  },
+  {
+    id: "lfs-lock-create-unconditional-dynamodb",
+    invariant: "a held path is never locked again: the DynamoDB put is conditional on the path being free",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: ', ConditionExpression: "attribute_not_exists(pk)" }',
+    replacement: " }",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-owner-check-durable-object",
+    invariant: "only a lock's owner removes it without force (Durable Object)",
+    file: "shared/lfs/locks-durable-object.ts",
+    original: "if (row.owner !== owner && !force) return { notOwner: lock };",
+    replacement: "",
+    tests: [LFS_LOCK_STORES],
+  },
+  {
+    id: "lfs-lock-owner-check-dynamodb",
+    invariant: "only a lock's owner removes it without force (DynamoDB)",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: "if (lock.owner.name !== owner && !force) return { notOwner: lock };",
+    replacement: "",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-unlock-unconditional-dynamodb",
+    invariant: "of unlocks racing for one lock exactly one removes it, and never a newer lock on the path",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: `          ConditionExpression: "#id = :id",
+          ExpressionAttributeNames: ID_NAME,
+          ExpressionAttributeValues: { ":id": { S: id } },
+`,
+    replacement: "",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-force-ignored",
+    invariant: "an unlock of another owner's lock needs force",
+    file: "functions/routes/lfs-locks.ts",
+    original: "await c.var.lfsLocks.remove(caller.repo, id, caller.owner, force)",
+    replacement: "await c.var.lfsLocks.remove(caller.repo, id, caller.owner, true)",
+    tests: [LFS_LOCKS_HTTP],
+  },
+  {
+    id: "lfs-lock-read-token-locks",
+    invariant: "a read token cannot lock",
+    file: "functions/routes/lfs-locks.ts",
+    original: `    const caller = requireLfsWrite(c);
+    const { path } = parseCreateLock(`,
+    replacement: `    const caller = requireLfsCaller(c);
+    const { path } = parseCreateLock(`,
+    tests: [LFS_LOCKS_HTTP],
+  },
+  {
+    id: "lfs-lock-verify-all-ours",
+    invariant: "verify puts another owner's lock in theirs, which halts a push touching its file",
+    file: "functions/routes/lfs-locks.ts",
+    original: "const ours = locks.filter((lock) => lock.owner.name === caller.owner);",
+    replacement: "const ours = locks;",
+    tests: [LFS_LOCKS_HTTP],
   },
 ];

@@ -9,6 +9,8 @@ import { utf8 } from "./encoding.ts";
 export const HKDF_LABELS = {
   /** Gateway download links (presign/token.ts), keyed by PRESIGN_SECRET. */
   presignLink: "verigate presign link v1",
+  /** Git LFS action hrefs (lfs/action-token.ts), keyed by PRESIGN_SECRET. */
+  lfsAction: "verigate lfs action v1",
   /** The key-encryption key that wraps each object's data key (crypto/envelope.ts), keyed by an ENCRYPTION_KEYS key. */
   dataKeyWrapping: "verigate data key wrapping v1",
   /** The HMAC key of manifest signatures (objects/manifest-signature.ts), keyed by an ENCRYPTION_KEYS key. */
