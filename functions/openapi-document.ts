@@ -899,7 +899,8 @@ export const OPENAPI_DOCUMENT = {
       },
       LfsProblem: {
         type: "object",
-        description: "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url` (this gateway's `/openapi.json`).",
+        description:
+          "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url` (this gateway's `/openapi.json`).",
         required: ["type", "title", "status", "code", "request_id", "message", "documentation_url"],
         additionalProperties: false,
         properties: {
