@@ -19,8 +19,9 @@ export const lfsTokens = new Hono<AppEnv>()
       access: record.access,
       keyid: principal.keyid,
     });
-    // What `git config lfs.url` takes: the client appends /objects/batch and /locks itself.
-    const lfsUrl = `${new URL(c.req.url).origin}/lfs/${record.repo}`;
+    // What `git config lfs.url` takes: the client appends /objects/batch and /locks itself. Behind a front (a
+    // Function URL always), the origin the client reaches is PUBLIC_ORIGIN, not the one the request arrived with.
+    const lfsUrl = `${c.var.config.publicOrigin ?? new URL(c.req.url).origin}/lfs/${record.repo}`;
     // The token is in this response only; the gateway keeps its secret's hash.
     const { id, ...rest } = lfsTokenView(record);
     return c.json({ id, token, ...rest, lfs_url: lfsUrl }, 201);
