@@ -105,7 +105,7 @@ export interface LfsRepo {
 
 /**
  * A bare remote under `root` and a work repository whose committed `.lfsconfig` points LFS at `lfsUrl` (so every
- * clone finds it), tracking `*.bin` with LFS; the setup is committed and pushed.
+ * clone finds it) and turns on lock checks before a push, tracking `*.bin` with LFS; the setup is committed and pushed.
  */
 export async function newLfsRepo(user: LfsUser, root: string, name: string, lfsUrl: string): Promise<LfsRepo> {
   const remote = join(root, `${name}.git`);
@@ -113,6 +113,8 @@ export async function newLfsRepo(user: LfsUser, root: string, name: string, lfsU
   await user.git(root, "init", "--bare", "--quiet", remote);
   await user.git(root, "clone", "--quiet", remote, work);
   await user.git(work, "config", "-f", ".lfsconfig", "lfs.url", lfsUrl);
+  // Without it the client only warns when a push changes a file someone else locked.
+  await user.git(work, "config", "-f", ".lfsconfig", "lfs.locksverify", "true");
   await user.git(work, "lfs", "track", "*.bin");
   await user.git(work, "add", ".lfsconfig", ".gitattributes");
   await user.git(work, "commit", "--quiet", "-m", "LFS on Verigate");
