@@ -130,6 +130,16 @@ const KEY_RECORD_PROPERTIES: Record<string, Schema> = {
 };
 const KEY_RECORD_REQUIRED = ["keyid", "alg", "scopes", "admin", "status", "created_at"];
 
+const LFS_TOKEN_PROPERTIES: Record<string, Schema> = {
+  id: { type: "string", pattern: "^[0-9a-f]{24}$" },
+  repo: ref("schemas", "LfsRepo"),
+  access: { type: "string", enum: ["read", "write"] },
+  keyid: { type: "string", description: "The key that minted the token." },
+  created_at: TIMESTAMP,
+  expires_at: TIMESTAMP,
+};
+const LFS_TOKEN_REQUIRED = ["id", "repo", "access", "keyid", "created_at", "expires_at"];
+
 /** What the create answer and the status share (PROTOCOL "Upload sessions"). */
 const UPLOAD_PROPERTIES: Record<string, Schema> = {
   upload_id: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$" },
@@ -256,6 +266,41 @@ export const OPENAPI_DOCUMENT = {
         description: "The record stays, revoked, so the keyid is never reused; the key's gateway links answer 410 `link_revoked`.",
         parameters: SIGNED_PARAMETERS,
         responses: { "204": empty("Revoked."), ...problems([...SIGNED, "forbidden", "not_found"]) },
+      },
+    },
+    "/v1/lfs/tokens": {
+      post: {
+        operationId: "createLfsToken",
+        tags: ["lfs"],
+        summary: "Mint an LFS token for one repository (admin, or a key whose scopes cover `lfs/<repo>/`)",
+        description:
+          "A read token needs `read` on `lfs/<repo>/`, a write token `read` and `write`. The token is the HTTP Basic password " +
+          "of the `/lfs/{repo}/...` routes, returned this once; the gateway keeps only the SHA-256 of its secret. It stops " +
+          "working when it expires, is revoked, or its minting key can no longer sign or no longer covers the repository.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody(ref("schemas", "LfsTokenRequest")),
+        responses: {
+          "201": json("The new token and the `lfs.url` to use it with.", ref("schemas", "CreatedLfsToken")),
+          ...problems([...SIGNED_JSON, "forbidden"]),
+        },
+      },
+      get: {
+        operationId: "listLfsTokens",
+        tags: ["lfs"],
+        summary: "LFS tokens: every one for an admin key, else those the caller minted",
+        parameters: [...SIGNED_PARAMETERS, { name: "repo", in: "query", description: "Only this repository's tokens.", schema: ref("schemas", "LfsRepo") }],
+        responses: { "200": json("Tokens, never a secret.", ref("schemas", "LfsTokenList")), ...problems(SIGNED) },
+      },
+    },
+    "/v1/lfs/tokens/{id}": {
+      parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+      delete: {
+        operationId: "revokeLfsToken",
+        tags: ["lfs"],
+        summary: "Revoke an LFS token (admin, or the key that minted it)",
+        description: "Another key's token is 404, as an unknown one: its existence is not revealed.",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "204": empty("Revoked."), ...problems([...SIGNED, "not_found"]) },
       },
     },
     "/v1/objects": {
@@ -796,6 +841,41 @@ export const OPENAPI_DOCUMENT = {
         required: ["keys"],
         additionalProperties: false,
         properties: { keys: { type: "array", items: ref("schemas", "KeyRecord") } },
+      },
+      LfsRepo: {
+        type: "string",
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description: "A repository name: one segment, at most 100 characters, not ending with `.`.",
+      },
+      LfsTokenRequest: {
+        type: "object",
+        required: ["repo", "access"],
+        properties: {
+          repo: ref("schemas", "LfsRepo"),
+          access: { type: "string", enum: ["read", "write"], description: "A read token downloads and lists locks; a write token also uploads and locks." },
+          expires_in: { type: "integer", minimum: 60, maximum: 7776000, default: 604800, description: "Seconds: default 7 days, at most 90." },
+        },
+      },
+      LfsToken: { type: "object", required: LFS_TOKEN_REQUIRED, additionalProperties: false, properties: LFS_TOKEN_PROPERTIES },
+      CreatedLfsToken: {
+        type: "object",
+        required: [...LFS_TOKEN_REQUIRED, "token", "lfs_url"],
+        additionalProperties: false,
+        properties: {
+          ...LFS_TOKEN_PROPERTIES,
+          token: {
+            type: "string",
+            pattern: "^vglfs_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$",
+            description: "The HTTP Basic password (any user name), returned this once.",
+          },
+          lfs_url: { type: "string", format: "uri", description: "The value for `git config lfs.url`: this gateway's origin and `/lfs/<repo>`." },
+        },
+      },
+      LfsTokenList: {
+        type: "object",
+        required: ["tokens"],
+        additionalProperties: false,
+        properties: { tokens: { type: "array", items: ref("schemas", "LfsToken") } },
       },
       Version: { type: "string", pattern: "^[0-9A-HJKMNP-TV-Z]{26}$", description: "A version id (ULID layout): never reused, sorts by upload time." },
       PutResult: {

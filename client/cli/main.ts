@@ -5,6 +5,7 @@ import { VerigateUsageError } from "../sdk/errors.ts";
 import type { Command } from "./command.ts";
 import { keygen } from "./commands/keygen.ts";
 import { keysAdd, keysGet, keysList, keysRevoke } from "./commands/keys.ts";
+import { lfsTokenCreate, lfsTokenList, lfsTokenRevoke } from "./commands/lfs.ts";
 import { get, head, ls, put, rm } from "./commands/objects.ts";
 import { presign } from "./commands/presign.ts";
 import { sign } from "./commands/sign.ts";
@@ -26,6 +27,15 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["keys list", keysList],
   ["keys get", keysGet],
   ["keys revoke", keysRevoke],
+  ["lfs token create", lfsTokenCreate],
+  ["lfs token list", lfsTokenList],
+  ["lfs token revoke", lfsTokenRevoke],
+]);
+
+/** Command groups and how many words name one of their commands (`keys add`, `lfs token create`). */
+const GROUP_WORDS: ReadonlyMap<string, number> = new Map([
+  ["keys", 2],
+  ["lfs", 3],
 ]);
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
@@ -54,7 +64,7 @@ export interface Io {
 
 /** Runs one CLI invocation and returns its exit code (see exit-codes.ts); never throws. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const [first, second] = argv;
+  const [first] = argv;
   if (first === undefined || first === "help" || first === "--help" || first === "-h") {
     (first === undefined ? io.warn : io.out)(usage());
     return first === undefined ? EXIT_USAGE : EXIT_OK;
@@ -63,7 +73,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(VERSION);
     return EXIT_OK;
   }
-  const name = first === "keys" ? `keys ${second ?? ""}` : first;
+  const name = argv.slice(0, GROUP_WORDS.get(first) ?? 1).join(" ");
   const command = COMMANDS.get(name);
   if (command === undefined) {
     io.warn(`verigate: unknown command ${JSON.stringify(name)}\n\n${usage()}`);

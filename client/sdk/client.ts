@@ -8,9 +8,12 @@ import { normaliseEndpoint, objectPath, rangeHeader } from "./urls.ts";
 import type {
   CompletePending,
   CreateKeyInput,
+  CreatedLfsToken,
   DownloadPlan,
   Health,
   KeyRecord,
+  LfsAccess,
+  LfsToken,
   ListedObject,
   ObjectList,
   PresignedPart,
@@ -98,6 +101,13 @@ export interface PlanDownloadOptions {
   /** Bytes from `offset`; absent: to the end (the gateway cuts a window at its chunk limit and says where via `next_offset`). */
   length?: number;
   /** Seconds the storage URL stays valid, 1..PRESIGN_MAX_SECONDS; the gateway's default is 300. */
+  expiresIn?: number;
+}
+
+export interface CreateLfsTokenOptions {
+  /** `write` lets the token upload and lock too; the default is a read token. */
+  access?: LfsAccess;
+  /** Seconds, 60..7,776,000 (90 days); the gateway's default is 7 days. */
   expiresIn?: number;
 }
 
@@ -282,6 +292,26 @@ export class VerigateClient {
       await this.#ok({ method: "DELETE", path: `/v1/keys/${encodeURIComponent(keyid)}` });
     },
   };
+
+  /**
+   * `POST /v1/lfs/tokens`: an LFS token for `repo` (the key needs `read` on `lfs/<repo>/`, and `write` for a write
+   * token, or to be an admin key). The token is returned this once.
+   */
+  async createLfsToken(repo: string, options: CreateLfsTokenOptions = {}): Promise<CreatedLfsToken> {
+    const request = { repo, access: options.access ?? "read", ...(options.expiresIn === undefined ? {} : { expires_in: options.expiresIn }) };
+    return this.#json<CreatedLfsToken>({ method: "POST", path: "/v1/lfs/tokens", ...(await jsonBody(request)) });
+  }
+
+  /** `GET /v1/lfs/tokens`: every token for an admin key, else those this key minted; optionally of one repository. */
+  async listLfsTokens(options: { repo?: string } = {}): Promise<LfsToken[]> {
+    const query = options.repo === undefined ? "" : `?repo=${encodeURIComponent(options.repo)}`;
+    return (await this.#json<{ tokens: LfsToken[] }>({ method: "GET", path: `/v1/lfs/tokens${query}` })).tokens;
+  }
+
+  /** `DELETE /v1/lfs/tokens/{id}`: another key's token is `not_found`, as an unknown one. */
+  async revokeLfsToken(id: string): Promise<void> {
+    await this.#ok({ method: "DELETE", path: `/v1/lfs/tokens/${encodeURIComponent(id)}` });
+  }
 
   /** `POST /v1/uploads`: opens an upload session; the answer says how to cut the object into parts. */
   async createUpload(key: string, options: CreateUploadOptions): Promise<UploadSession> {

@@ -1,6 +1,7 @@
 /** The Verigate client SDK: runtime-agnostic (WebCrypto, fetch, streams), for Node 22 and browsers. */
 export {
   type CompleteUploadOptions,
+  type CreateLfsTokenOptions,
   type CreateUploadOptions,
   type GetObjectOptions,
   type ListObjectsOptions,

@@ -2,13 +2,25 @@
 import type { Action, KeyAlgorithm, KeyRecord, Scope } from "../../shared/keys/index.ts";
 import type { PublicKeyRecord } from "../../shared/keys/registry.ts";
 import type { ListedObject, ObjectList } from "../../shared/objects/list.ts";
+import type { LfsAccess } from "../../shared/lfs/repo.ts";
+import type { LfsTokenView } from "../../shared/lfs/tokens.ts";
 import type { PutResponseBody } from "../../shared/objects/manifest.ts";
 import type { PlanBody } from "../../shared/objects/plan.ts";
 import type { PresignMode } from "../../shared/presign/request.ts";
 import type { CompletePendingBody, CreateUploadBody, PartBody, UploadStatusBody } from "../../shared/uploads/wire.ts";
 
 // The shapes the gateway itself serialises; type-only imports, so nothing of the server is bundled.
-export type { Action, KeyAlgorithm, KeyRecord, ListedObject, ObjectList, PresignMode, PublicKeyRecord, Scope };
+export type { Action, KeyAlgorithm, KeyRecord, LfsAccess, ListedObject, ObjectList, PresignMode, PublicKeyRecord, Scope };
+
+/** An LFS token as listings show it (PROTOCOL section 8, "Tokens"): never its secret. */
+export type LfsToken = LfsTokenView;
+
+/** `POST /v1/lfs/tokens`: the token, returned this once, and the value for `git config lfs.url`. */
+export interface CreatedLfsToken extends LfsToken {
+  /** `vglfs_<id>_<secret>`: the HTTP Basic password (any user name) of the repository's LFS routes. */
+  token: string;
+  lfs_url: string;
+}
 
 export interface Whoami {
   keyid: string;

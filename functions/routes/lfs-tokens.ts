@@ -3,6 +3,7 @@ import { SHARE, VerigateError } from "../../shared/errors/index.ts";
 import { isRepoName } from "../../shared/lfs/repo.ts";
 import { lfsTokenView, listLfsTokens, mintLfsToken, parseLfsTokenRequest, revokeLfsToken } from "../../shared/lfs/tokens.ts";
 import type { AppEnv } from "../context.ts";
+import { publicOrigin } from "../http/public-origin.ts";
 import { requirePrincipal } from "../middleware/authorize.ts";
 import { jsonBodyLimit, readVerifiedJson } from "../middleware/body.ts";
 
@@ -19,9 +20,8 @@ export const lfsTokens = new Hono<AppEnv>()
       access: record.access,
       keyid: principal.keyid,
     });
-    // What `git config lfs.url` takes: the client appends /objects/batch and /locks itself. Behind a front (a
-    // Function URL always), the origin the client reaches is PUBLIC_ORIGIN, not the one the request arrived with.
-    const lfsUrl = `${c.var.config.publicOrigin ?? new URL(c.req.url).origin}/lfs/${record.repo}`;
+    // What `git config lfs.url` takes: the client appends /objects/batch and /locks itself.
+    const lfsUrl = `${publicOrigin(c)}/lfs/${record.repo}`;
     // The token is in this response only; the gateway keeps its secret's hash.
     const { id, ...rest } = lfsTokenView(record);
     return c.json({ id, token, ...rest, lfs_url: lfsUrl }, 201);

@@ -7,6 +7,7 @@ import { parsePresignRequest } from "../../shared/presign/request.ts";
 import { presignBlobGet, storageGetSettings } from "../../shared/presign/storage-get.ts";
 import { issueLinkToken } from "../../shared/presign/token.ts";
 import type { AppEnv } from "../context.ts";
+import { publicOrigin } from "../http/public-origin.ts";
 import { authorize } from "../middleware/authorize.ts";
 import { jsonBodyLimit, readVerifiedJson } from "../middleware/body.ts";
 import { presignSecret } from "./links.ts";
@@ -38,7 +39,7 @@ export const presign = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => 
       { key: manifest.key, version: manifest.version, exp, kid: principal.keyid, ...(nonce ? { nonce } : {}) },
       presignSecret(config),
     );
-    url = `${config.publicOrigin ?? new URL(c.req.url).origin}/v1/dl/${token}`;
+    url = `${publicOrigin(c)}/v1/dl/${token}`;
   }
   c.var.log.log("info", "presigned", {
     request_id: c.var.requestId,

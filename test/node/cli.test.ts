@@ -274,6 +274,40 @@ describe("the verigate CLI", () => {
     expect(refused.stderr).toContain("signature_invalid");
   });
 
+  it("lfs token create prints the token once and git config lines whose credential helper answers git with it; list and revoke", async () => {
+    const created = await verigate(["lfs", "token", "create", "cli-repo", "--write", "--expires", "3600"], { key: adminKey() });
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    const token = /^token +(vglfs_[0-9a-f]{24}_[A-Za-z0-9_-]{43}) \(shown once\)$/m.exec(created.stdout)?.[1] ?? "";
+    const id = token.slice("vglfs_".length, "vglfs_".length + 24);
+    expect(created.stdout).toMatch(/^access +write$/m);
+    const lines = created.stdout.split("\n").filter((line) => line.startsWith("git config "));
+    expect(lines).toEqual([`git config lfs.url ${server.origin}/lfs/cli-repo`, expect.stringContaining(`git config credential.${server.origin}.helper '`)]);
+    // The printed lines, run by a shell in a fresh repository, make git hand the token to whoever asks for the gateway.
+    const repo = join(dir, "lfs-repo");
+    await run("git", ["init", "-q", repo]);
+    await run("sh", ["-c", lines.join("\n")], { cwd: repo });
+    const url = new URL(server.origin);
+    const fill = spawnSync("git", ["credential", "fill"], {
+      cwd: repo,
+      input: `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\npath=lfs/cli-repo/objects/batch\n\n`,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+      encoding: "utf8",
+    });
+    expect(fill.stdout).toContain(`password=${token}`);
+
+    const listed = json<{ id: string; repo: string; access: string }[]>(
+      await verigate(["lfs", "token", "list", "--repo", "cli-repo", "--json"], { key: adminKey() }),
+    );
+    expect(listed).toEqual([expect.objectContaining({ id, repo: "cli-repo", access: "write" })]);
+    expect(JSON.stringify(listed)).not.toContain(token);
+    expect(await verigate(["lfs", "token", "revoke", id], { key: adminKey() })).toMatchObject({ code: 0, stderr: "" });
+    expect(json(await verigate(["lfs", "token", "list", "--repo", "cli-repo", "--json"], { key: adminKey() }))).toEqual([]);
+    const again = await verigate(["lfs", "token", "revoke", id], { key: adminKey() });
+    expect(again.code).toBe(EXIT_API_ERROR);
+    expect(again.stderr).toContain("not_found");
+    expect((await verigate(["lfs", "token", "frobnicate"], { key: adminKey() })).code).toBe(EXIT_USAGE);
+  });
+
   it("exits 1 on usage errors and 4 when the gateway cannot be reached", async () => {
     expect((await verigate(["whoami"], { env: { VERIGATE_ENDPOINT: "" } })).code).toBe(EXIT_USAGE);
     expect((await verigate(["frobnicate"])).code).toBe(EXIT_USAGE);
