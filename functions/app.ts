@@ -53,8 +53,9 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
     for (const [name, value] of Object.entries(resolve(c))) c.set(name as keyof Backends, value);
     await next();
   });
-  // A link token is a bearer secret: from here on every log line names the link by a hash of it.
+  // Link and LFS action tokens are bearer secrets: from here on every log line names them by a hash.
   app.use("/v1/dl/:token", redactLinkToken);
+  app.on(["GET", "HEAD", "PUT", "POST"], ["/lfs/:repo/download/:token", "/lfs/:repo/upload/:token", "/lfs/:repo/verify/:token"], redactLinkToken);
 
   // Open to monitors: a misconfigured or rate-limited gateway still says what is wrong with it.
   app.route("/healthz", health);

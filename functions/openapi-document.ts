@@ -87,6 +87,39 @@ function problems(codes: readonly ErrorCode[]): Responses {
   return responses;
 }
 
+/** The git-lfs media type: LFS requests, answers and errors (PROTOCOL section 8). */
+const LFS_JSON = "application/vnd.git-lfs+json";
+
+/**
+ * The problem responses of an LFS operation: the same codes and statuses as `problems`, in git-lfs's error body (the
+ * problem members plus `message` and `documentation_url`), and every 401 with `LFS-Authenticate`.
+ */
+function lfsProblems(codes: readonly ErrorCode[]): Responses {
+  const responses: Responses = {};
+  for (const [status, response] of Object.entries(problems(codes)) as [string, Response][]) {
+    const schema = response.content?.["application/problem+json"]?.schema ?? {};
+    const headers = status === "401" ? { ...response.headers, "LFS-Authenticate": ref("headers", "LFS-Authenticate") } : response.headers;
+    responses[status] = {
+      ...response,
+      ...(headers ? { headers } : {}),
+      content: { [LFS_JSON]: { schema: { ...schema, allOf: [ref("schemas", "LfsProblem")] } } },
+    };
+  }
+  return responses;
+}
+
+function lfsJson(description: string, schema: Schema): Response {
+  return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { [LFS_JSON]: { schema } } };
+}
+
+/** The repository and action token of the routes LFS actions point at. */
+const LFS_ACTION_PARAMETERS = [
+  { name: "repo", in: "path", required: true, schema: { type: "string" } },
+  { name: "token", in: "path", required: true, schema: { type: "string" }, description: "The action token: MAC'd claims, logged only as a hash." },
+];
+/** Checked on every use of an action href: its MAC (404), expiry (410) and that its LFS token still holds (410). */
+const LFS_ACTION: ErrorCode[] = [...GUARDED, "not_found", "link_expired", "link_revoked"];
+
 function json(description: string, schema: Schema): Response {
   return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { "application/json": { schema } } };
 }
@@ -418,10 +451,76 @@ export const OPENAPI_DOCUMENT = {
         operationId: "lfsBatch",
         tags: ["lfs"],
         summary: "The Git LFS batch API (git-lfs docs/api/batch.md)",
+        description:
+          "HTTP Basic with an LFS token as the password (any user name). Per object: actions on this gateway (a verified " +
+          "download pinned to the current version; a single-use upload and a verify), or for an upload above one request, " +
+          "when `PRESIGN_STORAGE=on`, a presigned storage PUT with signed checksum headers and a verify; or a per-object error " +
+          "(404 missing, 422 invalid oid or size, a size that disagrees, or no upload path). An upload of an object the " +
+          "repository holds has no actions. Uploads need a write token (403). 409 for a `hash_algo` other than sha256, 413 " +
+          "above 100 objects, 406 for an Accept naming no JSON, 503 `misconfigured` without `PRESIGN_SECRET`.",
+        security: UNSIGNED,
+        parameters: [ref("parameters", "Authorization-Basic")],
+        requestBody: {
+          required: true,
+          description: "At most 64 KiB.",
+          content: { [LFS_JSON]: { schema: ref("schemas", "LfsBatchRequest") }, "application/json": { schema: ref("schemas", "LfsBatchRequest") } },
+        },
+        responses: {
+          "200": lfsJson("Actions or an error per object.", ref("schemas", "LfsBatchResponse")),
+          ...lfsProblems([...GUARDED, "unauthorized", "forbidden", "not_found", "not_acceptable", "unsupported_hash_algo", "too_large"]),
+        },
+      },
+    },
+    "/lfs/{repo}/download/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      get: {
+        operationId: "lfsDownload",
+        tags: ["lfs"],
+        summary: "An LFS download action: the object's version pinned at batch time, verified as GET /v1/objects/{key}",
+        description: "Not single-use, so an interrupted download resumes with Range. A version that is gone or not the oid's bytes is 404.",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: { ...READ_RESPONSES, ...lfsProblems([...LFS_ACTION, ...BUDGETED, "range_not_satisfiable", "integrity_failure"]) },
+      },
+      head: {
+        operationId: "lfsHeadDownload",
+        tags: ["lfs"],
+        summary: "The headers a GET of the download action would answer",
+        security: UNSIGNED,
+        parameters: READ_PARAMETERS,
+        responses: { ...READ_RESPONSES, ...lfsProblems([...LFS_ACTION, ...BUDGETED, "range_not_satisfiable"]) },
+      },
+    },
+    "/lfs/{repo}/upload/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      put: {
+        operationId: "lfsUpload",
+        tags: ["lfs"],
+        summary: "An LFS upload action: the body, hashed while it streams, committed only when it is the oid's bytes",
+        description:
+          "Single-use: the first request spends it (410 `link_used` after). Content-Length must be the object's size. A body " +
+          "whose SHA-256 is not the oid is 400 `digest_mismatch` and commits nothing. An object already present answers 200 unread.",
         security: UNSIGNED,
         responses: {
-          "200": { description: "Actions per object." },
-          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "not_acceptable", "unsupported_hash_algo", "too_large"]),
+          "200": empty("The object is committed (or was already present)."),
+          ...lfsProblems([...LFS_ACTION, ...BUDGETED, "link_used", "length_required", "digest_mismatch", "too_large", "replay_store_unavailable"]),
+        },
+      },
+    },
+    "/lfs/{repo}/verify/{token}": {
+      parameters: LFS_ACTION_PARAMETERS,
+      post: {
+        operationId: "lfsVerify",
+        tags: ["lfs"],
+        summary: "An LFS verify action: 200 only once the repository holds the object, committed from bytes that hashed to its oid",
+        description:
+          "After a storage upload, reads the stored bytes back, hashes them per chunk and whole, and commits only on a match; " +
+          "concurrent verifies commit once. 404 when nothing was uploaded, 400 `digest_mismatch` when the uploaded bytes are " +
+          "not the object (they are discarded). The body git-lfs sends (`oid`, `size`) is not needed: the token names both.",
+        security: UNSIGNED,
+        responses: {
+          "200": lfsJson("The object is committed.", ref("schemas", "LfsObjectId")),
+          ...lfsProblems([...LFS_ACTION, "digest_mismatch"]),
         },
       },
     },
@@ -601,6 +700,12 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     parameters: {
+      "Authorization-Basic": {
+        name: "Authorization",
+        in: "header",
+        description: "`Basic base64(<any user>:<LFS token>)` (RFC 7617); without it, or with a token not valid for the repository, 401 `unauthorized`.",
+        schema: { type: "string" },
+      },
       "Signature-Input": {
         name: "Signature-Input",
         in: "header",
@@ -696,6 +801,7 @@ export const OPENAPI_DOCUMENT = {
         description: "The gateway's own id for this request (one sent by the client is ignored); every log line about it carries it.",
         schema: { type: "string", format: "uuid" },
       },
+      "LFS-Authenticate": { required: true, description: 'What git-lfs should authenticate with: `Basic realm="Verigate LFS"`.', schema: { type: "string" } },
       "Retry-After": { required: true, description: "Seconds until the budget is refilled.", schema: { type: "integer", minimum: 1 } },
       "Retry-After-Complete": {
         required: true,
@@ -788,6 +894,82 @@ export const OPENAPI_DOCUMENT = {
           code: { type: "string", enum: ERROR_CODES },
           request_id: { type: "string", format: "uuid", description: "The response's `X-Request-Id`." },
           detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
+        },
+      },
+      LfsProblem: {
+        type: "object",
+        description: "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url`.",
+        required: ["type", "title", "status", "code", "request_id", "message", "documentation_url"],
+        additionalProperties: false,
+        properties: {
+          type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$" },
+          title: { type: "string" },
+          status: { type: "integer", minimum: 400, maximum: 599 },
+          code: { type: "string", enum: ERROR_CODES },
+          request_id: { type: "string", format: "uuid" },
+          detail: { type: "string" },
+          message: { type: "string" },
+          documentation_url: { type: "string", format: "uri" },
+        },
+      },
+      LfsObjectId: {
+        type: "object",
+        required: ["oid", "size"],
+        properties: { oid: SHA256_HEX, size: BYTE_COUNT },
+      },
+      LfsBatchRequest: {
+        type: "object",
+        required: ["operation", "objects"],
+        properties: {
+          operation: { enum: ["upload", "download"] },
+          transfers: { type: "array", items: { type: "string" }, description: "Must include `basic` when given." },
+          ref: { description: "Tolerated and unused: tokens grant a whole repository." },
+          objects: { type: "array", maxItems: 100, items: { type: "object", properties: { oid: { type: "string" }, size: { type: "integer" } } } },
+          hash_algo: { const: "sha256" },
+        },
+      },
+      LfsAction: {
+        type: "object",
+        required: ["href", "expires_in", "expires_at"],
+        additionalProperties: false,
+        properties: {
+          href: { type: "string", format: "uri" },
+          header: { type: "object", additionalProperties: { type: "string" }, description: "On a storage upload: the signed checksum and length headers." },
+          expires_in: { type: "integer", minimum: 1 },
+          expires_at: TIMESTAMP,
+        },
+      },
+      LfsBatchResponse: {
+        type: "object",
+        required: ["transfer", "objects", "hash_algo"],
+        additionalProperties: false,
+        properties: {
+          transfer: { const: "basic" },
+          hash_algo: { const: "sha256" },
+          objects: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["oid", "size"],
+              additionalProperties: false,
+              properties: {
+                oid: { type: "string" },
+                size: { type: "integer" },
+                authenticated: { const: true },
+                actions: {
+                  type: "object",
+                  additionalProperties: false,
+                  properties: { download: ref("schemas", "LfsAction"), upload: ref("schemas", "LfsAction"), verify: ref("schemas", "LfsAction") },
+                },
+                error: {
+                  type: "object",
+                  required: ["code", "message"],
+                  additionalProperties: false,
+                  properties: { code: { enum: [404, 410, 422] }, message: { type: "string" } },
+                },
+              },
+            },
+          },
         },
       },
       Keyid: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },

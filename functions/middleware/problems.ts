@@ -4,9 +4,12 @@ import { type ErrorCode, isVerigateError } from "../../shared/errors/index.ts";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../../shared/errors/problem.ts";
 import { describeError } from "../../shared/log.ts";
 import type { AppEnv } from "../context.ts";
+import { isLfsPath, lfsProblem } from "../http/lfs-errors.ts";
 
 /** A problem+json response (RFC 9457): the code, title and request id, and a `detail` only where it is safe. */
 export function problem(c: Context<AppEnv>, code: ErrorCode, detail?: string): Response {
+  // Git LFS routes answer in git-lfs's format, also when a check before them (rate limit, budget, guard) refused.
+  if (isLfsPath(c.req.path)) return lfsProblem(c, code, detail);
   const body = problemBody(code, c.var.requestId ?? "", detail);
   return c.body(JSON.stringify(body), body.status as ContentfulStatusCode, { "Content-Type": PROBLEM_CONTENT_TYPE });
 }

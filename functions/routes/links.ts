@@ -19,12 +19,14 @@ export function presignSecret(config: AppEnv["Variables"]["config"]): string {
 }
 
 /**
- * A link token is a bearer secret, so log lines name the request's path with the token replaced by a prefix
- * of its SHA-256 (`/v1/dl/sha256:<16 hex>`), enough to correlate a link's requests and nothing more.
+ * A link token (and an LFS action token) is a bearer secret, so log lines name the request's path with the token,
+ * its last segment, replaced by a prefix of its SHA-256 (`/v1/dl/sha256:<16 hex>`), enough to correlate a link's
+ * requests and nothing more.
  */
 export const redactLinkToken: MiddlewareHandler<AppEnv> = async function redactLinkToken(c, next) {
   const hash = await sha256Hex(c.req.param("token") ?? "");
-  c.set("logPath", `/v1/dl/sha256:${hash.slice(0, LOGGED_TOKEN_HASH_CHARS)}`);
+  const path = c.req.path;
+  c.set("logPath", `${path.slice(0, path.lastIndexOf("/") + 1)}sha256:${hash.slice(0, LOGGED_TOKEN_HASH_CHARS)}`);
   return next();
 };
 

@@ -129,7 +129,20 @@ export async function findLfsToken(metadata: MetadataStore, token: string, nowMs
  * repository for the token's access. So revoking the key or narrowing its scopes ends its tokens too.
  */
 export async function lfsTokenCaller(metadata: MetadataStore, keys: KeyRegistry, token: string, repo: string, nowMs: number): Promise<LfsCaller | null> {
-  const record = await findLfsToken(metadata, token, nowMs);
+  return callerOf(keys, await findLfsToken(metadata, token, nowMs), repo, nowMs);
+}
+
+/**
+ * Who LFS token `id` speaks for in `repo` at `nowMs`, or null, by the same checks as `lfsTokenCaller` but the secret's:
+ * how an LFS action href (whose MAC stands for the secret) learns that the token it was issued under still holds.
+ */
+export async function lfsTokenCallerById(metadata: MetadataStore, keys: KeyRegistry, id: string, repo: string, nowMs: number): Promise<LfsCaller | null> {
+  if (!TOKEN_ID_PATTERN.test(id)) return null;
+  const record = await metadata.get<LfsTokenRecord>(TOKEN_PREFIX + id);
+  return callerOf(keys, record && Date.parse(record.expires_at) > nowMs ? record : null, repo, nowMs);
+}
+
+async function callerOf(keys: KeyRegistry, record: LfsTokenRecord | null, repo: string, nowMs: number): Promise<LfsCaller | null> {
   if (!record || record.repo !== repo) return null;
   const key = await keys.findUsable(record.keyid, nowMs);
   if (!key || !mayHoldLfsToken(key, repo, record.access)) return null;

@@ -5,7 +5,9 @@ import { commitCurrent } from "./commit.ts";
 import type { ObjectDeps } from "./deps.ts";
 import { DigestTreeBuilder, TREE_FANOUT, treePagesPrefix } from "./digest-tree.ts";
 import { deleteTreePages, GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, treeGarbage, type TreeGarbage } from "./garbage.ts";
-import { streamHashed } from "./hashed-stream.ts";
+import { type HashedSource, streamHashed } from "./hashed-stream.ts";
+import type { SwapCondition } from "../metadata/index.ts";
+import type { PutOptions } from "../storage/index.ts";
 import { commitCondition, refusal, type WritePrecondition } from "./precondition.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
@@ -62,9 +64,10 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   });
   const upload = { version, blob, tree, pendingGcKey };
 
-  let digests: Pick<Manifest, "chunks" | "tree">;
+  let digests: ManifestDigests;
   try {
-    digests = await streamToStorage(deps, blob, input, new DigestTreeBuilder(deps.storage, pages));
+    const store = (hashed: ReadableStream<Uint8Array>) => deps.storage.put(blob, hashed, storedAs(input));
+    digests = await hashVerified(deps, { body: input.body, length: input.length, chunkSize: input.chunkSize }, input.expectedSha256, pages, store);
     if (deps.clock() - startedMs > MAX_UPLOAD_DURATION_MS) {
       throw new VerigateError("internal", "upload outlasted MAX_UPLOAD_DURATION_MS; its blob may already be swept");
     }
@@ -75,45 +78,81 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
 
   // From here a failure leaves the blob alone: a write that reported failure may still have landed, and
   // the pending record sweeps the blob later unless this version turned out current.
-  const manifest: Manifest = {
-    key: input.key,
-    version,
-    size: input.length,
-    sha256: toHex(input.expectedSha256),
-    chunk_size: input.chunkSize,
-    ...digests,
-    content_type: input.contentType ?? DEFAULT_CONTENT_TYPE,
-    created_at: new Date(deps.clock()).toISOString(),
-    keyid: input.keyid,
-    blob,
-  };
-  await deps.metadata.put(versionKey(version), manifest);
-  const committed = await commitCurrent(deps, input.key, manifest, condition, expected);
+  const verified = { key: input.key, version, blob, size: input.length, sha256: input.expectedSha256, chunkSize: input.chunkSize, keyid: input.keyid };
+  const committed = await commitVerifiedVersion(deps, { ...verified, contentType: input.contentType }, digests, condition, expected);
   if (!committed.done) {
     // Another writer committed first: this version was never current, so nothing can be reading it.
     await discardUpload(deps, upload, input.requestId);
     throw refusal(condition, "another writer committed first");
   }
-  return manifest;
+  return committed.manifest;
 }
 
+function storedAs(input: PutObjectInput): PutOptions {
+  return { length: input.length, sha256: input.expectedSha256, ...(input.contentType ? { contentType: input.contentType } : {}) };
+}
+
+/** The chunk digests a manifest holds: inline, or the digest tree whose pages were written as they filled. */
+export type ManifestDigests = Pick<Manifest, "chunks" | "tree">;
+
 /**
- * Returns the per-chunk digests (inline, or the digest tree `tree` built as the chunks went by, its pages written as
- * they filled) once storage holds exactly the body and its whole digest matched.
+ * Hands `sink` exactly `source.length` bytes of the body while hashing them per chunk (into the digest tree under
+ * `pages`) and whole, and returns the chunk digests once the sink is done and the whole SHA-256 equals `expected`;
+ * `digest_mismatch` when it does not. PUT hashes what it stores on the way in; an LFS verify hashes what storage holds.
  */
-async function streamToStorage(deps: ObjectDeps, blob: string, input: PutObjectInput, tree: DigestTreeBuilder): Promise<Pick<Manifest, "chunks" | "tree">> {
-  const onChunkDigest = (digest: Uint8Array) => tree.add(digest);
-  const { sha256 } = await streamHashed(deps.streams, { body: input.body, length: input.length, chunkSize: input.chunkSize, onChunkDigest }, (hashed) =>
-    deps.storage.put(blob, hashed, {
-      length: input.length,
-      sha256: input.expectedSha256,
-      ...(input.contentType ? { contentType: input.contentType } : {}),
-    }),
-  );
-  if (!timingSafeEqual(sha256, input.expectedSha256)) {
+export async function hashVerified(
+  deps: Pick<ObjectDeps, "storage" | "streams">,
+  source: Omit<HashedSource, "onChunkDigest">,
+  expected: Uint8Array,
+  pages: string,
+  sink: (hashed: ReadableStream<Uint8Array>) => Promise<unknown>,
+): Promise<ManifestDigests> {
+  const tree = new DigestTreeBuilder(deps.storage, pages);
+  const { sha256 } = await streamHashed(deps.streams, { ...source, onChunkDigest: (digest) => tree.add(digest) }, sink);
+  if (!timingSafeEqual(sha256, expected)) {
     throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
   }
   return tree.finish();
+}
+
+/** A version whose every byte was hashed and matched `sha256`, ready to commit. */
+export interface VerifiedVersion {
+  key: string;
+  version: string;
+  blob: string;
+  size: number;
+  sha256: Uint8Array;
+  chunkSize: number;
+  contentType?: string | undefined;
+  keyid: string;
+}
+
+/**
+ * Writes the manifest of a verified version as its `ver:` record, then swaps it in as current under `condition`
+ * (`commitCurrent`). Not done: another writer's commit broke the condition, and this version was never current.
+ */
+export async function commitVerifiedVersion(
+  deps: Pick<ObjectDeps, "metadata" | "clock">,
+  verified: VerifiedVersion,
+  digests: ManifestDigests,
+  condition: SwapCondition,
+  expected: Manifest | null,
+): Promise<{ done: boolean; manifest: Manifest }> {
+  const manifest: Manifest = {
+    key: verified.key,
+    version: verified.version,
+    size: verified.size,
+    sha256: toHex(verified.sha256),
+    chunk_size: verified.chunkSize,
+    ...digests,
+    content_type: verified.contentType ?? DEFAULT_CONTENT_TYPE,
+    created_at: new Date(deps.clock()).toISOString(),
+    keyid: verified.keyid,
+    blob: verified.blob,
+  };
+  await deps.metadata.put(versionKey(verified.version), manifest);
+  const committed = await commitCurrent(deps, verified.key, manifest, condition, expected);
+  return { done: committed.done, manifest };
 }
 
 /**

@@ -30,3 +30,18 @@ export async function presignBlobGet(settings: S3Settings, blobKey: string, expi
   const { presignStorageGet } = await import("../storage/s3-presign.ts");
   return presignStorageGet(settings, blobKey, expiresInSeconds);
 }
+
+/**
+ * A presigned PutObject of the blob at `blobKey`, bound to its SHA-256 and length by signed headers (`headers`, to send
+ * as given). The bytes it stores are untrusted until the gateway read them back and hashed them (an LFS verify).
+ */
+export async function presignBlobPut(
+  settings: S3Settings,
+  blobKey: string,
+  sha256: Uint8Array,
+  length: number,
+  expiresInSeconds: number,
+): Promise<{ url: string; headers: Record<string, string> }> {
+  const { presignStoragePut } = await import("../storage/s3-presign.ts");
+  return presignStoragePut(settings, blobKey, sha256, length, expiresInSeconds);
+}

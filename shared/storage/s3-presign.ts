@@ -1,4 +1,4 @@
-import { GetObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { S3Settings } from "../config/index.ts";
 import { createS3Client } from "./s3-client.ts";
@@ -30,7 +30,7 @@ export async function presignStorageUploadPart(
   sha256: Uint8Array,
   length: number,
   expiresInSeconds: number,
-): Promise<{ url: string; headers: Record<string, string> }> {
+): Promise<SignedPut> {
   const checksum = toBase64(sha256);
   const command = new UploadPartCommand({
     Bucket: settings.bucket,
@@ -40,6 +40,38 @@ export async function presignStorageUploadPart(
     ContentLength: length,
     ChecksumSHA256: checksum,
   });
-  const url = await getSignedUrl(createS3Client(settings), command, { expiresIn: expiresInSeconds, unhoistableHeaders: new Set([CHECKSUM_HEADER]) });
-  return { url, headers: { [CHECKSUM_HEADER]: checksum, "content-length": String(length) } };
+  const url = await getSignedUrl(createS3Client(settings), command, checksumSigning(expiresInSeconds));
+  return { url, headers: checksumHeaders(checksum, length) };
+}
+
+/**
+ * A presigned PutObject of the whole blob at `blobKey`, bound like `presignStorageUploadPart` to its SHA-256 and length
+ * by signed headers. The blob is still untrusted: nothing refers to it until the gateway read it back and hashed it.
+ */
+export async function presignStoragePut(
+  settings: S3Settings,
+  blobKey: string,
+  sha256: Uint8Array,
+  length: number,
+  expiresInSeconds: number,
+): Promise<SignedPut> {
+  const checksum = toBase64(sha256);
+  const command = new PutObjectCommand({ Bucket: settings.bucket, Key: blobKey, ContentLength: length, ChecksumSHA256: checksum });
+  const url = await getSignedUrl(createS3Client(settings), command, checksumSigning(expiresInSeconds));
+  return { url, headers: checksumHeaders(checksum, length) };
+}
+
+/** A presigned URL and the headers the uploader must send with it as given. */
+export interface SignedPut {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** Keeps the checksum a signed header: S3 ignores one the presigner hoisted into the query string. */
+function checksumSigning(expiresInSeconds: number) {
+  return { expiresIn: expiresInSeconds, unhoistableHeaders: new Set([CHECKSUM_HEADER]) };
+}
+
+function checksumHeaders(checksum: string, length: number): Record<string, string> {
+  return { [CHECKSUM_HEADER]: checksum, "content-length": String(length) };
 }

@@ -25,8 +25,11 @@ function answeredCodes(): Set<string> {
   const codes = new Set<string>();
   const visit = (value: unknown): void => {
     if (typeof value !== "object" || value === null) return;
-    const media = (value as Record<string, { schema?: { properties?: { code?: { enum?: string[] } } } }>)["application/problem+json"];
-    for (const code of media?.schema?.properties?.code?.enum ?? []) codes.add(code);
+    const content = value as Record<string, { schema?: { properties?: { code?: { enum?: string[] } } } }>;
+    // LFS routes answer problems in git-lfs's media type (PROTOCOL section 8).
+    for (const media of [content["application/problem+json"], content["application/vnd.git-lfs+json"]]) {
+      for (const code of media?.schema?.properties?.code?.enum ?? []) codes.add(code);
+    }
     for (const inner of Object.values(value)) visit(inner);
   };
   visit(OPENAPI_DOCUMENT.paths);

@@ -1,0 +1,29 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorCode } from "../../shared/errors/index.ts";
+import { problemBody } from "../../shared/errors/problem.ts";
+import type { AppEnv } from "../context.ts";
+
+/** The media type of every git-lfs request and answer (git-lfs docs/api/batch.md). */
+export const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
+/** What a 401 asks for: git-lfs reads `LFS-Authenticate` (not `WWW-Authenticate`, which would make browsers prompt). */
+export const LFS_AUTHENTICATE = 'Basic realm="Verigate LFS"';
+/** Where a user who reads an LFS error in git's output finds what it means. */
+const LFS_DOCUMENTATION_URL = "https://github.com/verigate/verigate/blob/main/docs/PROTOCOL.md#8-git-lfs";
+
+/** Where answers take git-lfs's error format: the LFS routes' path prefix, however the request failed. */
+export function isLfsPath(path: string): boolean {
+  return path.startsWith("/lfs/");
+}
+
+/**
+ * A failure on an LFS route, in one body both readers understand: git-lfs's `message`, `request_id` and
+ * `documentation_url`, beside the problem+json members (type, title, status, code, detail) of PROTOCOL section 2.
+ * Headers already set on `c` (Retry-After of a 429 or 503) stay.
+ */
+export function lfsProblem(c: Context<AppEnv>, code: ErrorCode, detail?: string): Response {
+  const body = problemBody(code, c.var.requestId ?? "", detail);
+  if (body.status === 401) c.header("LFS-Authenticate", LFS_AUTHENTICATE);
+  const lfsBody = { ...body, message: body.detail ?? body.title, documentation_url: LFS_DOCUMENTATION_URL };
+  return c.body(JSON.stringify(lfsBody), body.status as ContentfulStatusCode, { "Content-Type": LFS_MEDIA_TYPE });
+}
