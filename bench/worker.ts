@@ -12,6 +12,7 @@ import { BENCH_PREFIX, addBenchRoutes, manifestOf, storedBody } from "./routes.t
 export { CommitShard } from "../shared/metadata/durable-object.ts";
 export { ReplayShard } from "../shared/replay/durable-object.ts";
 export { UploadSessions } from "../shared/uploads/durable-object.ts";
+export { LfsLocks } from "../shared/lfs/locks-durable-object.ts";
 
 /** Where the raw put writes: outside the gateway's blob key space, so no manifest ever points at it. */
 const RAW_PUT_PREFIX = "bench-raw/";

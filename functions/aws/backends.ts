@@ -9,8 +9,8 @@ import { DynamoReplayStore } from "../../shared/replay/dynamodb.ts";
 import { MemoryReplayStore } from "../../shared/replay/memory.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { DynamoUploadSessionStore } from "../../shared/uploads/dynamodb.ts";
+import { DynamoLfsLockStore } from "../../shared/lfs/locks-dynamodb.ts";
 import type { AppEnv, Backends } from "../context.ts";
-import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 /**
  * The Workers limits of wrangler.toml (1,000 requests per 10 s per client address and per keyid), counted
@@ -33,7 +33,7 @@ export interface AwsBackendOptions {
 }
 
 /**
- * S3 for bytes, DynamoDB for manifests, keys and nonces. Built once per process (per Lambda execution
+ * S3 for bytes, DynamoDB for manifests, keys, nonces, upload sessions and LFS locks. Built once per process (per Lambda execution
  * environment): the SDK clients keep their connections between requests.
  */
 export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions): Backends {
@@ -52,7 +52,7 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
     metadata: new DynamoMetadataStore(dynamodb, table),
     storage: new S3ObjectStorage(s3),
     uploads: new DynamoUploadSessionStore(dynamodb, table),
-    lfsLocks: new MemoryLfsLockStore(),
+    lfsLocks: new DynamoLfsLockStore(dynamodb, table),
     streams: nodeStreams,
     clock: Date.now,
     log,

@@ -10,10 +10,10 @@ import type { ReplayStore } from "../../shared/replay/index.ts";
 import { R2ObjectStorage } from "../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { DurableObjectUploadSessionStore } from "../../shared/uploads/durable-object.ts";
+import { DurableObjectLfsLockStore } from "../../shared/lfs/locks-durable-object.ts";
 import type { RateLimits } from "../../shared/ratelimit/index.ts";
 import { WorkersRateLimiter } from "../../shared/ratelimit/workers-binding.ts";
 import type { Backends } from "../context.ts";
-import { MemoryLfsLockStore } from "../../shared/lfs/locks-memory.ts";
 
 /** Built once per environment object: config parsing and validation are not repeated per request. */
 const backendsByEnv = new WeakMap<Env, Backends>();
@@ -55,7 +55,7 @@ export function backendsFor(env: Env): Backends {
       metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
       storage: new R2ObjectStorage(env.OBJECTS),
       uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
-      lfsLocks: new MemoryLfsLockStore(),
+      lfsLocks: new DurableObjectLfsLockStore(env.LFS_LOCKS),
       streams: workerdStreams,
       clock: Date.now,
       log: consoleLogger,

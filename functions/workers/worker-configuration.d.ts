@@ -11,11 +11,12 @@ interface __BaseEnv_Env {
 	REPLAY: DurableObjectNamespace<import("./worker").ReplayShard>;
 	COMMITS: DurableObjectNamespace<import("./worker").CommitShard>;
 	UPLOADS: DurableObjectNamespace<import("./worker").UploadSessions>;
+	LFS_LOCKS: DurableObjectNamespace<import("./worker").LfsLocks>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker");
-		durableNamespaces: "ReplayShard" | "CommitShard" | "UploadSessions";
+		durableNamespaces: "ReplayShard" | "CommitShard" | "UploadSessions" | "LfsLocks";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -28,6 +28,7 @@ export const CONFIG_PROBLEMS = [
   "missing_binding_replay",
   "missing_binding_commits",
   "missing_binding_uploads",
+  "missing_binding_lfs_locks",
   "missing_s3_bucket",
   "missing_dynamodb_table",
   "replay_store_unsupported_on_workers",

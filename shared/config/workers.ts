@@ -10,6 +10,8 @@ const REQUIRED_BINDINGS = {
   COMMITS: "missing_binding_commits",
   // Upload sessions need a strongly consistent record per session; KV's eventual reads would lose parts.
   UPLOADS: "missing_binding_uploads",
+  // Git LFS locks need one strongly consistent owner per path; KV's eventual reads would let two clients lock it.
+  LFS_LOCKS: "missing_binding_lfs_locks",
 } as const satisfies Record<string, ConfigProblem>;
 
 export type WorkersBinding = keyof typeof REQUIRED_BINDINGS;

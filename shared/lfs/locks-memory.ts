@@ -1,4 +1,13 @@
-import type { CreateLockResult, LfsLock, LfsLockStore, LockPage, LockQuery, RemoveLockResult } from "./locks.ts";
+import {
+  assertLockLimit,
+  compareLockPaths,
+  type CreateLockResult,
+  type LfsLock,
+  type LfsLockStore,
+  type LockPage,
+  type LockQuery,
+  type RemoveLockResult,
+} from "./locks.ts";
 
 /** Locks in process memory, for tests and single-process local runs; records are cloned so callers cannot alias them. */
 export class MemoryLfsLockStore implements LfsLockStore {
@@ -20,13 +29,14 @@ export class MemoryLfsLockStore implements LfsLockStore {
   }
 
   async list(repo: string, query: LockQuery): Promise<LockPage> {
-    const all = [...this.#locks(repo).values()]
+    assertLockLimit(query.limit);
+    const { cursor } = query;
+    const matching = [...this.#locks(repo).values()]
       .filter((lock) => (query.path === undefined || lock.path === query.path) && (query.id === undefined || lock.id === query.id))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const start = query.cursor ? all.findIndex((lock) => lock.path > (query.cursor as string)) : 0;
-    const page = start < 0 ? [] : all.slice(start, start + query.limit);
-    const more = start >= 0 && start + query.limit < all.length;
-    return { locks: structuredClone(page), ...(more ? { next_cursor: page[page.length - 1]!.path } : {}) };
+      .filter((lock) => cursor === undefined || compareLockPaths(lock.path, cursor) > 0)
+      .sort((a, b) => compareLockPaths(a.path, b.path));
+    const page = matching.slice(0, query.limit);
+    return { locks: structuredClone(page), ...(matching.length > page.length ? { next_cursor: page.at(-1)!.path } : {}) };
   }
 
   async remove(repo: string, id: string, owner: string, force: boolean): Promise<RemoveLockResult> {

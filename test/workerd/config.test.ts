@@ -55,6 +55,9 @@ describe("configuration", () => {
     // Without it, upload sessions would have no strongly consistent record to live in.
     const { UPLOADS: _uploads, ...withoutUploads } = env;
     expect(workersConfig(withoutUploads as Env).problems).toEqual(["missing_binding_uploads"]);
+    // Without it, no store could give a path one lock owner under concurrency.
+    const { LFS_LOCKS: _lfsLocks, ...withoutLfsLocks } = env;
+    expect(workersConfig(withoutLfsLocks as Env).problems).toEqual(["missing_binding_lfs_locks"]);
     expect(workersConfig(env).problems).toEqual([]);
   });
 
@@ -65,10 +68,11 @@ describe("configuration", () => {
       "missing_binding_replay",
       "missing_binding_commits",
       "missing_binding_uploads",
+      "missing_binding_lfs_locks",
     ]);
-    expect(loadConfig({ REPLAY_STORE: "dynamodb" }, { runtime: "workers", bindings: ["OBJECTS", "META", "REPLAY", "COMMITS", "UPLOADS"] }).problems).toEqual([
-      "replay_store_unsupported_on_workers",
-    ]);
+    expect(
+      loadConfig({ REPLAY_STORE: "dynamodb" }, { runtime: "workers", bindings: ["OBJECTS", "META", "REPLAY", "COMMITS", "UPLOADS", "LFS_LOCKS"] }).problems,
+    ).toEqual(["replay_store_unsupported_on_workers"]);
   });
 
   it.each([

@@ -9,11 +9,11 @@ import { DurableObjectReplayStore } from "../../../shared/replay/durable-object.
 import { R2ObjectStorage } from "../../../shared/storage/r2-binding.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
 import { DurableObjectUploadSessionStore } from "../../../shared/uploads/durable-object.ts";
+import { DurableObjectLfsLockStore } from "../../../shared/lfs/locks-durable-object.ts";
 import type { Scope } from "../../../shared/keys/index.ts";
 import { signRequest, type SigningKey } from "../../../shared/signature/index.ts";
 import { newEd25519Key } from "../../support/keys.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
-import { MemoryLfsLockStore } from "../../../shared/lfs/locks-memory.ts";
 
 export interface TestGateway {
   app: Hono<AppEnv>;
@@ -88,7 +88,7 @@ export async function testGateway(vars: Vars = {}, overrides: Partial<Backends> 
     metadata: new KvMetadataStore(env.META, new DurableObjectSwapAuthority(env.COMMITS)),
     storage: new R2ObjectStorage(env.OBJECTS),
     uploads: new DurableObjectUploadSessionStore(env.UPLOADS),
-    lfsLocks: new MemoryLfsLockStore(),
+    lfsLocks: new DurableObjectLfsLockStore(env.LFS_LOCKS),
     streams: workerdStreams,
     clock: () => gateway.now,
     log,
