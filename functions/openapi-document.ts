@@ -1,6 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from "../shared/errors/index.ts";
 import { statusAndTitle } from "../shared/errors/problem.ts";
 import { ACTIONS } from "../shared/keys/index.ts";
+import { LFS_TOKEN_DEFAULT_SECONDS, LFS_TOKEN_MAX_SECONDS, LFS_TOKEN_MIN_SECONDS } from "../shared/lfs/tokens.ts";
 import { VERSION } from "../shared/version.ts";
 
 /**
@@ -1035,7 +1036,13 @@ export const OPENAPI_DOCUMENT = {
         properties: {
           repo: ref("schemas", "LfsRepo"),
           access: { type: "string", enum: ["read", "write"], description: "A read token downloads and lists locks; a write token also uploads and locks." },
-          expires_in: { type: "integer", minimum: 60, maximum: 7776000, default: 604800, description: "Seconds: default 7 days, at most 90." },
+          expires_in: {
+            type: "integer",
+            minimum: LFS_TOKEN_MIN_SECONDS,
+            maximum: LFS_TOKEN_MAX_SECONDS,
+            default: LFS_TOKEN_DEFAULT_SECONDS,
+            description: "Seconds: default 7 days, at most 90.",
+          },
         },
       },
       LfsToken: { type: "object", required: LFS_TOKEN_REQUIRED, additionalProperties: false, properties: LFS_TOKEN_PROPERTIES },

@@ -48,6 +48,9 @@ const SESSIONS_CORE = "test/workerd/uploads-core.test.ts";
 const SESSIONS_ROUTES = "test/workerd/uploads-routes.test.ts";
 /** Issue 18: direct download plans. */
 const PLANS = "test/workerd/plans.test.ts";
+/** Issue 14: LFS tokens, what Basic auth lets in (workerd) and who may mint, list and revoke (every build over HTTP). */
+const LFS_AUTH = "test/workerd/lfs-auth.test.ts";
+const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -791,5 +794,101 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (seen.lease && seen.lease.until_ms > deps.clock()) return pending(seen, BUSY_RETRY_SECONDS);",
     replacement: "",
     tests: [SESSIONS_CORE],
+  },
+  {
+    id: "lfs-token-secret-unchecked",
+    invariant: "an LFS token works only with its own secret, compared in constant time against the stored hash",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!timingSafeEqual(await sha256(secret), fromHex(record.secret_sha256))) return null;",
+    replacement: "",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-expiry-ignored",
+    invariant: "an LFS token stops working when it expires",
+    file: "shared/lfs/tokens.ts",
+    original: "if (Date.parse(record.expires_at) <= nowMs) return null;",
+    replacement: "",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-expiry-late",
+    invariant: "an LFS token stops working at its expires_at, not a millisecond later",
+    file: "shared/lfs/tokens.ts",
+    original: "if (Date.parse(record.expires_at) <= nowMs) return null;",
+    replacement: "if (Date.parse(record.expires_at) < nowMs) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-repo-unchecked",
+    invariant: "an LFS token works for its own repository only",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!record || record.repo !== repo) return null;",
+    replacement: "if (!record) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-minting-key-unchecked",
+    invariant: "an LFS token stops working when its minting key can no longer sign (revoked, expired)",
+    file: "shared/lfs/tokens.ts",
+    original: "await keys.findUsable(record.keyid, nowMs)",
+    replacement: "await keys.find(record.keyid)",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-scope-unchecked-on-use",
+    invariant: "an LFS token stops working when its minting key's scopes no longer cover the repository for its access",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!key || !mayHoldLfsToken(key, repo, record.access)) return null;",
+    replacement: "if (!key) return null;",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-mint-unscoped",
+    invariant: "only an admin key or a key whose scopes cover the repository mints a token for it",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!mayHoldLfsToken(minter, request.repo, request.access)) {",
+    replacement: "if (false) {",
+    tests: [LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-write-needs-no-write-scope",
+    invariant: "a write token needs write on the repository's prefix, not only read",
+    file: "shared/lfs/tokens.ts",
+    original: '(access === "read" || allows(key, "write", prefix))',
+    replacement: "true",
+    tests: [LFS_AUTH, LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-unauthenticated-mints",
+    invariant: "the unauthenticated caller of AUTH_MODE=off/soft mints no LFS token",
+    file: "shared/lfs/tokens.ts",
+    original: 'if (isReservedKeyid(minter.keyid)) throw new VerigateError("forbidden"',
+    replacement: 'if (false) throw new VerigateError("forbidden"',
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-read-writes",
+    invariant: "a read token can neither upload nor lock",
+    file: "functions/middleware/lfs-auth.ts",
+    original: 'if (caller.access !== "write") throw',
+    replacement: "if (false) throw",
+    tests: [LFS_AUTH],
+  },
+  {
+    id: "lfs-token-list-unfiltered",
+    invariant: "a key that is not an admin key lists only the tokens it minted",
+    file: "shared/lfs/tokens.ts",
+    original: "(viewer.admin || record.keyid === viewer.keyid)",
+    replacement: "true",
+    tests: [LFS_TOKENS_HTTP],
+  },
+  {
+    id: "lfs-token-revoke-by-anyone",
+    invariant: "only an admin key or the minting key revokes a token; to any other key it does not exist",
+    file: "shared/lfs/tokens.ts",
+    original: "if (!record || !(caller.admin || record.keyid === caller.keyid)) return null;",
+    replacement: "if (!record) return null;",
+    tests: [LFS_TOKENS_HTTP],
   },
 ];

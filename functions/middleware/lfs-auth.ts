@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { SHARE, VerigateError } from "../../shared/errors/index.ts";
 import { KeyRegistry } from "../../shared/keys/registry.ts";
 import { parseRepo, type LfsCaller } from "../../shared/lfs/repo.ts";
@@ -18,7 +19,7 @@ function basicPassword(header: string | undefined): string | null {
   if (!match) return null;
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(match[1] ?? ""), (char) => char.charCodeAt(0)));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(fromBase64(match[1] ?? ""));
   } catch {
     return null;
   }
@@ -28,8 +29,8 @@ function basicPassword(header: string | undefined): string | null {
 
 /**
  * Authenticates a Git LFS request to `/lfs/:repo/...` by HTTP Basic with an LFS token as the password, and sets
- * `c.var.lfs`. Every failure is the same 401 `unauthorized` with no detail for the client (the log says which
- * token and repository were refused), so a caller learns nothing about which tokens exist; the error handler adds `LFS-Authenticate`.
+ * `c.var.lfs`. Every failure is the same 401 `unauthorized` with no detail for the client (the log names the
+ * repository), so a caller learns nothing about which tokens exist; the error handler adds `LFS-Authenticate`.
  */
 export function lfsBasicAuth(): MiddlewareHandler<AppEnv> {
   return async function lfsBasicAuth(c, next) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../functions/context.ts";
 import { lfsBasicAuth, requireLfsWrite } from "../../functions/middleware/lfs-auth.ts";
 import { onProblem } from "../../functions/middleware/problems.ts";
+import { sha256, toBase64 } from "../../shared/crypto/encoding.ts";
 import { parseConfig } from "../../shared/config/index.ts";
 import type { Scope } from "../../shared/keys/index.ts";
 import { DurableObjectSwapAuthority } from "../../shared/metadata/durable-object.ts";
@@ -136,5 +137,22 @@ describe("LFS Basic auth (lfsBasicAuth)", () => {
     const probe = lfsProbe(gateway);
     expect((await probe("/lfs/app/probe", basic(token))).status).toBe(200);
     expect(await refusal(await probe("/lfs/app/write", basic(token), "POST"))).toMatchObject({ status: 403, code: "forbidden" });
+  });
+});
+
+describe("minting without a key", () => {
+  it.each([
+    ["off", "127.0.0.1"],
+    ["soft", "203.0.113.7"],
+  ])("AUTH_MODE=%s: the unauthenticated caller mints no token (403), since no key could vouch for it later", async (mode, peer) => {
+    const gateway = await testGateway({ AUTH_MODE: mode });
+    const body = JSON.stringify({ repo: "app", access: "read" });
+    const digest = `sha-256=:${toBase64(await sha256(body))}:`;
+    const request = new Request("http://127.0.0.1:8787/v1/lfs/tokens", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-test-client": peer, "content-digest": digest },
+      body,
+    });
+    expect(await refusal(await gateway.fetch(request))).toMatchObject({ status: 403, code: "forbidden" });
   });
 });
