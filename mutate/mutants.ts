@@ -51,6 +51,10 @@ const PLANS = "test/workerd/plans.test.ts";
 /** Issue 14: LFS tokens, what Basic auth lets in (workerd) and who may mint, list and revoke (every build over HTTP). */
 const LFS_AUTH = "test/workerd/lfs-auth.test.ts";
 const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
+/** Issue 14: Git LFS batch API and transfers. */
+const LFS_CORE = "test/workerd/lfs-core.test.ts";
+const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
+const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -656,12 +660,94 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [UPLOAD_SESSION_DYNAMODB],
   },
 
+  // Git LFS (issue 14): the batch API and the action routes.
+  {
+    id: "lfs-batch-oid-unchecked",
+    invariant: "a batch object whose oid is not 64 lowercase hex is a 422 before anything is built from it",
+    file: "shared/lfs/batch.ts",
+    original: "if (!isOid(item.oid)) return",
+    replacement: "if (false) return",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-action-oid-unchecked",
+    invariant: "an action token whose oid is not 64 lowercase hex is refused, even with a valid MAC",
+    file: "shared/lfs/action-token.ts",
+    original: "!isRepoName(repo) || !isOid(oid) ||",
+    replacement: "!isRepoName(repo) ||",
+    tests: [LFS_CORE],
+  },
+  {
+    id: "lfs-batch-planted-served",
+    invariant: "an object at lfs/<repo>/<oid> whose manifest does not hash to the oid is absent for LFS",
+    file: "shared/lfs/batch.ts",
+    original: "const stored = current?.sha256 === object.oid ? current : null;",
+    replacement: "const stored = current;",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-manifest-oid-unchecked",
+    invariant: "a download action serves its pinned version only when its manifest's sha256 is the oid",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (!manifest || !isLfsObject(manifest, claims.oid, claims.size)) throw",
+    replacement: "if (!manifest) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-present-by-key",
+    invariant: "LFS presence means the current manifest's sha256 and size are the object's, not that the key holds something",
+    file: "shared/lfs/batch.ts",
+    original: "return manifest !== null && manifest.sha256 === oid && manifest.size === size;",
+    replacement: "return manifest !== null;",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-repo-claim-unchecked",
+    invariant: "an action href works only under the repository it was issued for",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (claims.repo !== repo) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-upload-reusable",
+    invariant: "an upload href takes one body: its nonce is spent in the replay store on first use",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "    await spendUpload(c, claims);\n",
+    replacement: "",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-action-expiry-unchecked",
+    invariant: "an action href stops working at its expiry",
+    file: "functions/routes/lfs-transfers.ts",
+    original: "if (Math.floor(nowMs / 1000) > claims.exp) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-revocation-unchecked",
+    invariant: "revoking an LFS token stops the action hrefs issued under it",
+    file: "functions/routes/lfs-transfers.ts",
+    original: 'if (!caller) throw new VerigateError("link_revoked"',
+    replacement: 'if (false) throw new VerigateError("link_revoked"',
+    tests: [LFS_HTTP],
+  },
+  {
+    id: "lfs-batch-verify-commits-mismatch",
+    invariant: "a verify commits a storage upload only when the stored bytes hash to the oid",
+    file: "shared/lfs/verify-upload.ts",
+    original: "if (!timingSafeEqual(hashed.sha256, fromHex(claims.oid))) throw",
+    replacement: "if (false) throw",
+    tests: [LFS_STORAGE],
+  },
+
   // shared/objects: verified uploads and downloads.
   {
     id: "upload-whole-digest-skipped",
     invariant: "an upload commits only when its whole SHA-256 matches the signed digest (storage that does not check: s3rver)",
     file: "shared/objects/upload.ts",
-    original: "if (!timingSafeEqual(sha256, expected)) {",
+    original: "if (!timingSafeEqual(hashed.sha256, input.expectedSha256)) {",
     replacement: "if (false) {",
     tests: [UPLOADS_HTTP],
   },

@@ -24,7 +24,8 @@ export const lfsBatch = new Hono<AppEnv>().post("/:repo/objects/batch", lfsBasic
   const { config, clock, metadata } = c.var;
   const answer = await planBatch(metadata, request, {
     caller,
-    origin: new URL(c.req.url).origin,
+    // As gateway links do: behind a front with an origin of its own, hrefs must name that origin.
+    origin: config.publicOrigin ?? new URL(c.req.url).origin,
     secret: presignSecret(config),
     nowMs: clock(),
     gatewayUploadBytes: config.maxObjectBytes,

@@ -1,4 +1,4 @@
-import { fromHex } from "../crypto/encoding.ts";
+import { fromHex, timingSafeEqual } from "../crypto/encoding.ts";
 import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import type { SwapCondition } from "../metadata/index.ts";
@@ -6,7 +6,7 @@ import type { ObjectDeps } from "../objects/deps.ts";
 import { TREE_FANOUT, treePagesPrefix } from "../objects/digest-tree.ts";
 import { deleteTreePages, treeGarbage } from "../objects/garbage.ts";
 import { type Manifest, readCurrent } from "../objects/manifest.ts";
-import { commitVerifiedVersion, hashVerified } from "../objects/upload.ts";
+import { commitVerifiedVersion, hashChunks, type ManifestDigests } from "../objects/upload.ts";
 import { blobKeyFor } from "../objects/version.ts";
 import type { ActionClaims } from "./action-token.ts";
 import { isLfsObject, verifyDeadlineMs } from "./batch.ts";
@@ -46,14 +46,18 @@ async function verifyStaged(deps: ObjectDeps, claims: ActionClaims, version: str
   const stored = await deps.storage.get(blob);
   if (!stored) throw new VerigateError("not_found", "nothing was uploaded to the storage URL", SHARE);
   const pages = treePagesPrefix(version);
-  let digests: Awaited<ReturnType<typeof hashVerified>>;
+  let digests: ManifestDigests;
   try {
     if (stored.size !== claims.size) throw new VerigateError("digest_mismatch", `storage holds ${stored.size} bytes; ${claims.size} declared`, SHARE);
     const drain = (hashed: ReadableStream<Uint8Array>) => hashed.pipeTo(new WritableStream());
-    digests = await hashVerified(deps, { body: stored.body, length: claims.size, chunkSize: context.chunkSize }, fromHex(claims.oid), pages, drain);
+    const hashed = await hashChunks(deps, { body: stored.body, length: claims.size, chunkSize: context.chunkSize }, pages, drain);
+    if (!timingSafeEqual(hashed.sha256, fromHex(claims.oid))) throw new VerigateError("digest_mismatch", "the stored bytes do not hash to the oid");
+    digests = await hashed.finish();
   } catch (error) {
     await stored.body.cancel().catch(() => {});
-    if (!isVerigateError(error) || (error.code !== "digest_mismatch" && error.code !== "bad_request")) throw error;
+    // The size matched, so a read that ends short is storage failing, not other bytes: the upload is kept for a retry.
+    if (!isVerigateError(error) || error.code === "bad_request") throw new VerigateError("internal", "reading the staged upload failed", { cause: error });
+    if (error.code !== "digest_mismatch") throw error;
     await discardStaged(deps, claims, version, context);
     throw new VerigateError("digest_mismatch", "the uploaded bytes are not the object", SHARE);
   }

@@ -67,7 +67,11 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   let digests: ManifestDigests;
   try {
     const store = (hashed: ReadableStream<Uint8Array>) => deps.storage.put(blob, hashed, storedAs(input));
-    digests = await hashVerified(deps, { body: input.body, length: input.length, chunkSize: input.chunkSize }, input.expectedSha256, pages, store);
+    const hashed = await hashChunks(deps, { body: input.body, length: input.length, chunkSize: input.chunkSize }, pages, store);
+    if (!timingSafeEqual(hashed.sha256, input.expectedSha256)) {
+      throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
+    }
+    digests = await hashed.finish();
     if (deps.clock() - startedMs > MAX_UPLOAD_DURATION_MS) {
       throw new VerigateError("internal", "upload outlasted MAX_UPLOAD_DURATION_MS; its blob may already be swept");
     }
@@ -97,22 +101,18 @@ export type ManifestDigests = Pick<Manifest, "chunks" | "tree">;
 
 /**
  * Hands `sink` exactly `source.length` bytes of the body while hashing them per chunk (into the digest tree under
- * `pages`) and whole, and returns the chunk digests once the sink is done and the whole SHA-256 equals `expected`;
- * `digest_mismatch` when it does not. PUT hashes what it stores on the way in; an LFS verify hashes what storage holds.
+ * `pages`) and whole. The caller compares `sha256` with what the bytes must be before `finish` writes the tree's last
+ * pages and returns the chunk digests. PUT hashes what it stores on the way in; an LFS verify hashes what storage holds.
  */
-export async function hashVerified(
+export async function hashChunks(
   deps: Pick<ObjectDeps, "storage" | "streams">,
   source: Omit<HashedSource, "onChunkDigest">,
-  expected: Uint8Array,
   pages: string,
   sink: (hashed: ReadableStream<Uint8Array>) => Promise<unknown>,
-): Promise<ManifestDigests> {
+): Promise<{ sha256: Uint8Array; finish: () => Promise<ManifestDigests> }> {
   const tree = new DigestTreeBuilder(deps.storage, pages);
   const { sha256 } = await streamHashed(deps.streams, { ...source, onChunkDigest: (digest) => tree.add(digest) }, sink);
-  if (!timingSafeEqual(sha256, expected)) {
-    throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
-  }
-  return tree.finish();
+  return { sha256, finish: () => tree.finish() };
 }
 
 /** A version whose every byte was hashed and matched `sha256`, ready to commit. */
