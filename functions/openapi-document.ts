@@ -109,6 +109,31 @@ function lfsProblems(codes: readonly ErrorCode[]): Responses {
   return responses;
 }
 
+/** LfsProblem's members, which the 409 of a lock create carries too (with the existing `lock`). */
+const LFS_PROBLEM_PROPERTIES: Record<string, Schema> = {
+  type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$" },
+  title: { type: "string" },
+  status: { type: "integer", minimum: 400, maximum: 599 },
+  code: { type: "string", enum: ERROR_CODES },
+  request_id: { type: "string", format: "uuid" },
+  detail: { type: "string" },
+  message: { type: "string" },
+  documentation_url: { type: "string", format: "uri" },
+};
+const LFS_PROBLEM_REQUIRED = ["type", "title", "status", "code", "request_id", "message", "documentation_url"];
+const LFS_LOCK_CURSOR = { type: "string", description: "The path of the page's last lock; present exactly when more locks follow." } as const;
+/** The lock routes: behind LFS Basic auth (401), for one repository (404 for a malformed name), JSON in and out. */
+const LFS_LOCKING: ErrorCode[] = [...GUARDED, "unauthorized", "not_found", "not_acceptable"];
+const LFS_REPO_PARAMETER = { name: "repo", in: "path", required: true, schema: { type: "string" } };
+
+function lfsJsonBody(schema: Schema) {
+  return {
+    required: true,
+    description: "At most 64 KiB, as `application/vnd.git-lfs+json` (a charset tolerated) or `application/json`.",
+    content: { [LFS_JSON]: { schema } },
+  };
+}
+
 function lfsJson(description: string, schema: Schema): Response {
   return { description, headers: { "X-Request-Id": ref("headers", "X-Request-Id") }, content: { [LFS_JSON]: { schema } } };
 }
@@ -526,15 +551,76 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     "/lfs/{repo}/locks": {
-      parameters: [{ name: "repo", in: "path", required: true, schema: { type: "string" } }],
+      parameters: [LFS_REPO_PARAMETER],
       post: {
-        operationId: "lfsLock",
+        operationId: "lfsCreateLock",
         tags: ["lfs"],
-        summary: "Lock a path (git-lfs docs/api/locking.md)",
+        summary: "Lock a path for the caller (git-lfs docs/api/locking.md, Create Lock)",
+        description:
+          "A write token. The owner is the keyid that minted the token. Of clients racing for one path exactly one gets 201; " +
+          "the others 409 `lock_exists` with the existing lock. A path that is empty, absolute, holds NUL or is longer than " +
+          "1,024 bytes of UTF-8 is 400 `bad_request`.",
         security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsLockRequest")),
         responses: {
-          "201": { description: "The new lock." },
-          ...problems([...GUARDED, "unauthorized", "forbidden", "not_found", "lock_exists"]),
+          "201": lfsJson("The new lock.", ref("schemas", "LfsLockCreated")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
+          "409": {
+            description: "`lock_exists`: the path is locked; `lock` is the existing lock.",
+            headers: { "X-Request-Id": ref("headers", "X-Request-Id") },
+            content: {
+              [LFS_JSON]: {
+                schema: { type: "object", allOf: [ref("schemas", "LfsLockExists")], properties: { status: { const: 409 }, code: { enum: ["lock_exists"] } } },
+              },
+            },
+          },
+        },
+      },
+      get: {
+        operationId: "lfsListLocks",
+        tags: ["lfs"],
+        summary: "List the repository's locks in path order (git-lfs docs/api/locking.md, List Locks)",
+        description: "A read or write token. Paths sort by the bytes of their UTF-8.",
+        security: UNSIGNED,
+        parameters: [
+          { name: "path", in: "query", description: "Only the lock of this path.", schema: ref("schemas", "LfsLockPath") },
+          { name: "id", in: "query", description: "Only the lock with this id.", schema: { type: "string" } },
+          { name: "cursor", in: "query", description: "A `next_cursor`: the page starts after it.", schema: LFS_LOCK_CURSOR },
+          { name: "limit", in: "query", description: "Default 100; above 100 served as 100.", schema: { type: "integer", minimum: 1 } },
+          { name: "refspec", in: "query", description: "Tolerated and unused.", schema: { type: "string" } },
+        ],
+        responses: { "200": lfsJson("A page of locks.", ref("schemas", "LfsLockList")), ...lfsProblems(LFS_LOCKING) },
+      },
+    },
+    "/lfs/{repo}/locks/verify": {
+      parameters: [LFS_REPO_PARAMETER],
+      post: {
+        operationId: "lfsVerifyLocks",
+        tags: ["lfs"],
+        summary: "A page of locks split into the caller's and everyone else's (git-lfs docs/api/locking.md, List Locks for Verification)",
+        description: "A write token: git-lfs asks before a push, which a lock in `theirs` on a pushed file halts.",
+        security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsLockVerifyRequest")),
+        responses: {
+          "200": lfsJson("A page of locks.", ref("schemas", "LfsLockVerifyList")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
+        },
+      },
+    },
+    "/lfs/{repo}/locks/{id}/unlock": {
+      parameters: [LFS_REPO_PARAMETER, { name: "id", in: "path", required: true, schema: { type: "string" } }],
+      post: {
+        operationId: "lfsUnlock",
+        tags: ["lfs"],
+        summary: "Remove a lock (git-lfs docs/api/locking.md, Delete Lock)",
+        description:
+          "A write token. Another owner's lock is 403 `forbidden` unless `force` is true, which any write token may send. " +
+          "An unknown id (or one of another repository) is 404 `not_found`.",
+        security: UNSIGNED,
+        requestBody: lfsJsonBody(ref("schemas", "LfsUnlockRequest")),
+        responses: {
+          "200": lfsJson("The removed lock.", ref("schemas", "LfsLockCreated")),
+          ...lfsProblems([...LFS_LOCKING, "forbidden", "too_large"]),
         },
       },
     },
@@ -900,18 +986,77 @@ export const OPENAPI_DOCUMENT = {
       LfsProblem: {
         type: "object",
         description: "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url`.",
-        required: ["type", "title", "status", "code", "request_id", "message", "documentation_url"],
+        required: LFS_PROBLEM_REQUIRED,
+        additionalProperties: false,
+        properties: LFS_PROBLEM_PROPERTIES,
+      },
+      LfsLockExists: {
+        type: "object",
+        description: "409 on a lock create (git-lfs docs/api/locking.md): an LfsProblem with code `lock_exists` and the existing `lock`.",
+        required: [...LFS_PROBLEM_REQUIRED, "lock"],
+        additionalProperties: false,
+        properties: { ...LFS_PROBLEM_PROPERTIES, lock: ref("schemas", "LfsLock") },
+      },
+      LfsLock: {
+        type: "object",
+        required: ["id", "path", "locked_at", "owner"],
         additionalProperties: false,
         properties: {
-          type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$" },
-          title: { type: "string" },
-          status: { type: "integer", minimum: 400, maximum: 599 },
-          code: { type: "string", enum: ERROR_CODES },
-          request_id: { type: "string", format: "uuid" },
-          detail: { type: "string" },
-          message: { type: "string" },
-          documentation_url: { type: "string", format: "uri" },
+          id: { type: "string", pattern: "^[0-9a-f]{32}$" },
+          path: ref("schemas", "LfsLockPath"),
+          locked_at: { type: "string", format: "date-time", pattern: "^[0-9-]{10}T[0-9:]{8}Z$", description: "RFC 3339, to the second, UTC." },
+          owner: {
+            type: "object",
+            required: ["name"],
+            additionalProperties: false,
+            properties: { name: { type: "string", description: "The keyid that minted the LFS token the lock was taken with." } },
+          },
         },
+      },
+      LfsLockPath: {
+        type: "string",
+        minLength: 1,
+        pattern: "^[^/\\u0000][^\\u0000]*$",
+        description: "Relative to the repository root: no leading `/`, no NUL, at most 1,024 bytes of UTF-8; kept byte for byte.",
+      },
+      LfsRef: {
+        type: "object",
+        description: "Tolerated and unused: locks are per repository (locking.md's single-branch locking).",
+        properties: { name: { type: "string" } },
+      },
+      LfsLockRequest: {
+        type: "object",
+        required: ["path"],
+        properties: { path: ref("schemas", "LfsLockPath"), ref: ref("schemas", "LfsRef") },
+      },
+      LfsLockCreated: { type: "object", required: ["lock"], additionalProperties: false, properties: { lock: ref("schemas", "LfsLock") } },
+      LfsLockList: {
+        type: "object",
+        required: ["locks"],
+        additionalProperties: false,
+        properties: { locks: { type: "array", maxItems: 100, items: ref("schemas", "LfsLock") }, next_cursor: LFS_LOCK_CURSOR },
+      },
+      LfsLockVerifyRequest: {
+        type: "object",
+        properties: {
+          cursor: LFS_LOCK_CURSOR,
+          limit: { type: "integer", minimum: 1, description: "Default 100; above 100 served as 100." },
+          ref: ref("schemas", "LfsRef"),
+        },
+      },
+      LfsLockVerifyList: {
+        type: "object",
+        required: ["ours", "theirs"],
+        additionalProperties: false,
+        properties: {
+          ours: { type: "array", items: ref("schemas", "LfsLock"), description: "Locks owned by the key that minted the caller's token." },
+          theirs: { type: "array", items: ref("schemas", "LfsLock"), description: "Every other lock of the page." },
+          next_cursor: LFS_LOCK_CURSOR,
+        },
+      },
+      LfsUnlockRequest: {
+        type: "object",
+        properties: { force: { type: "boolean", description: "Break another owner's lock." }, ref: ref("schemas", "LfsRef") },
       },
       LfsObjectId: {
         type: "object",

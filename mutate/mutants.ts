@@ -55,6 +55,10 @@ const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
 const LFS_CORE = "test/workerd/lfs-core.test.ts";
 const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
 const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
+/** Issue 14: the LFS lock stores' contract on memory and the Durable Object, and on dynalite; the lock routes on every build. */
+const LFS_LOCK_STORES = "test/workerd/lfs-locks-store.test.ts";
+const LFS_LOCK_DYNAMODB = "test/node/lfs-locks-dynamodb.test.ts";
+const LFS_LOCKS_HTTP = "test/node/lfs-locks-http.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -976,5 +980,74 @@ export const MUTANTS: readonly Mutant[] = [
     original: "if (!record || !(caller.admin || record.keyid === caller.keyid)) return null;",
     replacement: "if (!record) return null;",
     tests: [LFS_TOKENS_HTTP],
+  // Issue 14: Git LFS locks, one owner per path.
+  {
+    id: "lfs-lock-create-unconditional-durable-object",
+    invariant: "a held path is never locked again: the Durable Object inserts only into a free path",
+    file: "shared/lfs/locks-durable-object.ts",
+    original: "ON CONFLICT(path) DO NOTHING RETURNING path",
+    replacement: "ON CONFLICT(path) DO UPDATE SET id = excluded.id, owner = excluded.owner, locked_at = excluded.locked_at RETURNING path",
+    tests: [LFS_LOCK_STORES],
+  },
+  {
+    id: "lfs-lock-create-unconditional-dynamodb",
+    invariant: "a held path is never locked again: the DynamoDB put is conditional on the path being free",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: ', ConditionExpression: "attribute_not_exists(pk)" }',
+    replacement: " }",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-owner-check-durable-object",
+    invariant: "only a lock's owner removes it without force (Durable Object)",
+    file: "shared/lfs/locks-durable-object.ts",
+    original: "if (row.owner !== owner && !force) return { notOwner: lock };",
+    replacement: "",
+    tests: [LFS_LOCK_STORES],
+  },
+  {
+    id: "lfs-lock-owner-check-dynamodb",
+    invariant: "only a lock's owner removes it without force (DynamoDB)",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: "if (lock.owner.name !== owner && !force) return { notOwner: lock };",
+    replacement: "",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-unlock-unconditional-dynamodb",
+    invariant: "of unlocks racing for one lock exactly one removes it, and never a newer lock on the path",
+    file: "shared/lfs/locks-dynamodb.ts",
+    original: `          ConditionExpression: "#id = :id",
+          ExpressionAttributeNames: ID_NAME,
+          ExpressionAttributeValues: { ":id": { S: id } },
+`,
+    replacement: "",
+    tests: [LFS_LOCK_DYNAMODB],
+  },
+  {
+    id: "lfs-lock-force-ignored",
+    invariant: "an unlock of another owner's lock needs force",
+    file: "functions/routes/lfs-locks.ts",
+    original: "await c.var.lfsLocks.remove(caller.repo, id, caller.owner, force)",
+    replacement: "await c.var.lfsLocks.remove(caller.repo, id, caller.owner, true)",
+    tests: [LFS_LOCKS_HTTP],
+  },
+  {
+    id: "lfs-lock-read-token-locks",
+    invariant: "a read token cannot lock",
+    file: "functions/routes/lfs-locks.ts",
+    original: `    const caller = requireLfsWrite(c);
+    const { path } = parseCreateLock(`,
+    replacement: `    const caller = requireLfsCaller(c);
+    const { path } = parseCreateLock(`,
+    tests: [LFS_LOCKS_HTTP],
+  },
+  {
+    id: "lfs-lock-verify-all-ours",
+    invariant: "verify puts another owner's lock in theirs, which halts a push touching its file",
+    file: "functions/routes/lfs-locks.ts",
+    original: "const ours = locks.filter((lock) => lock.owner.name === caller.owner);",
+    replacement: "const ours = locks;",
+    tests: [LFS_LOCKS_HTTP],
   },
 ];

@@ -19,11 +19,12 @@ export function isLfsPath(path: string): boolean {
 /**
  * A failure on an LFS route, in one body both readers understand: git-lfs's `message`, `request_id` and
  * `documentation_url`, beside the problem+json members (type, title, status, code, detail) of PROTOCOL section 2.
- * Headers already set on `c` (Retry-After of a 429 or 503) stay.
+ * Headers already set on `c` (Retry-After of a 429 or 503) stay. `extra` members are added where git-lfs reads more
+ * (the existing `lock` of a 409 on a lock create).
  */
-export function lfsProblem(c: Context<AppEnv>, code: ErrorCode, detail?: string): Response {
+export function lfsProblem(c: Context<AppEnv>, code: ErrorCode, detail?: string, extra: Record<string, unknown> = {}): Response {
   const body = problemBody(code, c.var.requestId ?? "", detail);
   if (body.status === 401) c.header("LFS-Authenticate", LFS_AUTHENTICATE);
-  const lfsBody = { ...body, message: body.detail ?? body.title, documentation_url: LFS_DOCUMENTATION_URL };
+  const lfsBody = { ...body, message: body.detail ?? body.title, documentation_url: LFS_DOCUMENTATION_URL, ...extra };
   return c.body(JSON.stringify(lfsBody), body.status as ContentfulStatusCode, { "Content-Type": LFS_MEDIA_TYPE });
 }
