@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerigateClient } from "../../client/sdk/client.ts";
 import { generateEd25519Key, importJwk } from "../../client/sdk/keys.ts";
+import type { CreatedLfsToken } from "../../client/sdk/types.ts";
 import { KIB, MIB } from "../../shared/bytes.ts";
 import { lfsObjectKey } from "../../shared/lfs/repo.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
@@ -54,21 +55,6 @@ const LFS_RUNTIMES: readonly (readonly [runtime: Runtime, start: Start, vars: Re
   ["lambda", startLambdaGateway, { PRESIGN_STORAGE: "on" }],
 ];
 
-interface MintedToken {
-  id: string;
-  token: string;
-  lfs_url: string;
-}
-
-/** `POST /v1/lfs/tokens` signed by `client`. */
-async function mintToken(client: VerigateClient, access: "read" | "write"): Promise<MintedToken> {
-  const body = new TextEncoder().encode(JSON.stringify({ repo: LFS_REPO, access }));
-  const request = await client.prepare("POST", "/v1/lfs/tokens", body);
-  const response = await client.send({ ...request, headers: { ...request.headers, "content-type": "application/json" } });
-  if (response.status !== 201) throw new Error(`minting a token answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as MintedToken;
-}
-
 /** A raw batch request as git-lfs sends one, with `token` as the Basic password. */
 function batch(lfsUrl: string, token: string, body: unknown): Promise<Response> {
   return fetch(`${lfsUrl}/objects/batch`, {
@@ -98,7 +84,7 @@ describeWithClient(`the real git-lfs client against Verigate on %s${skipNote}`, 
   let bob: LfsUser;
   let reader: LfsUser;
   let aliceKeyid: string;
-  let aliceToken: MintedToken;
+  let aliceToken: CreatedLfsToken;
   let repoCount = 0;
 
   /** A user's signing key, registered with read and write on the LFS repository. */
@@ -139,13 +125,17 @@ describeWithClient(`the real git-lfs client against Verigate on %s${skipNote}`, 
     root = await mkdtemp(join(tmpdir(), `verigate-lfs-git-${runtime}-`));
     const [aliceKey, bobKey] = await Promise.all([lfsKey(), lfsKey()]);
     aliceKeyid = (await aliceKey.whoami()).keyid;
-    const [aliceWrite, bobWrite, aliceRead] = await Promise.all([mintToken(aliceKey, "write"), mintToken(bobKey, "write"), mintToken(aliceKey, "read")]);
+    const [aliceWrite, bobWrite, aliceRead] = await Promise.all([
+      aliceKey.createLfsToken(LFS_REPO, { access: "write" }),
+      bobKey.createLfsToken(LFS_REPO, { access: "write" }),
+      aliceKey.createLfsToken(LFS_REPO),
+    ]);
     aliceToken = aliceWrite;
     lfsUrl = aliceWrite.lfs_url;
     [alice, bob, reader] = await Promise.all([
-      lfsUser(root, "alice", aliceWrite.token),
-      lfsUser(root, "bob", bobWrite.token),
-      lfsUser(root, "reader", aliceRead.token),
+      lfsUser(root, "alice", aliceWrite.token, lfsUrl),
+      lfsUser(root, "bob", bobWrite.token, lfsUrl),
+      lfsUser(root, "reader", aliceRead.token, lfsUrl),
     ]);
   });
 
@@ -198,14 +188,11 @@ describeWithClient(`the real git-lfs client against Verigate on %s${skipNote}`, 
     const repo = await newRepo();
     await pushFiles(repo, new Map([["small.bin", randomBytes(KIB)]]));
 
-    const wrong = await lfsUser(root, "mallory", `vglfs_${randomSecret(12).toString("hex")}_${randomSecret(32).toString("base64url")}`);
+    const wrong = await lfsUser(root, "mallory", `vglfs_${randomSecret(12).toString("hex")}_${randomSecret(32).toString("base64url")}`, lfsUrl);
     await expectPullRefused(wrong, repo);
 
-    const expiring = await mintToken(
-      new VerigateClient({ endpoint: fixture.proxy.origin, key: { keyid: fixture.gateway.admin.keyid, signingKey: fixture.gateway.admin.key } }),
-      "read",
-    );
-    const holder = await lfsUser(root, "expiring", expiring.token);
+    const expiring = await fixture.admin.createLfsToken(LFS_REPO);
+    const holder = await lfsUser(root, "expiring", expiring.token, lfsUrl);
     const valid = await cloneBy(holder, repo, true);
     expect((await holder.run(valid.dir, ["lfs", "pull"])).code).toBe(0);
     const record = (await fixture.gateway.kv.get(`lfst:${expiring.id}`, "json")) as Record<string, unknown>;

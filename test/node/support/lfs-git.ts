@@ -31,20 +31,20 @@ export interface GitResult {
 export interface LfsUser {
   home: string;
   /** Runs `git args...` in `cwd`; resolves with its exit code and output whatever the code. */
-  run(cwd: string, args: string[], env?: Record<string, string>): Promise<GitResult>;
+  run(cwd: string, args: string[], env?: Record<string, string>, input?: string): Promise<GitResult>;
   /** Runs `git args...` in `cwd` and fails with git's output unless it exits 0; its stdout. */
   git(cwd: string, ...args: string[]): Promise<string>;
 }
 
 /**
  * A fresh HOME under `root` for `name`: git identity, LFS filters installed as `git lfs install` installs them, and
- * a credential helper that answers with `token` (what the issue's README tells a user to set up). `maxRetries`
- * keeps a failing transfer fast (the client's default is eight, with backoff up to ten seconds).
+ * `token` stored for the LFS URL's origin in a credential store of its own (what the README tells a user to do).
+ * `maxRetries` keeps a failing transfer fast (the client's default is eight, with backoff up to ten seconds).
  */
-export async function lfsUser(root: string, name: string, token: string, maxRetries = 1): Promise<LfsUser> {
+export async function lfsUser(root: string, name: string, token: string, lfsUrl: string, maxRetries = 1): Promise<LfsUser> {
   const home = join(root, `home-${name}`);
   await mkdir(home, { recursive: true });
-  const run = (cwd: string, args: string[], env: Record<string, string> = {}) => runGit(home, cwd, args, env);
+  const run = (cwd: string, args: string[], env: Record<string, string> = {}, input?: string) => runGit(home, cwd, args, env, input);
   const user: LfsUser = {
     home,
     run,
@@ -58,29 +58,24 @@ export async function lfsUser(root: string, name: string, token: string, maxRetr
     ["user.name", name],
     ["user.email", `${name}@verigate.test`],
     ["init.defaultBranch", "main"],
-    ["credential.helper", credentialHelper(token)],
+    // A store forgets a credential git-lfs rejects. A helper that answers every `get` with a fixed token would have
+    // git-lfs 3.3 resubmit a refused token forever (git-lfs/git-lfs#2833; the loop is fixed upstream in #6231).
+    ["credential.helper", `store --file=${join(home, "lfs-credentials")}`],
     ["lfs.transfer.maxretries", String(maxRetries)],
     ["lfs.transfer.maxretrydelay", "1"],
   ];
   for (const [setting, value] of settings) await user.git(home, "config", "--global", setting, value);
+  const approved = await run(home, ["credential", "approve"], {}, `url=${lfsUrl}\nusername=lfs\npassword=${token}\n\n`);
+  if (approved.code !== 0) throw new Error(`git credential approve exited ${approved.code}: ${approved.stderr}`);
   await user.git(home, "lfs", "install");
   return user;
-}
-
-/**
- * A credential helper as a shell snippet: answers `get` with `token` as the password (any username does), and
- * ignores `store` and `erase`, so a refused token is offered again and the client has to give up on its own.
- */
-function credentialHelper(token: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("an LFS token goes into a shell snippet unquoted; this one has other characters");
-  return `!f() { test "$1" = get && printf 'username=lfs\\npassword=%s\\n' ${token}; }; f`;
 }
 
 /**
  * git with nothing of this machine's environment but PATH: the user's HOME, no system gitconfig, no terminal to
  * prompt on and no askpass program, so a client that needs a credential it was not given fails at once.
  */
-function runGit(home: string, cwd: string, args: string[], env: Record<string, string>): Promise<GitResult> {
+function runGit(home: string, cwd: string, args: string[], env: Record<string, string>, input?: string): Promise<GitResult> {
   const gitEnv = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
@@ -90,10 +85,13 @@ function runGit(home: string, cwd: string, args: string[], env: Record<string, s
     ...env,
   };
   return new Promise((resolve) => {
-    execFile("git", args, { cwd, env: gitEnv, timeout: GIT_TIMEOUT_MS, maxBuffer: GIT_OUTPUT_BYTES }, (error, stdout, stderr) => {
+    const child = execFile("git", args, { cwd, env: gitEnv, timeout: GIT_TIMEOUT_MS, maxBuffer: GIT_OUTPUT_BYTES }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
       resolve({ code, stdout, stderr: error?.killed ? `${stderr}\n(killed after ${GIT_TIMEOUT_MS} ms)` : stderr });
     });
+    // git exits without reading stdin when it needs none; what it did not read is no failure of the command.
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input);
   });
 }
 
