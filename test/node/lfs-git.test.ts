@@ -178,9 +178,11 @@ describeWithClient(`the real git-lfs client against Verigate on %s${skipNote}`, 
 
     const pointers = await cloneBy(bob, repo, true);
     expect(pointers.code, pointers.stderr).toBe(0);
+    const logMark = fixture.gateway.logs().length;
     const pull = await bob.run(pointers.dir, ["lfs", "pull"]);
     expect(pull.code).not.toBe(0);
-    expect(pull.stderr).toContain(oid);
+    await fixture.gateway.waitForEvent("integrity_failure", (line) => line.key === lfsObjectKey(LFS_REPO, oid), logMark);
+    expect(pull.stderr).toContain(`Failed to fetch some objects from '${lfsUrl}'`);
     await expectNotCheckedOut(pointers.dir, "tampered.bin", oid, altered);
   });
 
