@@ -51,14 +51,14 @@ const PLANS = "test/workerd/plans.test.ts";
 /** Issue 14: LFS tokens, what Basic auth lets in (workerd) and who may mint, list and revoke (every build over HTTP). */
 const LFS_AUTH = "test/workerd/lfs-auth.test.ts";
 const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
-/** Issue 14: Git LFS batch API and transfers. */
-const LFS_CORE = "test/workerd/lfs-core.test.ts";
-const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
-const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
 /** Issue 14: the LFS lock stores' contract on memory and the Durable Object, and on dynalite; the lock routes on every build. */
 const LFS_LOCK_STORES = "test/workerd/lfs-locks-store.test.ts";
 const LFS_LOCK_DYNAMODB = "test/node/lfs-locks-dynamodb.test.ts";
 const LFS_LOCKS_HTTP = "test/node/lfs-locks-http.test.ts";
+/** Issue 14: Git LFS batch API and transfers. */
+const LFS_CORE = "test/workerd/lfs-core.test.ts";
+const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
+const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
 /** Issue 14: the real git-lfs client against the Workers and Lambda builds, and the CLI lines that set it up. */
 const LFS_GIT = "test/node/lfs-git.test.ts";
 const CLI = "test/node/cli.test.ts";
