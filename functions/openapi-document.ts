@@ -985,7 +985,8 @@ export const OPENAPI_DOCUMENT = {
       },
       LfsProblem: {
         type: "object",
-        description: "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url`.",
+        description:
+          "An error on an LFS route: the Problem members plus git-lfs's `message` (the detail, else the title) and `documentation_url` (this gateway's `/openapi.json`).",
         required: LFS_PROBLEM_REQUIRED,
         additionalProperties: false,
         properties: LFS_PROBLEM_PROPERTIES,

@@ -8,8 +8,13 @@ import type { AppEnv } from "../context.ts";
 export const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
 /** What a 401 asks for: git-lfs reads `LFS-Authenticate` (not `WWW-Authenticate`, which would make browsers prompt). */
 export const LFS_AUTHENTICATE = 'Basic realm="Verigate LFS"';
-/** Where a user who reads an LFS error in git's output finds what it means. */
-const LFS_DOCUMENTATION_URL = "https://github.com/verigate/verigate/blob/main/docs/PROTOCOL.md#8-git-lfs";
+/**
+ * Where a user who reads an LFS error in git's output finds what it means: the gateway's own OpenAPI document, which
+ * lists every LFS route's codes, so the URL is always one this deployment serves.
+ */
+function documentationUrl(c: Context<AppEnv>): string {
+  return `${c.var.config?.publicOrigin ?? new URL(c.req.url).origin}/openapi.json`;
+}
 
 /** Where answers take git-lfs's error format: the LFS routes' path prefix, however the request failed. */
 export function isLfsPath(path: string): boolean {
@@ -25,6 +30,6 @@ export function isLfsPath(path: string): boolean {
 export function lfsProblem(c: Context<AppEnv>, code: ErrorCode, detail?: string, extra: Record<string, unknown> = {}): Response {
   const body = problemBody(code, c.var.requestId ?? "", detail);
   if (body.status === 401) c.header("LFS-Authenticate", LFS_AUTHENTICATE);
-  const lfsBody = { ...body, message: body.detail ?? body.title, documentation_url: LFS_DOCUMENTATION_URL, ...extra };
+  const lfsBody = { ...body, message: body.detail ?? body.title, documentation_url: documentationUrl(c), ...extra };
   return c.body(JSON.stringify(lfsBody), body.status as ContentfulStatusCode, { "Content-Type": LFS_MEDIA_TYPE });
 }

@@ -34,13 +34,13 @@ interface LfsError {
   status: number;
 }
 
-async function lfsError(response: Response, status: number, code: string): Promise<LfsError> {
+async function lfsError(gateway: GatewayHarness, response: Response, status: number, code: string): Promise<LfsError> {
   expect(response.status, await response.clone().text()).toBe(status);
   expect(response.headers.get("content-type")).toBe(LFS_JSON);
   const body = (await response.json()) as LfsError;
   expect(body).toMatchObject({ status, code, request_id: response.headers.get("x-request-id") });
   expect(body.message).toEqual(expect.any(String));
-  expect(body.documentation_url).toMatch(/^https:\/\//);
+  expect(body.documentation_url).toBe(`${gateway.origin}/openapi.json`);
   return body;
 }
 
@@ -83,39 +83,39 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
     it("is 401 without credentials, with LFS-Authenticate and a git-lfs error body", async () => {
       const response = await batch(gateway, repo, null, { operation: "download", objects: [] });
       expect(response.headers.get("lfs-authenticate")).toBe('Basic realm="Verigate LFS"');
-      await lfsError(response, 401, "unauthorized");
+      await lfsError(gateway, response, 401, "unauthorized");
     });
 
     it("is 401 with a token of another repository", async () => {
       const other = await mintLfsToken(gateway, "other-repo", "write");
-      await lfsError(await batch(gateway, repo, other.token, { operation: "download", objects: [] }), 401, "unauthorized");
+      await lfsError(gateway, await batch(gateway, repo, other.token, { operation: "download", objects: [] }), 401, "unauthorized");
     });
 
     it("takes a charset parameter and application/json, and refuses another Content-Type", async () => {
       const body = { operation: "download", objects: [] };
       expect((await batch(gateway, repo, read.token, body, { "content-type": `${LFS_JSON}; charset=utf-8` })).status).toBe(200);
       expect((await batch(gateway, repo, read.token, body, { "content-type": "application/json" })).status).toBe(200);
-      await lfsError(await batch(gateway, repo, read.token, body, { "content-type": "text/plain" }), 400, "bad_request");
+      await lfsError(gateway, await batch(gateway, repo, read.token, body, { "content-type": "text/plain" }), 400, "bad_request");
     });
 
     it("is 406 for an Accept naming no JSON", async () => {
-      await lfsError(await batch(gateway, repo, read.token, { operation: "download", objects: [] }, { accept: "text/html" }), 406, "not_acceptable");
+      await lfsError(gateway, await batch(gateway, repo, read.token, { operation: "download", objects: [] }, { accept: "text/html" }), 406, "not_acceptable");
     });
 
     it("is 409 for a hash_algo other than sha256", async () => {
       const response = await batch(gateway, repo, read.token, { operation: "download", objects: [], hash_algo: "sha512" });
-      await lfsError(response, 409, "unsupported_hash_algo");
+      await lfsError(gateway, response, 409, "unsupported_hash_algo");
     });
 
     it("is 413 above 100 objects, and answers 100", async () => {
       const objects = Array.from({ length: 101 }, (_, i) => ({ oid: sha256Hex(new Uint8Array([i])), size: 1 }));
-      await lfsError(await batch(gateway, repo, read.token, { operation: "download", objects }), 413, "too_large");
+      await lfsError(gateway, await batch(gateway, repo, read.token, { operation: "download", objects }), 413, "too_large");
       const answered = await batchObjects(gateway, repo, read.token, "download", objects.slice(0, 100));
       expect(answered.map((item) => item.error?.code)).toEqual(Array(100).fill(404));
     });
 
     it("is 403 for an upload with a read token", async () => {
-      await lfsError(await batch(gateway, repo, read.token, { operation: "upload", objects: [object(randomBytes(10))] }), 403, "forbidden");
+      await lfsError(gateway, await batch(gateway, repo, read.token, { operation: "upload", objects: [object(randomBytes(10))] }), 403, "forbidden");
     });
 
     it("answers a bad oid or size with a 422 for that object alone, and a missing object with a 404", async () => {
@@ -155,7 +155,7 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
         expect(Math.abs(Date.parse(action.expires_at) - Date.now() - 3600_000)).toBeLessThan(10_000);
         expect(action.expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       }
-      await lfsError(await followAction(gateway, answer.actions!.verify!, "POST"), 404, "not_found");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.verify!, "POST"), 404, "not_found");
       expect((await followAction(gateway, answer.actions!.upload!, "PUT", { body: fresh })).status).toBe(200);
       expect((await followAction(gateway, answer.actions!.verify!, "POST")).status).toBe(200);
       expect(await download(fresh)).toBe(sha256Hex(fresh));
@@ -186,16 +186,16 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       const wanted = randomBytes(CHUNK + 7);
       const answer = await batchOne(gateway, repo, write.token, "upload", object(wanted));
       const other = randomBytes(wanted.length);
-      await lfsError(await followAction(gateway, answer.actions!.upload!, "PUT", { body: other }), 400, "digest_mismatch");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.upload!, "PUT", { body: other }), 400, "digest_mismatch");
       expect((await batchOne(gateway, repo, read.token, "download", object(wanted))).error?.code).toBe(404);
-      await lfsError(await followAction(gateway, answer.actions!.upload!, "PUT", { body: wanted }), 410, "link_used");
-      await lfsError(await followAction(gateway, answer.actions!.verify!, "POST"), 404, "not_found");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.upload!, "PUT", { body: wanted }), 410, "link_used");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.verify!, "POST"), 404, "not_found");
     });
 
     it("refuses a Content-Length other than the object's size without spending the href", async () => {
       const wanted = randomBytes(100);
       const answer = await batchOne(gateway, repo, write.token, "upload", object(wanted));
-      await lfsError(await followAction(gateway, answer.actions!.upload!, "PUT", { body: wanted.subarray(0, 99) }), 400, "bad_request");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.upload!, "PUT", { body: wanted.subarray(0, 99) }), 400, "bad_request");
       expect((await followAction(gateway, answer.actions!.upload!, "PUT", { body: wanted })).status).toBe(200);
     });
 
@@ -203,18 +203,18 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       const claims = { op: "download" as const, repo, ...object(bytes), tid: read.id, exp: Math.floor(Date.now() / 1000) - 5 };
       const manifest = (await gateway.kv.get(`obj:lfs/${repo}/${sha256Hex(bytes)}`, "json")) as { version: string };
       const token = await issueActionToken({ ...claims, version: manifest.version }, PRESIGN_SECRET);
-      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${token}`), 410, "link_expired");
+      await lfsError(gateway, await lfsFetch(gateway, `/lfs/${repo}/download/${token}`), 410, "link_expired");
       const live = await issueActionToken({ ...claims, version: manifest.version, exp: claims.exp + 600 }, PRESIGN_SECRET);
       expect((await lfsFetch(gateway, `/lfs/${repo}/download/${live}`)).status).toBe(200);
     });
 
     it("serves a pinned version only when it is the oid's bytes, whatever the token says", async () => {
-      const other = randomBytes(CHUNK);
-      await upload(other);
-      const { version } = (await gateway.kv.get(`obj:lfs/${repo}/${sha256Hex(other)}`, "json")) as { version: string };
-      const claims = { op: "download" as const, repo, ...object(bytes), tid: read.id, exp: Math.floor(Date.now() / 1000) + 600 };
-      const token = await issueActionToken({ ...claims, size: other.length, version }, PRESIGN_SECRET);
-      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${token}`), 404, "not_found");
+      const wanted = randomBytes(CHUNK);
+      const key = `lfs/${repo}/${sha256Hex(wanted)}`;
+      expect((await gateway.signedFetch("PUT", `/v1/objects/${key}`, { body: randomBytes(wanted.length) })).status).toBe(201);
+      const { version } = (await gateway.kv.get(`obj:${key}`, "json")) as { version: string };
+      const claims = { op: "download" as const, repo, ...object(wanted), tid: read.id, exp: Math.floor(Date.now() / 1000) + 600, version };
+      await lfsError(gateway, await lfsFetch(gateway, `/lfs/${repo}/download/${await issueActionToken(claims, PRESIGN_SECRET)}`), 404, "not_found");
     });
 
     it("stops the action hrefs of a revoked LFS token", async () => {
@@ -222,7 +222,7 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       const answer = await batchOne(gateway, repo, doomed.token, "download", object(bytes));
       expect((await followAction(gateway, answer.actions!.download!, "HEAD")).status).toBe(200);
       await revokeLfsToken(gateway, doomed.id);
-      await lfsError(await followAction(gateway, answer.actions!.download!, "GET"), 410, "link_revoked");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.download!, "GET"), 410, "link_revoked");
     });
 
     it("never serves one repository's object through another: not by batch, not by an href moved to its path", async () => {
@@ -230,7 +230,7 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       expect((await batchOne(gateway, "other-game", elsewhere.token, "download", object(bytes))).error?.code).toBe(404);
       const answer = await batchOne(gateway, repo, read.token, "download", object(bytes));
       const moved = answer.actions!.download!.href.replace(`/lfs/${repo}/`, "/lfs/other-game/");
-      await lfsError(await lfsFetch(gateway, moved), 404, "not_found");
+      await lfsError(gateway, await lfsFetch(gateway, moved), 404, "not_found");
     });
 
     it("does not serve an object planted under lfs/<repo>/<oid> with other bytes, and replaces it on upload", async () => {
@@ -250,14 +250,14 @@ describe.each(RUNTIMES)("LFS batch and transfers on %s", (_runtime, start) => {
       tampered[10] = tampered[10]! ^ 0xff;
       await gateway.bucket.put(manifest.blob, tampered);
       const answer = await batchOne(gateway, repo, read.token, "download", object(victim));
-      await lfsError(await followAction(gateway, answer.actions!.download!, "GET"), 502, "integrity_failure");
+      await lfsError(gateway, await followAction(gateway, answer.actions!.download!, "GET"), 502, "integrity_failure");
     });
 
     it("logs action hrefs by a hash of their token", async () => {
       const answer = await batchOne(gateway, repo, read.token, "download", object(bytes));
       const token = answer.actions!.download!.href.split("/").pop()!;
       const after = gateway.logs().length;
-      await lfsError(await lfsFetch(gateway, `/lfs/${repo}/download/${token}x`), 404, "not_found");
+      await lfsError(gateway, await lfsFetch(gateway, `/lfs/${repo}/download/${token}x`), 404, "not_found");
       const line = await gateway.waitForEvent("request_failed", (event) => String(event.path).startsWith(`/lfs/${repo}/download/`), after);
       expect(line.path).toMatch(new RegExp(`^/lfs/${repo}/download/sha256:[0-9a-f]{16}$`));
       expect(JSON.stringify(gateway.logs())).not.toContain(token);
