@@ -88,6 +88,17 @@ function problems(codes: readonly ErrorCode[]): Responses {
   return responses;
 }
 
+const PROBLEM_REQUIRED = ["type", "title", "status", "code", "request_id"];
+/** The members of every error body: problem+json's, which git-lfs's error bodies on `/lfs/` carry too. */
+const PROBLEM_PROPERTIES = {
+  type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$", description: "`urn:verigate:error:<code>`." },
+  title: { type: "string" },
+  status: { type: "integer", minimum: 400, maximum: 599, description: "The response's status." },
+  code: { type: "string", enum: ERROR_CODES },
+  request_id: { type: "string", format: "uuid", description: "The response's `X-Request-Id`." },
+  detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
+} as const;
+
 /** The git-lfs media type: LFS requests, answers and errors (PROTOCOL section 8). */
 const LFS_JSON = "application/vnd.git-lfs+json";
 
@@ -111,16 +122,11 @@ function lfsProblems(codes: readonly ErrorCode[]): Responses {
 
 /** LfsProblem's members, which the 409 of a lock create carries too (with the existing `lock`). */
 const LFS_PROBLEM_PROPERTIES: Record<string, Schema> = {
-  type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$" },
-  title: { type: "string" },
-  status: { type: "integer", minimum: 400, maximum: 599 },
-  code: { type: "string", enum: ERROR_CODES },
-  request_id: { type: "string", format: "uuid" },
-  detail: { type: "string" },
+  ...PROBLEM_PROPERTIES,
   message: { type: "string" },
   documentation_url: { type: "string", format: "uri" },
 };
-const LFS_PROBLEM_REQUIRED = ["type", "title", "status", "code", "request_id", "message", "documentation_url"];
+const LFS_PROBLEM_REQUIRED = [...PROBLEM_REQUIRED, "message", "documentation_url"];
 const LFS_LOCK_CURSOR = { type: "string", description: "The path of the page's last lock; present exactly when more locks follow." } as const;
 /** The lock routes: behind LFS Basic auth (401), for one repository (404 for a malformed name), JSON in and out. */
 const LFS_LOCKING: ErrorCode[] = [...GUARDED, "unauthorized", "not_found", "not_acceptable"];
@@ -972,16 +978,9 @@ export const OPENAPI_DOCUMENT = {
       Problem: {
         type: "object",
         description: "An error (RFC 9457). No storage error text, stack or configuration value is ever in it; the log line with the same request id has those.",
-        required: ["type", "title", "status", "code", "request_id"],
+        required: PROBLEM_REQUIRED,
         additionalProperties: false,
-        properties: {
-          type: { type: "string", pattern: "^urn:verigate:error:[a-z_]+$", description: "`urn:verigate:error:<code>`." },
-          title: { type: "string" },
-          status: { type: "integer", minimum: 400, maximum: 599, description: "The response's status." },
-          code: { type: "string", enum: ERROR_CODES },
-          request_id: { type: "string", format: "uuid", description: "The response's `X-Request-Id`." },
-          detail: { type: "string", description: "What to change, when that is safe to say (a limit, a field, the action refused)." },
-        },
+        properties: PROBLEM_PROPERTIES,
       },
       LfsProblem: {
         type: "object",

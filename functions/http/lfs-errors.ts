@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode } from "../../shared/errors/index.ts";
 import { problemBody } from "../../shared/errors/problem.ts";
 import type { AppEnv } from "../context.ts";
+import { publicOrigin } from "./public-origin.ts";
 
 /** The media type of every git-lfs request and answer (git-lfs docs/api/batch.md). */
 export const LFS_MEDIA_TYPE = "application/vnd.git-lfs+json";
@@ -13,7 +14,7 @@ export const LFS_AUTHENTICATE = 'Basic realm="Verigate LFS"';
  * lists every LFS route's codes, so the URL is always one this deployment serves.
  */
 function documentationUrl(c: Context<AppEnv>): string {
-  return `${c.var.config?.publicOrigin ?? new URL(c.req.url).origin}/openapi.json`;
+  return `${publicOrigin(c)}/openapi.json`;
 }
 
 /** Where answers take git-lfs's error format: the LFS routes' path prefix, however the request failed. */

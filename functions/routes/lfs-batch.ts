@@ -4,6 +4,7 @@ import { parseBatchRequest } from "../../shared/lfs/batch-request.ts";
 import { presignBlobPut, presignSettings } from "../../shared/presign/storage-get.ts";
 import type { AppEnv } from "../context.ts";
 import { lfsJson, readLfsJson, requireLfsAccept } from "../http/lfs-request.ts";
+import { publicOrigin } from "../http/public-origin.ts";
 import { jsonBodyLimit } from "../middleware/body.ts";
 import { lfsBasicAuth, requireLfsCaller, requireLfsWrite } from "../middleware/lfs-auth.ts";
 import { presignSecret } from "./links.ts";
@@ -16,8 +17,7 @@ export const lfsBatch = new Hono<AppEnv>().post("/:repo/objects/batch", lfsBasic
   const { config, clock, metadata } = c.var;
   const answer = await planBatch(metadata, request, {
     caller,
-    // As gateway links do: behind a front with an origin of its own, hrefs must name that origin.
-    origin: config.publicOrigin ?? new URL(c.req.url).origin,
+    origin: publicOrigin(c),
     secret: presignSecret(config),
     nowMs: clock(),
     gatewayUploadBytes: config.maxObjectBytes,
