@@ -61,6 +61,9 @@ const LFS_LOCKS_HTTP = "test/node/lfs-locks-http.test.ts";
 const LFS_CORE = "test/workerd/lfs-core.test.ts";
 const LFS_HTTP = "test/node/lfs-batch-http.test.ts";
 const LFS_STORAGE = "test/node/lfs-storage-upload.test.ts";
+/** Issue 14: the real git-lfs client against the Workers and Lambda builds, and the CLI lines that set it up. */
+const LFS_GIT = "test/node/lfs-git.test.ts";
+const CLI = "test/node/cli.test.ts";
 
 export const MUTANTS: readonly Mutant[] = [
   // Issue #10's findings: each fix broken back.
@@ -1120,5 +1123,21 @@ export const MUTANTS: readonly Mutant[] = [
     original: "const ours = locks.filter((lock) => lock.owner.name === caller.owner);",
     replacement: "const ours = locks;",
     tests: [LFS_LOCKS_HTTP],
+  },
+  {
+    id: "lfs-url-request-origin",
+    invariant: "behind a front (always, for a Function URL) lfs_url names PUBLIC_ORIGIN, the origin git-lfs can reach",
+    file: "functions/routes/lfs-tokens.ts",
+    original: "const lfsUrl = `${publicOrigin(c)}/lfs/${record.repo}`;",
+    replacement: "const lfsUrl = `${new URL(c.req.url).origin}/lfs/${record.repo}`;",
+    tests: [LFS_GIT],
+  },
+  {
+    id: "lfs-cli-fixed-credential-helper",
+    invariant: "the credential setup the CLI prints forgets a token git rejects, so git-lfs 3.3 does not resubmit it in a loop",
+    file: "client/cli/commands/lfs.ts",
+    original: '`git config credential.${origin}.helper "store --file=$(git rev-parse --absolute-git-dir)/verigate-lfs-credentials"`,',
+    replacement: "`git config credential.${origin}.helper '!f() { test \"$1\" = get && echo username=lfs && echo password=${created.token}; }; f'`,",
+    tests: [CLI],
   },
 ];

@@ -274,26 +274,34 @@ describe("the verigate CLI", () => {
     expect(refused.stderr).toContain("signature_invalid");
   });
 
-  it("lfs token create prints the token once and git config lines whose credential helper answers git with it; list and revoke", async () => {
+  it("lfs token create prints the token once and git commands that store it for git, which forgets it once rejected; list and revoke", async () => {
     const created = await verigate(["lfs", "token", "create", "cli-repo", "--write", "--expires", "3600"], { key: adminKey() });
     expect(created).toMatchObject({ code: 0, stderr: "" });
     const token = /^token +(vglfs_[0-9a-f]{24}_[A-Za-z0-9_-]{43}) \(shown once\)$/m.exec(created.stdout)?.[1] ?? "";
     const id = token.slice("vglfs_".length, "vglfs_".length + 24);
     expect(created.stdout).toMatch(/^access +write$/m);
-    const lines = created.stdout.split("\n").filter((line) => line.startsWith("git config "));
-    expect(lines).toEqual([`git config lfs.url ${server.origin}/lfs/cli-repo`, expect.stringContaining(`git config credential.${server.origin}.helper '`)]);
+    const lines = created.stdout
+      .slice(created.stdout.indexOf("in the repository:\n") + "in the repository:\n".length)
+      .trimEnd()
+      .split("\n");
+    expect(lines).toEqual([
+      `git config lfs.url ${server.origin}/lfs/cli-repo`,
+      expect.stringContaining(`git config credential.${server.origin}.helper "store --file=`),
+      expect.stringMatching(/\| git credential approve$/),
+    ]);
     // The printed lines, run by a shell in a fresh repository, make git hand the token to whoever asks for the gateway.
     const repo = join(dir, "lfs-repo");
     await run("git", ["init", "-q", repo]);
     await run("sh", ["-c", lines.join("\n")], { cwd: repo });
     const url = new URL(server.origin);
-    const fill = spawnSync("git", ["credential", "fill"], {
-      cwd: repo,
-      input: `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\npath=lfs/cli-repo/objects/batch\n\n`,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
-      encoding: "utf8",
-    });
-    expect(fill.stdout).toContain(`password=${token}`);
+    const credential = `protocol=${url.protocol.slice(0, -1)}\nhost=${url.host}\n`;
+    const git = (action: string, input: string) =>
+      spawnSync("git", ["credential", action], { cwd: repo, input: `${input}\n`, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }, encoding: "utf8" });
+    expect(git("fill", credential).stdout).toContain(`password=${token}`);
+    // Regression: the first version printed a helper answering every `get` with the token; git-lfs 3.3 resubmits
+    // such an answer forever once the gateway refuses it (an expired or revoked token). A store forgets it.
+    git("reject", `${credential}username=lfs\npassword=${token}\n`);
+    expect(git("fill", credential).stdout).not.toContain(token);
 
     const listed = json<{ id: string; repo: string; access: string }[]>(
       await verigate(["lfs", "token", "list", "--repo", "cli-repo", "--json"], { key: adminKey() }),

@@ -3,7 +3,7 @@ import { type Command, integerOption, printFields, stringOption } from "../comma
 
 export const lfsTokenCreate: Command = {
   usage: "<repo> [--write] [--expires <seconds>]",
-  summary: "mint an LFS token for a repository (read, or --write to push and lock too) and print the git config lines that use it",
+  summary: "mint an LFS token for a repository (read, or --write to push and lock too) and print the git commands that use it",
   args: [1, 1],
   options: { write: { type: "boolean" }, expires: { type: "string" } },
   async run(invocation) {
@@ -22,7 +22,7 @@ export const lfsTokenCreate: Command = {
       ["token", `${created.token} (shown once)`],
     ]);
     if (invocation.json) return;
-    invocation.out(`\nin the repository:\n${gitConfigLines(created).join("\n")}`);
+    invocation.out(`\nin the repository:\n${gitSetupLines(created).join("\n")}`);
   },
 };
 
@@ -51,12 +51,16 @@ export const lfsTokenRevoke: Command = {
 };
 
 /**
- * `lfs.url`, and a credential helper for the gateway's origin that answers git-lfs's `get` with the token (any user
- * name does). The token then sits in the repository's `.git/config`; a credential store is the alternative.
- * The helper is keyed by origin, not path: git matches a path in `credential.<url>` only with `useHttpPath`.
+ * `lfs.url`, and the token put in a credential store of the repository's own (any user name does). A store, not a
+ * helper answering every `get` with the token: git-lfs rejects a refused credential and a store forgets it, where
+ * git-lfs 3.3 (Debian's) resubmits a fixed answer forever once the token expires or is revoked (git-lfs/git-lfs#2833,
+ * fixed upstream by #6231). The store is keyed by origin, not path: git matches a path only with `useHttpPath`.
  */
-function gitConfigLines(created: CreatedLfsToken): string[] {
+function gitSetupLines(created: CreatedLfsToken): string[] {
   const origin = new URL(created.lfs_url).origin;
-  const helper = `!f() { test "$1" = get && echo username=lfs && echo password=${created.token}; }; f`;
-  return [`git config lfs.url ${created.lfs_url}`, `git config credential.${origin}.helper '${helper}'`];
+  return [
+    `git config lfs.url ${created.lfs_url}`,
+    `git config credential.${origin}.helper "store --file=$(git rev-parse --absolute-git-dir)/verigate-lfs-credentials"`,
+    `printf 'url=${created.lfs_url}\\nusername=lfs\\npassword=${created.token}\\n' | git credential approve`,
+  ];
 }

@@ -112,6 +112,9 @@ export async function startInterruptingProxy(): Promise<InterruptingProxy> {
           });
         });
         answer.on("end", () => outgoing.end());
+        // The gateway cut its own response (a chunk failed verification): the client must see the cut too, not a
+        // connection left open until its read timeout. FIN after what arrived, as the gateway's own cut reads.
+        answer.on("error", () => outgoing.socket?.end());
       },
     );
     proxied.on("error", () => outgoing.socket?.destroy());

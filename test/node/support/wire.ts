@@ -111,11 +111,13 @@ export interface BlobAccess {
   list(options: { prefix: string }): Promise<{ objects: { key: string }[] }>;
 }
 
-/** The part of the Workers harness's KV namespace a suite uses to read metadata records (docs/STORAGE.md). */
+/** The part of the Workers harness's KV namespace a suite uses to read metadata records (docs/STORAGE.md), and to rewrite one behind the gateway's back. */
 export interface ManifestAccess {
   /** The record's JSON text. */
   get(key: string): Promise<string | null>;
   get(key: string, type: "json"): Promise<unknown>;
+  /** Replaces the record with `json`, a record's JSON text. */
+  put(key: string, json: string): Promise<unknown>;
   list(options: { prefix: string }): Promise<{ keys: { name: string }[] }>;
 }
 
