@@ -145,6 +145,21 @@ describe("the rewrap pass", () => {
     expect(current.size).toBe(overwrite.length);
   });
 
+  it("never launders a forged or unsigned manifest: leaves it as it is, counts it failed and logs it", async () => {
+    const { keys, metadata, after } = await writtenUnderOldKey(3);
+    const forged = { ...(await metadata.get<StoredManifest>(currentKey(keys[0]!)))!, content_type: "text/html" };
+    await metadata.put(currentKey(keys[0]!), forged);
+    const { signature: _dropped, ...unsigned } = (await metadata.get<StoredManifest>(currentKey(keys[1]!)))!;
+    await metadata.put(currentKey(keys[1]!), unsigned);
+    let state = await rewrapSlice(after, { start: true, requestId: "r" });
+    while (state?.state === "running") state = await rewrapSlice(after, { start: true, requestId: "r" });
+    expect(state).toMatchObject({ state: "done", failed: 2, unsigned: 1 });
+    expect(await metadata.get(currentKey(keys[0]!))).toEqual(forged);
+    expect(await metadata.get(currentKey(keys[1]!))).toEqual(unsigned);
+    expect(after.log.events("rewrap_manifest_refused").map((entry) => entry.fields.reason)).toEqual(["manifest_signature_invalid", "manifest_unsigned"]);
+    await expect(readCurrent(after, keys[0]!)).rejects.toMatchObject({ code: "integrity_failure" });
+  });
+
   it("is advanced by the scheduled sweep once started, and never started by it", async () => {
     const { metadata, after } = await writtenUnderOldKey(3);
     const backends = {
