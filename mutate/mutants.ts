@@ -1172,4 +1172,12 @@ export const MUTANTS: readonly Mutant[] = [
     replacement: "if (false) {",
     tests: [ENC_REWRAP],
   },
+  {
+    id: "enc-rewrap-not-admin-only",
+    invariant: "any signed key can start, advance or read the encryption rewrap pass",
+    file: "functions/routes/admin-encryption.ts",
+    original: "  .use(adminOnly())\n",
+    replacement: "",
+    tests: [ENC_MANIFESTS_HTTP],
+  },
 ];

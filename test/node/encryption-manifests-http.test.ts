@@ -3,6 +3,7 @@ import { rewrapDataKey } from "../../shared/crypto/envelope.ts";
 import { parseKeyRing } from "../../shared/crypto/key-ring.ts";
 import { type StoredManifest, signManifest, verifyManifest } from "../../shared/objects/manifest-signature.ts";
 import { blobKeyFor, newVersion } from "../../shared/objects/version.ts";
+import { newEd25519Key } from "../support/keys.ts";
 import { problemOf } from "../support/problem.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
@@ -203,6 +204,24 @@ describe.each(RUNTIMES)("signed manifests on %s", (_runtime, start) => {
   it("refuses the rewrap route to a key that is not an admin key, and without a signature", async () => {
     const response = await fetch(`${gateway.origin}/v1/admin/encryption/rewrap`, { method: "POST" });
     expect((await problemOf(response)).status).toBe(401);
+    const user = await newEd25519Key();
+    const keyid = `reader-${counter++}`;
+    const created = await gateway.signedFetch("POST", "/v1/keys", {
+      body: new TextEncoder().encode(
+        JSON.stringify({ keyid, alg: "ed25519", public_key: user.publicKey, scopes: [{ prefix: "", actions: ["read", "write", "list"] }] }),
+      ),
+      headers: { "content-type": "application/json" },
+    });
+    expect(created.status).toBe(201);
+    const as = { keyid, key: { alg: "ed25519" as const, privateKey: user.privateKey } };
+    for (const method of ["POST", "GET"] as const) {
+      const refused = await gateway.signedFetch(method, "/v1/admin/encryption/rewrap", {
+        as,
+        ...(method === "POST" ? { body: new TextEncoder().encode("{}"), headers: { "content-type": "application/json" } } : {}),
+      });
+      expect(await problemOf(refused)).toEqual({ status: 403, code: "forbidden" });
+    }
+    expect(await gateway.kv.get("enc:rewrap")).toBeNull();
   });
 
   it("rotates: reads keep working during a multi-slice rewrap pass, which re-wraps, re-signs and signs legacy manifests, and /healthz then counts none under the old key", async () => {
