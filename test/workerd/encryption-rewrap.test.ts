@@ -5,6 +5,7 @@ import { parseKeyRing } from "../../shared/crypto/key-ring.ts";
 import type { MetadataStore, SwapCondition, SwapResult } from "../../shared/metadata/index.ts";
 import { MemoryMetadataStore } from "../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../shared/objects/deps.ts";
+import { deleteObject } from "../../shared/objects/delete.ts";
 import { currentKey, readCurrent, versionKey } from "../../shared/objects/manifest.ts";
 import { type StoredManifest, verifyManifest } from "../../shared/objects/manifest-signature.ts";
 import { readRewrapState, REWRAP_STATE_KEY, rewrapSlice } from "../../shared/objects/rewrap.ts";
@@ -143,6 +144,23 @@ describe("the rewrap pass", () => {
     const current = (await readCurrent(after, key))!;
     expect(current.version).toBe(newVersion);
     expect(current.size).toBe(overwrite.length);
+  });
+
+  it("lets a delete that lands during the rewrite of a record win: the object stays deleted", async () => {
+    const { keys, metadata, after } = await writtenUnderOldKey(2);
+    const key = keys[0]!;
+    let deleted = false;
+    const racing = withSwap(metadata, async (recordKey, next, condition, tagField) => {
+      if (recordKey === currentKey(key) && !deleted && (next as StoredManifest | null)?.signature?.kid === "k2") {
+        deleted = true;
+        await deleteObject(after, key);
+      }
+      return metadata.swap(recordKey, next, condition, tagField);
+    });
+    let state = await rewrapSlice({ ...after, metadata: racing }, { start: true, requestId: "r" });
+    while (state?.state === "running") state = await rewrapSlice(after, { start: true, requestId: "r" });
+    expect(deleted).toBe(true);
+    expect(await readCurrent(after, key)).toBeNull();
   });
 
   it("never launders a forged or unsigned manifest: leaves it as it is, counts it failed and logs it", async () => {
