@@ -15,7 +15,7 @@ export const lfsBatch = new Hono<AppEnv>().post("/:repo/objects/batch", lfsBasic
   const request = parseBatchRequest(await readLfsJson(c));
   const caller = request.operation === "upload" ? requireLfsWrite(c) : requireLfsCaller(c);
   const { config, clock, metadata } = c.var;
-  const answer = await planBatch(metadata, request, {
+  const answer = await planBatch(c.var, request, {
     caller,
     origin: publicOrigin(c),
     secret: presignSecret(config),

@@ -1,4 +1,5 @@
 import { toHex } from "../crypto/encoding.ts";
+import { type EncryptionFailure, encryptionFailureCode } from "../crypto/failures.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ByteRange } from "../storage/index.ts";
 import { type ChunkDigests, TreePageFailure } from "./chunk-digests.ts";
@@ -96,4 +97,28 @@ export function integrityLogger(deps: Pick<ObjectDeps, "log">, manifest: Manifes
     });
     return new VerigateError("integrity_failure", `${fields.reason} at chunk ${fields.chunk ?? "-"} of ${manifest.blob}`);
   };
+}
+
+/**
+ * The `VerigateError` of an `EncryptionFailure` concerning `manifest`, logged first: `integrity_failure` (502) with
+ * its reason for anything tampered, `encryption_key_unavailable` (503 `misconfigured`) when the deployment lacks the
+ * key. Never with key material: the failure's message names key ids only.
+ */
+export function encryptionFailureError(
+  deps: Pick<ObjectDeps, "log">,
+  manifest: Partial<Manifest>,
+  requestId: string,
+  failure: EncryptionFailure,
+): VerigateError {
+  const code = encryptionFailureCode(failure.reason);
+  const fields = {
+    key: manifest.key,
+    version: manifest.version,
+    blob: manifest.blob,
+    request_id: requestId,
+    reason: failure.reason,
+    chunk: failure.chunk ?? null,
+  };
+  deps.log.log("error", code === "misconfigured" ? "encryption_key_unavailable" : "integrity_failure", { ...fields, detail: failure.message });
+  return new VerigateError(code, failure.message, { cause: failure });
 }

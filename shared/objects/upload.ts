@@ -9,7 +9,7 @@ import { type HashedSource, streamHashed } from "./hashed-stream.ts";
 import type { SwapCondition } from "../metadata/index.ts";
 import type { PutOptions } from "../storage/index.ts";
 import { commitCondition, refusal, type WritePrecondition } from "./precondition.ts";
-import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
+import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, sealManifest, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
 
 const SHA256_BYTES = 32;
@@ -48,7 +48,7 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   }
   const startedMs = deps.clock();
   // Checked here only to refuse before streaming; the commit below is what enforces the precondition.
-  const expected = await readCurrent(deps.metadata, input.key);
+  const expected = await readCurrent({ ...deps, requestId: input.requestId }, input.key);
   const condition = commitCondition(input, expected);
 
   const version = newVersion(startedMs);
@@ -132,13 +132,13 @@ export interface VerifiedVersion {
  * (`commitCurrent`). Not done: another writer's commit broke the condition, and this version was never current.
  */
 export async function commitVerifiedVersion(
-  deps: Pick<ObjectDeps, "metadata" | "clock">,
+  deps: Pick<ObjectDeps, "metadata" | "clock" | "config">,
   verified: VerifiedVersion,
   digests: ManifestDigests,
   condition: SwapCondition,
   expected: Manifest | null,
 ): Promise<{ done: boolean; manifest: Manifest }> {
-  const manifest: Manifest = {
+  const manifest = await sealManifest(deps, {
     key: verified.key,
     version: verified.version,
     size: verified.size,
@@ -149,7 +149,7 @@ export async function commitVerifiedVersion(
     created_at: new Date(deps.clock()).toISOString(),
     keyid: verified.keyid,
     blob: verified.blob,
-  };
+  });
   await deps.metadata.put(versionKey(verified.version), manifest);
   const committed = await commitCurrent(deps, verified.key, manifest, condition, expected);
   return { done: committed.done, manifest };
