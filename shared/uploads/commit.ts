@@ -2,6 +2,7 @@ import type { VerigateError } from "../errors/index.ts";
 import type { SwapCondition } from "../metadata/index.ts";
 import { commitCurrent } from "../objects/commit.ts";
 import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "../objects/manifest.ts";
+import type { StoredManifest } from "../objects/manifest-signature.ts";
 import { commitCondition, refusal, type WritePrecondition } from "../objects/precondition.ts";
 import { isVerigateError } from "../errors/index.ts";
 import { updateSession } from "./access.ts";
@@ -23,7 +24,7 @@ export type CommitStep =
  * under the session's precondition, exactly as PUT does, reading the current manifest just before.
  */
 export async function commitVerified(deps: UploadDeps, session: UploadSession, digests: ManifestDigests, holder: string, leaseMs: number): Promise<CommitStep> {
-  const manifest: Manifest = {
+  const manifest: StoredManifest = {
     key: session.key,
     version: session.version,
     size: session.size,
@@ -34,6 +35,7 @@ export async function commitVerified(deps: UploadDeps, session: UploadSession, d
     created_at: new Date(deps.clock()).toISOString(),
     keyid: session.keyid,
     blob: session.blob,
+    ...(session.encryption ? { encryption: session.encryption } : {}),
   };
   const current = await readCurrent(deps.metadata, session.key);
   const condition = conditionFor(session, current);

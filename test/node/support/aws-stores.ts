@@ -58,6 +58,7 @@ export async function startAwsStores(): Promise<AwsStores> {
         const value = await metadata.get(key);
         return type === "json" || value === null ? value : JSON.stringify(value);
       }) as GatewayHarness["kv"]["get"],
+      put: (key, value) => metadata.put(key, JSON.parse(value)),
       list: async ({ prefix }) => ({ keys: (await listRecords(metadata, prefix)).map((name) => ({ name })) }),
     },
     async stop() {

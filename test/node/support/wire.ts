@@ -116,6 +116,8 @@ export interface ManifestAccess {
   /** The record's JSON text. */
   get(key: string): Promise<string | null>;
   get(key: string, type: "json"): Promise<unknown>;
+  /** Writes a record's JSON text behind the gateway's back (a metadata writer without the keys). */
+  put(key: string, value: string): Promise<unknown>;
   list(options: { prefix: string }): Promise<{ keys: { name: string }[] }>;
 }
 
