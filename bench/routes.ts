@@ -23,7 +23,7 @@ const MEMORY_HASH_CHUNK_BYTES = MIB;
 /** The manifest of the object named by the path after `/bench/<variant>/`, read exactly as the GET route reads it. */
 export async function manifestOf(c: Context<AppEnv>, variant: string): Promise<Manifest> {
   const key = decodeURIComponent(new URL(c.req.url).pathname.slice(`${BENCH_PREFIX}${variant}/`.length));
-  const manifest = await readCurrent(c.var.metadata, key);
+  const manifest = await readCurrent(c.var, key);
   if (!manifest) throw new VerigateError("not_found", key);
   return manifest;
 }

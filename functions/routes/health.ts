@@ -11,6 +11,8 @@ import type { AppEnv } from "../context.ts";
 export const health = new Hono<AppEnv>().get("/", (c) => {
   const { config, replay, storage } = c.var;
   const healthy = config.problems.length === 0;
+  // Key ids only: the bytes of ENCRYPTION_KEYS never leave the configuration.
+  const { ring } = config.encryption;
   return c.json(
     {
       status: healthy ? "ok" : "misconfigured",
@@ -23,6 +25,7 @@ export const health = new Hono<AppEnv>().get("/", (c) => {
       max_object_bytes: config.maxObjectBytes,
       ...(healthy ? {} : { problems: config.problems }),
       ...(config.warnings.length === 0 ? {} : { warnings: config.warnings }),
+      ...(ring === null ? {} : { encryption: { current_kid: ring.current, kids: ring.ids } }),
     },
     healthy ? 200 : 503,
   );

@@ -14,7 +14,7 @@ export const lfsBatch = new Hono<AppEnv>().post("/:repo/objects/batch", lfsBasic
   const request = parseBatchRequest(await readLfsJson(c));
   const caller = request.operation === "upload" ? requireLfsWrite(c) : requireLfsCaller(c);
   const { config, clock, metadata } = c.var;
-  const answer = await planBatch(metadata, request, {
+  const answer = await planBatch(c.var, request, {
     caller,
     // As gateway links do: behind a front with an origin of its own, hrefs must name that origin.
     origin: config.publicOrigin ?? new URL(c.req.url).origin,

@@ -24,7 +24,7 @@ import { presignSecret } from "./links.ts";
 export const lfsTransfers = new Hono<AppEnv>()
   .on(["GET", "HEAD"], "/:repo/download/:token", async (c) => {
     const { claims } = await authorizeAction(c, "download");
-    const manifest = claims.version === undefined ? null : await readPinnedVersion(c.var.metadata, lfsObjectKey(claims.repo, claims.oid), claims.version);
+    const manifest = claims.version === undefined ? null : await readPinnedVersion(c.var, lfsObjectKey(claims.repo, claims.oid), claims.version);
     // The pinned version must still be this oid's bytes: the manifest, not the key, says what an object is.
     if (!manifest || !isLfsObject(manifest, claims.oid, claims.size)) throw new VerigateError("not_found", "the pinned version is gone or not this object");
     return serveManifest(c, manifest);
@@ -37,7 +37,7 @@ export const lfsTransfers = new Hono<AppEnv>()
     await spendUpload(c, claims);
     const { metadata, config, requestId } = c.var;
     const key = lfsObjectKey(claims.repo, claims.oid);
-    if (isLfsObject(await readCurrent(metadata, key), claims.oid, claims.size)) return c.body(null, 200);
+    if (isLfsObject(await readCurrent(c.var, key), claims.oid, claims.size)) return c.body(null, 200);
     const manifest = await putObject(c.var, {
       key,
       body: c.req.raw.body,

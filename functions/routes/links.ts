@@ -38,14 +38,14 @@ export const download = new Hono<AppEnv>().on(["GET", "HEAD"], "/:token", async 
   if (nowSeconds > claims.exp) throw new VerigateError("link_expired", `expired at ${claims.exp}`);
   const issuer = await new KeyRegistry(metadata, config.adminKeys).findUsable(claims.kid, clock());
   if (!issuer) throw new VerigateError("link_revoked", `issuer ${claims.kid} is revoked, expired or gone`);
-  const manifest = await pinnedManifest(metadata, claims.version, claims.key);
+  const manifest = await pinnedManifest(c.var, claims.version, claims.key);
   // HEAD does not spend a single-use link: it transfers no bytes.
   if (claims.nonce !== undefined && c.req.method === "GET") await spendLink(c.var, claims.nonce, claims.exp, nowSeconds);
   return serveManifest(c, manifest);
 });
 
-async function pinnedManifest(metadata: AppEnv["Variables"]["metadata"], version: string, key: string): Promise<Manifest> {
-  const manifest = await readPinnedVersion(metadata, key, version);
+async function pinnedManifest(vars: AppEnv["Variables"], version: string, key: string): Promise<Manifest> {
+  const manifest = await readPinnedVersion(vars, key, version);
   if (!manifest) throw new VerigateError("not_found", `pinned version ${version} is gone or its key was deleted`);
   return manifest;
 }

@@ -28,7 +28,7 @@ export const objects = new Hono<AppEnv>()
     const prefix = listablePrefix(principal, c.req.query("prefix") ?? "");
     const limit = c.req.query("limit");
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new VerigateError("bad_request", "limit must be a whole number from 1 to 1000", SHARE);
-    const page = await listObjects(c.var.metadata, {
+    const page = await listObjects(c.var, {
       prefix,
       limit: limit === undefined ? undefined : Number(limit),
       cursor: c.req.query("cursor"),
@@ -61,7 +61,7 @@ export const objects = new Hono<AppEnv>()
   .on(["GET", "HEAD"], "/*", async (c) => {
     const key = objectKey(c);
     authorize(c, "read", key);
-    const manifest = await readCurrent(c.var.metadata, key);
+    const manifest = await readCurrent(c.var, key);
     if (!manifest) throw new VerigateError("not_found");
     return serveManifest(c, manifest);
   })

@@ -21,7 +21,7 @@ export const plans = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => {
   authorize(c, "read", request.key);
   const settings = storageGetSettings(config);
 
-  const manifest = await planManifest(c.var.metadata, request.key, request.version);
+  const manifest = await planManifest(c.var, request.key, request.version);
   if (!manifest) throw new VerigateError("not_found");
   const window = planWindow(manifest, request.offset, request.length);
   if (!window) {

@@ -24,7 +24,7 @@ export const presign = new Hono<AppEnv>().post("/", jsonBodyLimit, async (c) => 
   authorize(c, "read", request.key);
   if (request.mode === "gateway") presignSecret(config);
 
-  const manifest = await readCurrent(c.var.metadata, request.key);
+  const manifest = await readCurrent(c.var, request.key);
   if (!manifest) throw new VerigateError("not_found");
   const nowSeconds = Math.floor(clock() / 1000);
   const exp = nowSeconds + request.expiresIn;

@@ -5,6 +5,7 @@ import { warningsOf } from "./warnings.ts";
 import { WORKERS_BINDINGS, workersProblems } from "./workers.ts";
 
 export type { AdminKey } from "./admin-keys.ts";
+export type { EncryptionSettings } from "./encryption.ts";
 export { type ConfigProblem, type ConfigWarning, isPresignStorageWarning } from "./problems.ts";
 export type { AuthMode, Runtime, S3Settings, Vars } from "./variables.ts";
 

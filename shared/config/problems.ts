@@ -21,6 +21,13 @@ export const CONFIG_PROBLEMS = [
   "presign_secret_too_short",
   "invalid_admin_keys",
   "invalid_public_origin",
+  "invalid_unsigned_manifests",
+  "encryption_keys_empty",
+  "encryption_keys_entry_malformed",
+  "encryption_keys_key_id_invalid",
+  "encryption_keys_key_id_duplicate",
+  "encryption_keys_key_not_base64",
+  "encryption_keys_key_length",
   "s3_bucket_example_name",
   "dynamodb_table_example_name",
   "missing_binding_objects",
@@ -38,7 +45,10 @@ export const CONFIG_PROBLEMS = [
 
 export type ConfigProblem = (typeof CONFIG_PROBLEMS)[number];
 
-/** Settings only some routes need: those routes answer 503 `misconfigured` while the rest serve and status stays ok. */
+/**
+ * Settings only some routes need: those routes answer 503 `misconfigured` while the rest serve and status stays ok;
+ * and lowered guards the operator chose, shown until they are raised again.
+ */
 export const CONFIG_WARNINGS = [
   // Presign and /v1/dl.
   "presign_secret_missing",
@@ -46,6 +56,9 @@ export const CONFIG_WARNINGS = [
   // fall back on, with explicit keys for R2's S3 API.
   "presign_storage_s3_bucket_missing",
   "presign_storage_s3_credentials_missing",
+  // Not a missing setting but a lowered guard: UNSIGNED_MANIFESTS=read while ENCRYPTION_KEYS is set serves
+  // manifests no key signed (each read logged), until a rewrap pass has signed them and the flag is removed.
+  "unsigned_manifests_readable",
 ] as const;
 
 export type ConfigWarning = (typeof CONFIG_WARNINGS)[number];

@@ -20,6 +20,7 @@ import {
   MIN_UPLOAD_PART_BYTES,
   MIN_UPLOAD_SESSION_SECONDS,
 } from "./constants.ts";
+import { type EncryptionSettings, parseEncryption } from "./encryption.ts";
 import type { ConfigProblem } from "./problems.ts";
 
 export type Runtime = "workers" | "lambda" | "node";
@@ -58,6 +59,8 @@ export interface Settings {
   dynamodbEndpoint: string | undefined;
   adminKeys: readonly AdminKey[];
   publicOrigin: string | undefined;
+  /** ENCRYPTION_KEYS and UNSIGNED_MANIFESTS (docs/ENCRYPTION.md). */
+  encryption: EncryptionSettings;
 }
 
 /** The variables whose value is checked against a range or a list; a bad one is `invalid_<name>`. */
@@ -153,6 +156,7 @@ export function parseVariables(vars: Vars, runtime: Runtime, problems: ConfigPro
     dynamodbEndpoint: text("DYNAMODB_ENDPOINT"),
     adminKeys: parseAdminKeys(text("ADMIN_KEYS"), problems),
     publicOrigin: publicOrigin?.replace(/\/+$/, ""),
+    encryption: parseEncryption(text("ENCRYPTION_KEYS"), text("UNSIGNED_MANIFESTS"), problems),
   };
 }
 

@@ -18,5 +18,6 @@ export function warningsOf(settings: Settings, problems: readonly ConfigProblem[
       warnings.push("presign_storage_s3_credentials_missing");
     }
   }
+  if (settings.encryption.ring !== null && settings.encryption.readUnsignedLegacy) warnings.push("unsigned_manifests_readable");
   return warnings;
 }

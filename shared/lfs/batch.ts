@@ -2,7 +2,7 @@ import { fromHex, toHex } from "../crypto/encoding.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import { TREE_FANOUT, treePagesPrefix } from "../objects/digest-tree.ts";
 import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, treeGarbage } from "../objects/garbage.ts";
-import { type Manifest, readCurrent } from "../objects/manifest.ts";
+import { type Manifest, type ManifestReader, readCurrent } from "../objects/manifest.ts";
 import { blobKeyFor, newVersion } from "../objects/version.ts";
 import { type ActionClaims, type ActionOp, issueActionToken } from "./action-token.ts";
 import { BASIC_TRANSFER, type BatchRequest } from "./batch-request.ts";
@@ -65,15 +65,15 @@ export interface BatchContext {
   signStoragePut: StoragePutSigner | undefined;
 }
 
-export async function planBatch(metadata: MetadataStore, request: BatchRequest, context: BatchContext): Promise<BatchResponse> {
+export async function planBatch(deps: ManifestReader, request: BatchRequest, context: BatchContext): Promise<BatchResponse> {
   const objects: BatchObject[] = [];
   // One at a time: a storage upload writes a garbage record, and 100 objects of metadata reads are cheap in sequence.
-  for (const item of request.objects) objects.push(await planObject(metadata, request.operation, item, context));
+  for (const item of request.objects) objects.push(await planObject(deps, request.operation, item, context));
   return { transfer: BASIC_TRANSFER, objects, hash_algo: "sha256" };
 }
 
 async function planObject(
-  metadata: MetadataStore,
+  deps: ManifestReader,
   operation: BatchRequest["operation"],
   item: BatchRequest["objects"][number],
   context: BatchContext,
@@ -82,7 +82,7 @@ async function planObject(
   if (!isOid(item.oid)) return { ...echo, error: { code: 422, message: "oid must be a SHA-256 in lowercase hex (64 characters)" } };
   if (!Number.isSafeInteger(item.size) || (item.size as number) < 0) return { ...echo, error: { code: 422, message: "size must be a whole number of bytes" } };
   const object = { oid: item.oid, size: item.size as number };
-  const current = await readCurrent(metadata, lfsObjectKey(context.caller.repo, object.oid));
+  const current = await readCurrent(deps, lfsObjectKey(context.caller.repo, object.oid));
   // Anything at the key that does not hash to the oid (planted through /v1/objects, say) is no LFS object.
   const stored = current?.sha256 === object.oid ? current : null;
   if (stored && stored.size !== object.size) {
@@ -93,7 +93,7 @@ async function planObject(
     return withActions(object, { download: await gatewayAction(context, "download", object, { version: stored.version }) });
   }
   if (stored) return object;
-  return planUpload(metadata, object, context);
+  return planUpload(deps.metadata, object, context);
 }
 
 async function planUpload(metadata: MetadataStore, object: { oid: string; size: number }, context: BatchContext): Promise<BatchObject> {

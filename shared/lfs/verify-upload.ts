@@ -32,7 +32,7 @@ const COMMIT_ATTEMPTS = 3;
  */
 export async function verifyLfsUpload(deps: ObjectDeps, claims: ActionClaims, context: VerifyContext): Promise<Manifest> {
   const key = lfsObjectKey(claims.repo, claims.oid);
-  const current = await readCurrent(deps.metadata, key);
+  const current = await readCurrent({ ...deps, requestId: context.requestId }, key);
   if (current && isLfsObject(current, claims.oid, claims.size)) return current;
   if (claims.version === undefined) {
     if (current?.sha256 === claims.oid) throw new VerigateError("digest_mismatch", "the stored object's size differs", SHARE);
@@ -71,7 +71,7 @@ async function verifyStaged(deps: ObjectDeps, claims: ActionClaims, version: str
       return committed.manifest;
     }
     // Another writer came first: a verify of the same upload, or an upload of the same object, is success.
-    expected = await readCurrent(deps.metadata, verified.key);
+    expected = await readCurrent({ ...deps, requestId: context.requestId }, verified.key);
     if (expected && isLfsObject(expected, claims.oid, claims.size)) return expected;
   }
   throw new VerigateError("internal", `the commit of ${verified.key} lost to other writers ${COMMIT_ATTEMPTS} times`);

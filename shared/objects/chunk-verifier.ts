@@ -130,9 +130,21 @@ export function integrityLogger(deps: Pick<ObjectDeps, "log">, manifest: Manifes
  * its reason for anything tampered, `encryption_key_unavailable` (503 `misconfigured`) when the deployment lacks the
  * key. Never with key material: the failure's message names key ids only.
  */
-export function encryptionFailureError(deps: Pick<ObjectDeps, "log">, manifest: Partial<Manifest>, requestId: string, failure: EncryptionFailure): VerigateError {
+export function encryptionFailureError(
+  deps: Pick<ObjectDeps, "log">,
+  manifest: Partial<Manifest>,
+  requestId: string,
+  failure: EncryptionFailure,
+): VerigateError {
   const code = encryptionFailureCode(failure.reason);
-  const fields = { key: manifest.key, version: manifest.version, blob: manifest.blob, request_id: requestId, reason: failure.reason, chunk: failure.chunk ?? null };
+  const fields = {
+    key: manifest.key,
+    version: manifest.version,
+    blob: manifest.blob,
+    request_id: requestId,
+    reason: failure.reason,
+    chunk: failure.chunk ?? null,
+  };
   deps.log.log("error", code === "misconfigured" ? "encryption_key_unavailable" : "integrity_failure", { ...fields, detail: failure.message });
   return new VerigateError(code, failure.message, { cause: failure });
 }

@@ -13,8 +13,8 @@ import { writeTombstone } from "./tombstone.ts";
  * Order: the tombstone's removal is scheduled, then the tombstone written, then the manifest removed, so a
  * crash in between leaves links refused (fail closed) and no tombstone without its removal.
  */
-export async function deleteObject(deps: Pick<ObjectDeps, "metadata" | "clock">, key: string): Promise<Manifest> {
-  const expected = await readCurrent(deps.metadata, key);
+export async function deleteObject(deps: Pick<ObjectDeps, "metadata" | "clock" | "log" | "config">, key: string): Promise<Manifest> {
+  const expected = await readCurrent(deps, key);
   if (!expected) throw new VerigateError("not_found", "no current version");
   const nowMs = deps.clock();
   const tombstone = { key, deleted_at: new Date(nowMs).toISOString() };

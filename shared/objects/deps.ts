@@ -1,3 +1,4 @@
+import type { EncryptionSettings } from "../config/encryption.ts";
 import type { Logger } from "../log.ts";
 import type { MetadataStore } from "../metadata/index.ts";
 import type { ObjectStorage } from "../storage/index.ts";
@@ -11,4 +12,6 @@ export interface ObjectDeps {
   /** Epoch milliseconds; injected so tests can move time without waiting. */
   clock: () => number;
   streams: StreamRuntime;
+  /** ENCRYPTION_KEYS and the legacy flag: every manifest read is verified, every manifest written signed. */
+  config: { encryption: EncryptionSettings };
 }

@@ -4,7 +4,6 @@ import type { ByteRange, StoredBlob } from "../storage/index.ts";
 import { ciphertextSpan, encryptedBlobSize } from "../crypto/chunk-layout.ts";
 import { openObjectKey } from "../crypto/envelope.ts";
 import { EncryptionFailure } from "../crypto/failures.ts";
-import type { KeyRing } from "../crypto/key-ring.ts";
 import { chunkDigests } from "./chunk-digests.ts";
 import { chunkReader } from "./chunk-reader.ts";
 import { type EncryptedChunks, encryptionFailureError, integrityLogger, verifiedChunks, type VerifiedChunks } from "./chunk-verifier.ts";
@@ -12,14 +11,12 @@ import type { ObjectDeps } from "./deps.ts";
 import type { StoredManifest } from "./manifest-signature.ts";
 
 export interface OpenOptions {
-  /** The deployment's ENCRYPTION_KEYS, to open an encrypted manifest's data key; absent, an encrypted object is 503 `misconfigured`. */
-  keys?: KeyRing | undefined;
   /** The bytes to read, within the object; absent or null reads the whole object. */
   span?: ByteRange | null | undefined;
   requestId: string;
 }
 
-type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams">;
+type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams" | "config">;
 
 /**
  * Opens `manifest`'s bytes (or the chunks covering `span`) and verifies the first chunk before returning,
@@ -98,7 +95,12 @@ function blobLayout(manifest: StoredManifest, span: ByteRange, ranged: boolean, 
   const chunkSize = manifest.chunk_size;
   if (encrypted) {
     const sealed = ciphertextSpan(span, manifest.size, chunkSize);
-    return { firstChunk: sealed.firstChunk, endChunk: sealed.endChunk, fetchRange: ranged ? sealed.range : undefined, blobSize: encryptedBlobSize(manifest.size, chunkSize) };
+    return {
+      firstChunk: sealed.firstChunk,
+      endChunk: sealed.endChunk,
+      fetchRange: ranged ? sealed.range : undefined,
+      blobSize: encryptedBlobSize(manifest.size, chunkSize),
+    };
   }
   const firstChunk = Math.floor(span.offset / chunkSize);
   const endChunk = span.length === 0 ? firstChunk : Math.floor((span.offset + span.length - 1) / chunkSize) + 1;
@@ -115,8 +117,9 @@ function blobLayout(manifest: StoredManifest, span: ByteRange, ranged: boolean, 
 async function encryptedChunks(deps: DownloadDeps, manifest: StoredManifest, options: OpenOptions): Promise<EncryptedChunks> {
   const refuse = (error: unknown) => (error instanceof EncryptionFailure ? encryptionFailureError(deps, manifest, options.requestId, error) : error);
   try {
-    if (!options.keys) throw new EncryptionFailure("key_unavailable", "the object is encrypted and ENCRYPTION_KEYS is not set");
-    return { cipher: await openObjectKey(options.keys, manifest.encryption!, { key: manifest.key, version: manifest.version }), refuse };
+    const { ring } = deps.config.encryption;
+    if (!ring) throw new EncryptionFailure("key_unavailable", "the object is encrypted and ENCRYPTION_KEYS is not set");
+    return { cipher: await openObjectKey(ring, manifest.encryption!, { key: manifest.key, version: manifest.version }), refuse };
   } catch (error) {
     throw refuse(error);
   }

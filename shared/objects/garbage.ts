@@ -1,7 +1,7 @@
 import { describeError } from "../log.ts";
 import type { ObjectStorage } from "../storage/index.ts";
 import { type DigestTree, treePageKeys } from "./digest-tree.ts";
-import { type Manifest, readCurrent, versionKey } from "./manifest.ts";
+import { type Manifest, readCurrentUnverified, versionKey } from "./manifest.ts";
 import type { ObjectDeps } from "./deps.ts";
 import { dropTombstone, tombstoneKey } from "./tombstone.ts";
 
@@ -175,7 +175,7 @@ async function collectBlob(
   record: BlobGarbage,
   context: CollectContext,
 ): Promise<CollectOutcome> {
-  const current = await readCurrent(deps.metadata, record.key);
+  const current = await readCurrentUnverified(deps.metadata, record.key);
   if (current?.version === record.version) return "kept";
   if (record.tree) {
     const left = await deleteTreePages(deps.storage, record.tree, context.budget);

@@ -2,7 +2,7 @@ import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import type { ListPage, MetadataStore } from "../metadata/index.ts";
 import { MAX_OBJECT_KEY_BYTES } from "./key.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
-import { CURRENT_PREFIX, currentKey, readCurrent } from "./manifest.ts";
+import { CURRENT_PREFIX, currentKey, type ManifestReader, readCurrent } from "./manifest.ts";
 
 export const DEFAULT_LIST_LIMIT = 100;
 /** The metadata store's own page cap (KV's list limit). */
@@ -36,7 +36,8 @@ export interface ObjectList {
  * Current objects under `prefix` in key order, only those `allowed`. Throws `bad_request` for a limit outside
  * 1..MAX_LIST_LIMIT and for a cursor that does not continue this listing (list-cursor.ts).
  */
-export async function listObjects(metadata: MetadataStore, input: ListObjectsInput): Promise<ObjectList> {
+export async function listObjects(deps: ManifestReader, input: ListObjectsInput): Promise<ObjectList> {
+  const { metadata } = deps;
   const limit = input.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
     throw new VerigateError("bad_request", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`, SHARE);
@@ -53,7 +54,7 @@ export async function listObjects(metadata: MetadataStore, input: ListObjectsInp
         ? await listFromClientCursor(metadata, currentKey(prefix), limit, given)
         : await metadata.list(currentKey(prefix), { limit: limit - objects.length, ...(cursor ? { cursor } : {}) });
     const keys = page.keys.map((name) => name.slice(CURRENT_PREFIX.length)).filter(input.allowed);
-    for (const manifest of await Promise.all(keys.map((key) => readCurrent(metadata, key)))) {
+    for (const manifest of await Promise.all(keys.map((key) => readCurrent(deps, key)))) {
       if (!manifest) continue;
       const { key, size, sha256, version, created_at } = manifest;
       objects.push({ key, size, sha256, version, uploaded_at: created_at });

@@ -1,5 +1,9 @@
+import { EncryptionFailure } from "../crypto/failures.ts";
 import type { MetadataStore } from "../metadata/index.ts";
+import { encryptionFailureError } from "./chunk-verifier.ts";
+import type { ObjectDeps } from "./deps.ts";
 import type { DigestTree } from "./digest-tree.ts";
+import { type StoredManifest, signManifest, verifyManifest } from "./manifest-signature.ts";
 
 /**
  * The authority on an object version (PROTOCOL "Trust model"): bytes from storage are served only when
@@ -42,12 +46,61 @@ export function versionKey(version: string): string {
   return `ver:${version}`;
 }
 
-export function readCurrent(metadata: MetadataStore, key: string): Promise<Manifest | null> {
-  return metadata.get<Manifest>(currentKey(key));
+/** What reading a manifest needs: the store, the deployment's keys and legacy flag, and where to log refusals. */
+export type ManifestReader = Pick<ObjectDeps, "metadata" | "log" | "config"> & { requestId?: string | undefined };
+
+/**
+ * The current manifest of `key`, verified (docs/ENCRYPTION.md "Signed manifests") before anything uses it: one that
+ * fails (altered, moved from another key, unsigned without the legacy flag) is logged and refused as 502
+ * `integrity_failure`, one naming a deployment key the ring lacks as 503 `misconfigured`.
+ */
+export async function readCurrent(deps: ManifestReader, key: string): Promise<StoredManifest | null> {
+  return verified(deps, await deps.metadata.get<StoredManifest>(currentKey(key)), { key });
 }
 
-export function readVersion(metadata: MetadataStore, version: string): Promise<Manifest | null> {
-  return metadata.get<Manifest>(versionKey(version));
+/**
+ * The manifest of `version` of `key`, verified as pinned to that version; null when there is none or the record is
+ * another key's (a client may name any version: that is a 404, as before; a record claiming the key but not the
+ * version fails verification).
+ */
+export async function readVersion(deps: ManifestReader, key: string, version: string): Promise<StoredManifest | null> {
+  const stored = await deps.metadata.get<StoredManifest>(versionKey(version));
+  if (!stored || stored.key !== key) return null;
+  return verified(deps, stored, { key, version });
+}
+
+/**
+ * The raw current record of `key`, for the one reader that must not refuse: the garbage sweep only keeps a blob the
+ * record names. A tampered record can then only keep garbage longer; refusing it would stall the sweep, and trusting
+ * it less (deleting) would turn a tamper into data loss.
+ */
+export function readCurrentUnverified(metadata: MetadataStore, key: string): Promise<StoredManifest | null> {
+  return metadata.get<StoredManifest>(currentKey(key));
+}
+
+async function verified(deps: ManifestReader, stored: StoredManifest | null, expected: { key: string; version?: string }): Promise<StoredManifest | null> {
+  if (stored === null) return null;
+  const { ring, readUnsignedLegacy } = deps.config.encryption;
+  const log = deps.requestId === undefined ? deps.log : withRequestId(deps, deps.requestId);
+  try {
+    return await verifyManifest(stored, expected, { ring, readUnsignedLegacy, log });
+  } catch (error) {
+    if (error instanceof EncryptionFailure) throw encryptionFailureError(deps, stored, deps.requestId ?? "-", error);
+    throw error;
+  }
+}
+
+function withRequestId(deps: Pick<ObjectDeps, "log">, requestId: string): ObjectDeps["log"] {
+  return { log: (level, event, fields) => deps.log.log(level, event, { ...fields, request_id: requestId }) };
+}
+
+/**
+ * `manifest` as it is stored: signed under the current deployment key when ENCRYPTION_KEYS is set, as it is when
+ * not. Every write of a manifest (PUT, upload-session and LFS commits, rewrap) goes through here.
+ */
+export function sealManifest(deps: Pick<ObjectDeps, "config">, manifest: StoredManifest): Promise<StoredManifest> {
+  const { ring } = deps.config.encryption;
+  return ring === null ? Promise.resolve(manifest) : signManifest(ring, manifest);
 }
 
 /** The manifest property conditional commits compare (metadata `swap` tags): its SHA-256, the value of its ETag. */

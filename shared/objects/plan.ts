@@ -2,7 +2,7 @@ import type { MetadataStore } from "../metadata/index.ts";
 import { chunkDigests } from "./chunk-digests.ts";
 import { expectedDigest, integrityLogger } from "./chunk-verifier.ts";
 import type { ObjectDeps } from "./deps.ts";
-import { type Manifest, putResponseBody, type PutResponseBody, readCurrent } from "./manifest.ts";
+import { type Manifest, type ManifestReader, putResponseBody, type PutResponseBody, readCurrent } from "./manifest.ts";
 import { readPinnedVersion } from "./tombstone.ts";
 
 /**
@@ -23,8 +23,8 @@ export interface PlanWindow {
  * The manifest a plan describes: the key's current version, or the pinned `version` exactly as a gateway link
  * serves it (gone once swept or once the key was deleted after it was committed); null when there is none.
  */
-export function planManifest(metadata: MetadataStore, key: string, version: string | undefined): Promise<Manifest | null> {
-  return version === undefined ? readCurrent(metadata, key) : readPinnedVersion(metadata, key, version);
+export function planManifest(deps: ManifestReader, key: string, version: string | undefined): Promise<Manifest | null> {
+  return version === undefined ? readCurrent(deps, key) : readPinnedVersion(deps, key, version);
 }
 
 /**

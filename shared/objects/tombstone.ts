@@ -1,5 +1,6 @@
 import type { MetadataStore } from "../metadata/index.ts";
-import { type Manifest, readCurrent, readVersion } from "./manifest.ts";
+import { type ManifestReader, readCurrent, readVersion } from "./manifest.ts";
+import type { StoredManifest } from "./manifest-signature.ts";
 
 /**
  * What a DELETE leaves so that every link to the key's versions stops at once: `del:<key>` holding the
@@ -34,9 +35,9 @@ export async function dropTombstone(metadata: MetadataStore, key: string, delete
  * committed no later than the key's last delete. The current version is served whatever its timestamp: an
  * upload stamped a few milliseconds before a delete but committed after it is the live object.
  */
-export async function readPinnedVersion(metadata: MetadataStore, key: string, version: string): Promise<Manifest | null> {
-  const [manifest, tombstone] = await Promise.all([readVersion(metadata, version), metadata.get<Tombstone>(tombstoneKey(key))]);
-  if (!manifest || manifest.key !== key) return null;
+export async function readPinnedVersion(deps: ManifestReader, key: string, version: string): Promise<StoredManifest | null> {
+  const [manifest, tombstone] = await Promise.all([readVersion(deps, key, version), deps.metadata.get<Tombstone>(tombstoneKey(key))]);
+  if (!manifest) return null;
   if (!tombstone || Date.parse(manifest.created_at) > Date.parse(tombstone.deleted_at)) return manifest;
-  return (await readCurrent(metadata, key))?.version === version ? manifest : null;
+  return (await readCurrent(deps, key))?.version === version ? manifest : null;
 }

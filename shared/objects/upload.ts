@@ -2,7 +2,6 @@ import type { ObjectCipher } from "../crypto/chunk-aead.ts";
 import { encryptedBlobSize, encryptedChunkCount } from "../crypto/chunk-layout.ts";
 import { timingSafeEqual, toHex } from "../crypto/encoding.ts";
 import { type ManifestEncryption, newObjectKey } from "../crypto/envelope.ts";
-import type { KeyRing } from "../crypto/key-ring.ts";
 import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import { commitCurrent } from "./commit.ts";
@@ -13,8 +12,7 @@ import { type HashedSource, streamHashed } from "./hashed-stream.ts";
 import type { SwapCondition } from "../metadata/index.ts";
 import type { PutOptions } from "../storage/index.ts";
 import { commitCondition, refusal, type WritePrecondition } from "./precondition.ts";
-import type { StoredManifest } from "./manifest-signature.ts";
-import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "./manifest.ts";
+import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, sealManifest, versionKey } from "./manifest.ts";
 import { blobKeyFor, newVersion } from "./version.ts";
 
 const SHA256_BYTES = 32;
@@ -32,8 +30,6 @@ export interface PutObjectInput extends WritePrecondition {
   chunkSize: number;
   maxObjectBytes: number;
   requestId: string;
-  /** The deployment's ENCRYPTION_KEYS: set, the version is encrypted at rest under a new data key (docs/ENCRYPTION.md). */
-  keys?: KeyRing | undefined;
 }
 
 /**
@@ -55,13 +51,15 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   }
   const startedMs = deps.clock();
   // Checked here only to refuse before streaming; the commit below is what enforces the precondition.
-  const expected = await readCurrent(deps.metadata, input.key);
+  const expected = await readCurrent({ ...deps, requestId: input.requestId }, input.key);
   const condition = commitCondition(input, expected);
 
   const version = newVersion(startedMs);
   const blob = blobKeyFor(version);
   const pages = treePagesPrefix(version);
-  const sealed = input.keys ? await newObjectKey(input.keys, { key: input.key, version }) : undefined;
+  // With ENCRYPTION_KEYS set every new version is encrypted at rest under a data key of its own (docs/ENCRYPTION.md).
+  const ring = deps.config.encryption.ring;
+  const sealed = ring ? await newObjectKey(ring, { key: input.key, version }) : undefined;
   const chunkCount = sealed ? encryptedChunkCount(input.length, input.chunkSize) : Math.ceil(input.length / input.chunkSize);
   const tree = treeGarbage({ pages, fanout: TREE_FANOUT }, chunkCount);
   // Written before any byte is stored, so a blob (and tree) whose upload dies with the isolate is still swept.
@@ -159,13 +157,13 @@ export interface VerifiedVersion {
  * (`commitCurrent`). Not done: another writer's commit broke the condition, and this version was never current.
  */
 export async function commitVerifiedVersion(
-  deps: Pick<ObjectDeps, "metadata" | "clock">,
+  deps: Pick<ObjectDeps, "metadata" | "clock" | "config">,
   verified: VerifiedVersion,
   digests: ManifestDigests,
   condition: SwapCondition,
   expected: Manifest | null,
 ): Promise<{ done: boolean; manifest: Manifest }> {
-  const manifest: StoredManifest = {
+  const manifest = await sealManifest(deps, {
     key: verified.key,
     version: verified.version,
     size: verified.size,
@@ -177,7 +175,7 @@ export async function commitVerifiedVersion(
     keyid: verified.keyid,
     blob: verified.blob,
     ...(verified.encryption ? { encryption: verified.encryption } : {}),
-  };
+  });
   await deps.metadata.put(versionKey(verified.version), manifest);
   const committed = await commitCurrent(deps, verified.key, manifest, condition, expected);
   return { done: committed.done, manifest };

@@ -1,8 +1,7 @@
 import type { VerigateError } from "../errors/index.ts";
 import type { SwapCondition } from "../metadata/index.ts";
 import { commitCurrent } from "../objects/commit.ts";
-import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, versionKey } from "../objects/manifest.ts";
-import type { StoredManifest } from "../objects/manifest-signature.ts";
+import { DEFAULT_CONTENT_TYPE, type Manifest, readCurrent, sealManifest, versionKey } from "../objects/manifest.ts";
 import { commitCondition, refusal, type WritePrecondition } from "../objects/precondition.ts";
 import { isVerigateError } from "../errors/index.ts";
 import { updateSession } from "./access.ts";
@@ -24,7 +23,8 @@ export type CommitStep =
  * under the session's precondition, exactly as PUT does, reading the current manifest just before.
  */
 export async function commitVerified(deps: UploadDeps, session: UploadSession, digests: ManifestDigests, holder: string, leaseMs: number): Promise<CommitStep> {
-  const manifest: StoredManifest = {
+  // Signed before it is saved with the session: a complete that takes over commits exactly this manifest.
+  const manifest = await sealManifest(deps, {
     key: session.key,
     version: session.version,
     size: session.size,
@@ -36,8 +36,8 @@ export async function commitVerified(deps: UploadDeps, session: UploadSession, d
     keyid: session.keyid,
     blob: session.blob,
     ...(session.encryption ? { encryption: session.encryption } : {}),
-  };
-  const current = await readCurrent(deps.metadata, session.key);
+  });
+  const current = await readCurrent(deps, session.key);
   const condition = conditionFor(session, current);
   if (isVerigateError(condition)) return { kind: "refused", session, error: condition };
   const committing = await updateSession(deps.uploads, session, {
@@ -58,7 +58,7 @@ export async function commitVerified(deps: UploadDeps, session: UploadSession, d
 export async function finishInterruptedCommit(deps: UploadDeps, session: UploadSession): Promise<CommitStep> {
   const { commit } = progressOf(session);
   if (!commit) throw new Error(`upload session ${session.id} is committing without a manifest`);
-  const current = await readCurrent(deps.metadata, session.key);
+  const current = await readCurrent(deps, session.key);
   if (current?.version === session.version) return { kind: "committed", session, manifest: commit.manifest };
   if ((current?.version ?? null) !== commit.expected_version) {
     const error = refusal({ kind: session.if_none_match ? "absent" : "present" }, "another writer committed while this session was committing");

@@ -32,7 +32,7 @@ export async function createUpload(deps: UploadDeps, input: CreateUploadInput, l
   if (input.size > limits.maxUploadSessionBytes) {
     throw new VerigateError("too_large", `${input.size} bytes declared; the limit for an upload session is ${limits.maxUploadSessionBytes}`, SHARE);
   }
-  commitCondition(input, await readCurrent(deps.metadata, input.key));
+  commitCondition(input, await readCurrent(deps, input.key));
 
   const nowMs = deps.clock();
   const version = newVersion(nowMs);

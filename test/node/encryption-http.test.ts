@@ -315,7 +315,11 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
       const down = await batchOne(gateway, repo, write.token, "download", object);
       const response = await followAction(gateway, down.actions!.download!, "GET");
       expect(response.status).toBe(200);
-      expect(createHash("sha256").update(await bytesOf(response)).digest("hex")).toBe(object.oid);
+      expect(
+        createHash("sha256")
+          .update(await bytesOf(response))
+          .digest("hex"),
+      ).toBe(object.oid);
     });
 
     itUnless(runtime, { lambda: "a Lambda Function URL cannot carry a 5 MiB part, and direct parts are refused under encryption" })(
@@ -323,7 +327,10 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
       async () => {
         const key = `sessions/${keyCounter++}.bin`;
         const data = randomBytes(PART + 2 * CHUNK + 5);
-        const created = await gateway.signedFetch("POST", "/v1/uploads", { body: json({ key, size: data.length, sha256: sha256Hex(data) }), headers: JSON_HEADERS });
+        const created = await gateway.signedFetch("POST", "/v1/uploads", {
+          body: json({ key, size: data.length, sha256: sha256Hex(data) }),
+          headers: JSON_HEADERS,
+        });
         expect(created.status, await created.clone().text()).toBe(201);
         const session = (await created.json()) as { upload_id: string; part_size: number; direct_parts: boolean };
         expect(session.direct_parts).toBe(false);

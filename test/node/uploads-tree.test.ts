@@ -29,6 +29,7 @@ async function sessionUpload(data: Uint8Array<ArrayBuffer>, sliceBytes: number) 
     log: { log: () => {} },
     clock: () => Date.UTC(2026, 10, 30),
     streams: nodeStreams,
+    config: { encryption: { ring: null, readUnsignedLegacy: false } },
   };
   const limits = { chunkSize: CHUNK, uploadPartBytes: PART, maxUploadSessionBytes: 2 * SIZE, uploadSessionSeconds: 3600 };
   const session = await createUpload(
@@ -44,7 +45,7 @@ async function sessionUpload(data: Uint8Array<ArrayBuffer>, sliceBytes: number) 
   for (let done = false; !done; calls++) {
     done = (await completeUpload(deps, (await deps.uploads.get(session.id))!, { sliceBytes, requestId: "r" })).done;
   }
-  return { deps, manifest: (await readCurrent(deps.metadata, "tree.bin")) as Manifest, calls };
+  return { deps, manifest: (await readCurrent(deps, "tree.bin")) as Manifest, calls };
 }
 
 describe("upload session of a manifest v2 object (digest tree) on memory backends", () => {

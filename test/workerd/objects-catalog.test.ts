@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { MetadataStore } from "../../shared/metadata/index.ts";
 import { deleteObject } from "../../shared/objects/delete.ts";
 import { listObjects } from "../../shared/objects/list.ts";
-import { putResponseBody, readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { putResponseBody, readCurrent, type Manifest } from "../../shared/objects/manifest.ts";
 import { putObject } from "../../shared/objects/upload.ts";
-import { backends, bytes, CHUNK, depsFor, requestBody, sha256, type Backend } from "./support/objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, requestBody, sha256, type Backend, storedVersion } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 
@@ -36,19 +36,19 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
 
   it("lists the current objects under a prefix in key order with their summary fields", async () => {
     const { deps, root, manifests } = await seeded(["b.txt", "a.txt", "dir/c.txt"]);
-    const listed = await listObjects(deps.metadata, { prefix: root, allowed: everything });
+    const listed = await listObjects(deps, { prefix: root, allowed: everything });
     const byKey = [...manifests].sort((x, y) => (x.key < y.key ? -1 : 1));
     expect(listed).toEqual({
       objects: byKey.map((m) => ({ key: m.key, size: m.size, sha256: m.sha256, version: m.version, uploaded_at: m.created_at })),
       cursor: null,
     });
-    expect((await listObjects(deps.metadata, { prefix: `${root}dir/`, allowed: everything })).objects.map((o) => o.key)).toEqual([`${root}dir/c.txt`]);
+    expect((await listObjects(deps, { prefix: `${root}dir/`, allowed: everything })).objects.map((o) => o.key)).toEqual([`${root}dir/c.txt`]);
   });
 
   it("lists only the latest version of a key that was overwritten", async () => {
     const { deps, root } = await seeded(["x"]);
     const latest = await upload(deps, `${root}x`, 77);
-    expect((await listObjects(deps.metadata, { prefix: root, allowed: everything })).objects).toEqual([
+    expect((await listObjects(deps, { prefix: root, allowed: everything })).objects).toEqual([
       { key: latest.key, size: 77, sha256: latest.sha256, version: latest.version, uploaded_at: latest.created_at },
     ]);
   });
@@ -60,7 +60,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await listObjects(deps.metadata, { prefix: root, limit: 2, allowed: everything, ...(cursor ? { cursor } : {}) });
+      const page = await listObjects(deps, { prefix: root, limit: 2, allowed: everything, ...(cursor ? { cursor } : {}) });
       expect(page.objects.length).toBeLessThanOrEqual(2);
       seen.push(...page.objects.map((o) => o.key));
       cursor = page.cursor ?? undefined;
@@ -85,7 +85,7 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
       list: (prefix, options) => inner.list(prefix, options),
       swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
     };
-    const listed = await listObjects(metadata, { prefix: root, allowed: (key) => key.startsWith(`${root}public/`) });
+    const listed = await listObjects({ ...deps, metadata }, { prefix: root, allowed: (key) => key.startsWith(`${root}public/`) });
     expect(listed.objects.map((o) => o.key)).toEqual([`${root}public/a`, `${root}public/c`]);
     expect(read.some((key) => key.includes("secret"))).toBe(false);
   });
@@ -106,28 +106,28 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
 
     it("answers bad_request when the store fails on the cursor but answers without it, and keeps a store outage the store's error", async () => {
       const { deps, root } = await seeded(["1", "2"]);
-      const first = await listObjects(deps.metadata, { prefix: root, limit: 1, allowed: everything });
+      const first = await listObjects(deps, { prefix: root, limit: 1, allowed: everything });
       const state = { down: false };
       const metadata = refusingCursors(deps.metadata, state);
       const next = { prefix: root, limit: 1, cursor: first.cursor ?? "", allowed: everything };
-      await expect(listObjects(metadata, next)).rejects.toMatchObject({ code: "bad_request" });
+      await expect(listObjects({ ...deps, metadata }, next)).rejects.toMatchObject({ code: "bad_request" });
       state.down = true;
-      await expect(listObjects(metadata, next)).rejects.toThrow("store says no");
+      await expect(listObjects({ ...deps, metadata }, next)).rejects.toThrow("store says no");
     });
   });
 
   it.each([0, 1001, 1.5, Number.NaN])("refuses limit %s with bad_request", async (limit) => {
     const deps = depsFor(backend);
-    await expect(listObjects(deps.metadata, { prefix: "x/", limit, allowed: everything })).rejects.toMatchObject({ code: "bad_request" });
+    await expect(listObjects(deps, { prefix: "x/", limit, allowed: everything })).rejects.toMatchObject({ code: "bad_request" });
   });
 
   it("deletes the current manifest, keeps the version readable by id, and answers not_found the second time", async () => {
     const { deps, root, manifests } = await seeded(["gone.txt", "stays.txt"]);
     const [gone, stays] = manifests;
     expect(await deleteObject(deps, `${root}gone.txt`)).toEqual(gone);
-    expect(await readCurrent(deps.metadata, `${root}gone.txt`)).toBeNull();
-    expect(await readVersion(deps.metadata, gone?.version ?? "")).toEqual(gone);
-    expect((await listObjects(deps.metadata, { prefix: root, allowed: everything })).objects.map((o) => o.key)).toEqual([stays?.key]);
+    expect(await readCurrent(deps, `${root}gone.txt`)).toBeNull();
+    expect(await storedVersion(deps.metadata, gone?.version ?? "")).toEqual(gone);
+    expect((await listObjects(deps, { prefix: root, allowed: everything })).objects.map((o) => o.key)).toEqual([stays?.key]);
     await expect(deleteObject(deps, `${root}gone.txt`)).rejects.toMatchObject({ code: "not_found" });
     await expect(deleteObject(deps, `${root}never.txt`)).rejects.toMatchObject({ code: "not_found" });
   });

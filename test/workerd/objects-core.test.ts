@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { objectResponseHead } from "../../functions/http/object-headers.ts";
 import { toBase64, toHex } from "../../shared/crypto/encoding.ts";
 import { openVerified } from "../../shared/objects/download.ts";
-import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { readCurrent, type Manifest } from "../../shared/objects/manifest.ts";
 import { TREE_FANOUT, treePageKeys, treePagesPrefix } from "../../shared/objects/digest-tree.ts";
 import { putObject, type PutObjectInput } from "../../shared/objects/upload.ts";
 import type { ByteRange, ObjectStorage } from "../../shared/storage/index.ts";
@@ -20,6 +20,7 @@ import {
   type Backend,
   firstDifference,
   putBytes,
+  storedVersion,
 } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
@@ -59,7 +60,7 @@ function watchingPuts(storage: ObjectStorage): { storage: ObjectStorage; puts: s
 async function expectNothingLeft(deps: Deps, blobKey: string | undefined): Promise<void> {
   expect(blobKey).toMatch(/^blobs\//);
   expect(await deps.storage.get(blobKey ?? "")).toBeNull();
-  expect(await readVersion(deps.metadata, (blobKey ?? "").slice("blobs/".length))).toBeNull();
+  expect(await storedVersion(deps.metadata, (blobKey ?? "").slice("blobs/".length))).toBeNull();
 }
 
 describe.each(backends())("object core on $name", (backend: Backend) => {
@@ -90,8 +91,8 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
         blob: `blobs/${manifest.version}`,
       });
       expect(manifest.version).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-      expect(await readCurrent(deps.metadata, key)).toEqual(manifest);
-      expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+      expect(await readCurrent(deps, key)).toEqual(manifest);
+      expect(await storedVersion(deps.metadata, manifest.version)).toEqual(manifest);
 
       const verified = await openVerified(deps, manifest, { requestId: REQUEST_ID });
       // The status and headers functions/http/serve.ts sends with these bytes.
@@ -145,7 +146,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
     }
 
     async function expectOldIntact(deps: Deps, key: string, old: Manifest, oldData: Uint8Array): Promise<void> {
-      expect(await readCurrent(deps.metadata, key)).toEqual(old);
+      expect(await readCurrent(deps, key)).toEqual(old);
       expect(firstDifference(await readBack(deps, old), oldData)).toBe(-1);
     }
 
@@ -261,7 +262,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const key = uniqueKey("create-only.bin");
       const first = await upload(deps, key, bytes(100, 1), { ifNoneMatch: true });
       await expect(upload(deps, key, bytes(100, 2), { ifNoneMatch: true })).rejects.toMatchObject({ code: "already_exists" });
-      expect(await readCurrent(deps.metadata, key)).toEqual(first);
+      expect(await readCurrent(deps, key)).toEqual(first);
     });
 
     it("If-Match replaces only the version it names, and fails on a missing key", async () => {
@@ -271,9 +272,9 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const first = await upload(deps, key, bytes(10, 1));
       await expect(upload(deps, key, bytes(10, 2), { ifMatch: `"${"0".repeat(64)}"` })).rejects.toMatchObject({ code: "precondition_failed" });
       await expect(upload(deps, key, bytes(10, 2), { ifMatch: `W/"${first.sha256}"` })).rejects.toMatchObject({ code: "precondition_failed" });
-      expect(await readCurrent(deps.metadata, key)).toEqual(first);
+      expect(await readCurrent(deps, key)).toEqual(first);
       const second = await upload(deps, key, bytes(10, 2), { ifMatch: `"${first.sha256}"` });
-      expect(await readCurrent(deps.metadata, key)).toEqual(second);
+      expect(await readCurrent(deps, key)).toEqual(second);
     });
 
     /** A body that lets `meanwhile` run to completion before it delivers a byte: a concurrent writer wins the race. */
@@ -306,7 +307,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const data = bytes(2 * CHUNK, 2);
       const body = bodyAfter(data, async () => (winner = await upload(deps, key, bytes(50, 3))));
       await expect(upload(deps, key, data, { body, ifMatch: `"${first.sha256}"` })).rejects.toMatchObject({ code: "precondition_failed" });
-      expect(await readCurrent(deps.metadata, key)).toEqual(winner);
+      expect(await readCurrent(deps, key)).toEqual(winner);
       await expectNothingLeft(
         deps,
         watched.puts.find((blob) => blob !== first.blob && blob !== winner?.blob),
@@ -320,7 +321,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const data = bytes(CHUNK + 5, 4);
       const body = bodyAfter(data, async () => (winner = await upload(deps, key, bytes(50, 5))));
       await expect(upload(deps, key, data, { body, ifNoneMatch: true })).rejects.toMatchObject({ code: "already_exists" });
-      expect(await readCurrent(deps.metadata, key)).toEqual(winner);
+      expect(await readCurrent(deps, key)).toEqual(winner);
     });
 
     // Issue #10, finding 8: every one of these writers committed, each over the one before.
@@ -337,7 +338,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const winners = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
       expect(winners).toHaveLength(1);
       for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toMatchObject({ code });
-      expect(await readCurrent(deps.metadata, key)).toEqual(winners[0]);
+      expect(await readCurrent(deps, key)).toEqual(winners[0]);
       for (const blob of watched.puts.filter((put) => put !== first?.blob && put !== winners[0]?.blob)) await expectNothingLeft(deps, blob);
     });
   });
@@ -396,8 +397,8 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       expect(counted.puts.toSorted()).toEqual([manifest.blob, ...treePageKeys(manifest.tree!, 2 * TREE_FANOUT + 1)].toSorted());
       expect(treePageKeys(manifest.tree!, 2 * TREE_FANOUT + 1)).toEqual([`${pages}/0/0`, `${pages}/0/1`, `${pages}/0/2`, `${pages}/1/0`]);
       expect(JSON.stringify(manifest).length).toBeLessThan(600);
-      expect(await readCurrent(deps.metadata, key)).toEqual(manifest);
-      expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+      expect(await readCurrent(deps, key)).toEqual(manifest);
+      expect(await storedVersion(deps.metadata, manifest.version)).toEqual(manifest);
 
       expect(firstDifference(await readBack(deps, manifest), data)).toBe(-1);
       counted.gets.length = 0;
@@ -452,7 +453,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
     expect(second.version > first.version).toBe(true);
     const stored = await deps.storage.get(first.blob);
     expect(firstDifference(new Uint8Array(await new Response(stored?.body).arrayBuffer()), firstData)).toBe(-1);
-    expect(await readVersion(deps.metadata, first.version)).toEqual(first);
+    expect(await storedVersion(deps.metadata, first.version)).toEqual(first);
     expect(firstDifference(await readBack(deps, first), firstData)).toBe(-1);
     expect(firstDifference(await readBack(deps, second), secondData)).toBe(-1);
   });

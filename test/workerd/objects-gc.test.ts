@@ -3,12 +3,12 @@ import { deleteObject } from "../../shared/objects/delete.ts";
 import { openVerified } from "../../shared/objects/download.ts";
 import { TREE_FANOUT, treePageKey, treePageKeys, treePagesPrefix } from "../../shared/objects/digest-tree.ts";
 import { GC_GRACE_MS, MAX_UPLOAD_DURATION_MS, scheduleGarbage, sweepGarbage, TOMBSTONE_LIFETIME_MS } from "../../shared/objects/garbage.ts";
-import { readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { readCurrent, type Manifest } from "../../shared/objects/manifest.ts";
 import { readPinnedVersion, tombstoneKey } from "../../shared/objects/tombstone.ts";
 import { putObject } from "../../shared/objects/upload.ts";
 import { newVersion } from "../../shared/objects/version.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
-import { backends, bytes, CHUNK, depsFor, drain, putBytes, requestBody, sha256, uniqueKey, type Backend } from "./support/objects-fixtures.ts";
+import { backends, bytes, CHUNK, depsFor, drain, putBytes, requestBody, sha256, uniqueKey, type Backend, storedVersion } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
 const DAY_MS = 86_400_000;
@@ -55,13 +55,13 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
 
     await sweepAt(deps, supersededAt + GC_GRACE_MS - 1);
     expect(await blobExists(deps, first.blob)).toBe(true);
-    expect(await readVersion(deps.metadata, first.version)).toEqual(first);
+    expect(await storedVersion(deps.metadata, first.version)).toEqual(first);
     expect(await readsBack(deps, first, firstData)).toBe(true);
 
     await sweepAt(deps, supersededAt + GC_GRACE_MS);
     expect(await blobExists(deps, first.blob)).toBe(false);
-    expect(await readVersion(deps.metadata, first.version)).toBeNull();
-    expect(await readCurrent(deps.metadata, key)).toEqual(second);
+    expect(await storedVersion(deps.metadata, first.version)).toBeNull();
+    expect(await readCurrent(deps, key)).toEqual(second);
     expect(await readsBack(deps, second, secondData)).toBe(true);
   });
 
@@ -73,7 +73,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     const result = await sweepGarbage(deps, deps.time.now + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS + 1);
     expect(result.kept).toBeGreaterThanOrEqual(1);
     expect(await blobExists(deps, manifest.blob)).toBe(true);
-    expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+    expect(await storedVersion(deps.metadata, manifest.version)).toEqual(manifest);
     expect(await readsBack(deps, manifest, data)).toBe(true);
   });
 
@@ -85,15 +85,15 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     deps.time.now += 5000;
     expect(await deleteObject(deps, key)).toEqual(manifest);
     const deletedAt = deps.time.now;
-    expect(await readCurrent(deps.metadata, key)).toBeNull();
+    expect(await readCurrent(deps, key)).toBeNull();
 
     await sweepAt(deps, deletedAt + GC_GRACE_MS - 1);
-    expect(await readVersion(deps.metadata, manifest.version)).toEqual(manifest);
+    expect(await storedVersion(deps.metadata, manifest.version)).toEqual(manifest);
     expect(await readsBack(deps, manifest, data)).toBe(true);
 
     await sweepAt(deps, deletedAt + GC_GRACE_MS);
     expect(await blobExists(deps, manifest.blob)).toBe(false);
-    expect(await readVersion(deps.metadata, manifest.version)).toBeNull();
+    expect(await storedVersion(deps.metadata, manifest.version)).toBeNull();
   });
 
   describe("tombstones (issue #10, finding 3)", () => {
@@ -106,22 +106,22 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       deps.time.now += 1000;
       const deleted = await upload(deps, key, bytes(100, 12));
       deps.time.now += 1000;
-      expect(await readPinnedVersion(deps.metadata, key, older.version)).toEqual(older);
+      expect(await readPinnedVersion(deps, key, older.version)).toEqual(older);
       await deleteObject(deps, key);
       const deletedAt = deps.time.now;
-      expect(await readPinnedVersion(deps.metadata, key, older.version)).toBeNull();
-      expect(await readPinnedVersion(deps.metadata, key, deleted.version)).toBeNull();
+      expect(await readPinnedVersion(deps, key, older.version)).toBeNull();
+      expect(await readPinnedVersion(deps, key, deleted.version)).toBeNull();
       deps.time.now += 1000;
       const again = await upload(deps, key, bytes(100, 13));
-      expect(await readPinnedVersion(deps.metadata, key, again.version)).toEqual(again);
-      expect(await readPinnedVersion(deps.metadata, key, deleted.version)).toBeNull();
+      expect(await readPinnedVersion(deps, key, again.version)).toEqual(again);
+      expect(await readPinnedVersion(deps, key, deleted.version)).toBeNull();
 
       await sweepAt(deps, deletedAt + TOMBSTONE_LIFETIME_MS - 1);
-      expect(await readVersion(deps.metadata, deleted.version)).toBeNull();
+      expect(await storedVersion(deps.metadata, deleted.version)).toBeNull();
       expect(await tombstoneOf(deps, key)).not.toBeNull();
       await sweepAt(deps, deletedAt + TOMBSTONE_LIFETIME_MS);
       expect(await tombstoneOf(deps, key)).toBeNull();
-      expect(await readPinnedVersion(deps.metadata, key, again.version)).toEqual(again);
+      expect(await readPinnedVersion(deps, key, again.version)).toEqual(again);
     });
 
     it("keep a later delete's tombstone when the earlier delete's one comes due", async () => {
@@ -136,7 +136,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       await deleteObject(deps, key);
       await sweepAt(deps, firstDeleteAt + TOMBSTONE_LIFETIME_MS);
       expect(await tombstoneOf(deps, key)).not.toBeNull();
-      expect(await readPinnedVersion(deps.metadata, key, second.version)).toBeNull();
+      expect(await readPinnedVersion(deps, key, second.version)).toBeNull();
     });
 
     it("stay through a sweep in which an earlier record failed, and go in the next one", async () => {
@@ -158,9 +158,9 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       expect(run.failed).toBeGreaterThan(0);
       expect(run.deferred).toBeGreaterThan(0);
       expect(await tombstoneOf(deps, key)).not.toBeNull();
-      expect(await readPinnedVersion(deps.metadata, key, manifest.version)).toBeNull();
+      expect(await readPinnedVersion(deps, key, manifest.version)).toBeNull();
       await sweepAt(deps, deletedAt + TOMBSTONE_LIFETIME_MS);
-      expect(await readVersion(deps.metadata, manifest.version)).toBeNull();
+      expect(await storedVersion(deps.metadata, manifest.version)).toBeNull();
       expect(await tombstoneOf(deps, key)).toBeNull();
     });
   });
@@ -342,6 +342,6 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       requestId: "req-gc-slow",
     });
     await expect(attempt).rejects.toMatchObject({ code: "internal" });
-    expect(await readCurrent(deps.metadata, key)).toBeNull();
+    expect(await readCurrent(deps, key)).toBeNull();
   });
 });

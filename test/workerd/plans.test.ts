@@ -11,7 +11,7 @@ import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { problemDetailOf, problemOf } from "../support/problem.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
 import { keyWithScopes, STORAGE_PRESIGN_ON, testGateway, type SignedInit, type TestGateway } from "./support/gateway.ts";
-import { bytes, CHUNK, putBytes, sha256, uniqueKey } from "./support/objects-fixtures.ts";
+import { bytes, CHUNK, PLAIN, putBytes, sha256, uniqueKey } from "./support/objects-fixtures.ts";
 
 /**
  * A plan's URL comes from the AWS presigner, imported on first use. In the test pool that first import goes module by
@@ -72,6 +72,7 @@ async function withTreeObject() {
     log: new RecordingLogger(),
     clock: () => gateway.now,
     streams: workerdStreams,
+    config: PLAIN,
   };
   const manifest = await putBytes(deps, key, data, { chunkSize: TINY_CHUNK, maxObjectBytes: TREE_OBJECT_BYTES });
   expect(manifest.tree).toBeDefined();
@@ -141,7 +142,7 @@ describe("POST /v1/plans: who may ask", () => {
 describe("POST /v1/plans: the window", () => {
   it("plans the whole object by default: the version's facts, every digest of its manifest, a presigned GET of its blob", async () => {
     const { gateway, key, data } = await withObject();
-    const manifest = (await readCurrent(metadata(), key)) as Manifest;
+    const manifest = (await readCurrent({ metadata: metadata(), log: new RecordingLogger(), config: PLAIN }, key)) as Manifest;
     const answer = await planOk(gateway, { key, expires_in: 90 });
     expect(answer).toEqual({
       key,

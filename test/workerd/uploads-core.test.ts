@@ -3,7 +3,7 @@ import { toHex } from "../../shared/crypto/encoding.ts";
 import { isVerigateError } from "../../shared/errors/index.ts";
 import { openVerified } from "../../shared/objects/download.ts";
 import { GC_GRACE_MS } from "../../shared/objects/garbage.ts";
-import { currentKey, readCurrent, readVersion, type Manifest } from "../../shared/objects/manifest.ts";
+import { currentKey, readCurrent, type Manifest } from "../../shared/objects/manifest.ts";
 import { putObject } from "../../shared/objects/upload.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { abortUpload } from "../../shared/uploads/abort.ts";
@@ -13,7 +13,7 @@ import { COMPLETE_CALL_MS, COMPLETE_LEASE_MS } from "../../shared/uploads/comple
 import { partSizeFor } from "../../shared/uploads/layout.ts";
 import { registerPart } from "../../shared/uploads/parts.ts";
 import { sweepUploadSessions } from "../../shared/uploads/sweep.ts";
-import { bytes, CHUNK, drain, firstDifference, putBytes, requestBody, sha256, uniqueKey } from "./support/objects-fixtures.ts";
+import { bytes, CHUNK, drain, firstDifference, putBytes, requestBody, sha256, uniqueKey, storedVersion } from "./support/objects-fixtures.ts";
 import { completeAll, LIMITS, openSession, PART, partOf, sendPart, sendParts, sessionDeps, type SessionDeps } from "./support/uploads-fixtures.ts";
 
 /** Two whole parts and a short last one: every part rule (equal parts, a shorter last) is exercised. */
@@ -65,7 +65,7 @@ describe("upload sessions on memory backends", () => {
     const key = uniqueKey("session.bin");
     const session = await openSession(deps, key, data, { contentType: "application/x-test" });
     expect(session).toMatchObject({ state: "open", size: SIZE, part_size: PART, part_count: 3, chunk_size: CHUNK });
-    expect(await readCurrent(deps.metadata, key)).toBeNull();
+    expect(await readCurrent(deps, key)).toBeNull();
 
     await sendParts(deps, session, data, [3, 1, 2]);
     expect((await deps.uploads.listParts(session.id)).map((part) => [part.part, part.size])).toEqual([
@@ -77,7 +77,7 @@ describe("upload sessions on memory backends", () => {
     expect(answers).toHaveLength(1);
     expect(body).toEqual({ key, version: session.version, size: SIZE, sha256: session.sha256, chunk_size: CHUNK, etag: `"${session.sha256}"` });
 
-    const manifest = await readCurrent(deps.metadata, key);
+    const manifest = await readCurrent(deps, key);
     expect(manifest).toMatchObject({ version: session.version, content_type: "application/x-test", keyid: "uploader", blob: session.blob });
     expect(manifest?.chunks).toEqual(await chunkDigests(data));
     expect(firstDifference(await readBack(deps, manifest as Manifest), data)).toBe(-1);
@@ -92,7 +92,7 @@ describe("upload sessions on memory backends", () => {
     await sendParts(deps, session, data);
     expect((await deps.uploads.listParts(session.id))[1]?.sha256).toBe(toHex(await sha256(partOf(session, data, 2))));
     const { body } = await completeAll(deps, session.id, WHOLE);
-    expect(firstDifference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, (await storedVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
   });
 
   it("a part whose bytes differ from its signed digest is refused and records nothing", async () => {
@@ -139,7 +139,7 @@ describe("upload sessions on memory backends", () => {
     const one = await openSession(whole, key, data);
     await sendParts(whole, one, data);
     await completeAll(whole, one.id, WHOLE);
-    const [slicedManifest, wholeManifest] = [await readCurrent(sliced.metadata, key), await readCurrent(whole.metadata, key)];
+    const [slicedManifest, wholeManifest] = [await readCurrent(sliced, key), await readCurrent(whole, key)];
     expect(slicedManifest?.chunks).toEqual(wholeManifest?.chunks);
     expect(slicedManifest?.sha256).toBe(wholeManifest?.sha256);
     expect(firstDifference(await readBack(sliced, slicedManifest as Manifest), data)).toBe(-1);
@@ -169,7 +169,7 @@ describe("upload sessions on memory backends", () => {
       `0:${4 * CHUNK}`,
       "201",
     ]);
-    expect((await readVersion(deps.metadata, body.version))?.chunks).toEqual(await chunkDigests(data));
+    expect((await storedVersion(deps.metadata, body.version))?.chunks).toEqual(await chunkDigests(data));
   });
 
   it("two concurrent completes commit once, and both end with the same 201", async () => {
@@ -182,7 +182,7 @@ describe("upload sessions on memory backends", () => {
     const [a, b] = await Promise.all([completeAll(deps, session.id, 4 * CHUNK), completeAll(deps, session.id, 4 * CHUNK)]);
     expect(a.body).toEqual(b.body);
     expect(swaps).toHaveLength(1);
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(session.version);
+    expect((await readCurrent(deps, key))?.version).toBe(session.version);
   });
 
   it("a complete while another holds the lease answers pending with Retry-After 1, and takes over once the lease lapsed", async () => {
@@ -212,7 +212,7 @@ describe("upload sessions on memory backends", () => {
       return update(next, rev);
     };
     await expect(completeAll(deps, session.id, WHOLE)).rejects.toThrow("session store unreachable");
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(session.version);
+    expect((await readCurrent(deps, key))?.version).toBe(session.version);
     deps.uploads.update = update;
 
     const held = (await deps.uploads.get(session.id))!;
@@ -235,9 +235,9 @@ describe("upload sessions on memory backends", () => {
     await sendParts(deps, session, data);
     alter = true;
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("digest_mismatch");
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(previous.version);
+    expect((await readCurrent(deps, key))?.version).toBe(previous.version);
     expect(firstDifference(await readBack(deps, previous), bytes(1000, 3))).toBe(-1);
-    expect(await readVersion(deps.metadata, session.version)).toBeNull();
+    expect(await storedVersion(deps.metadata, session.version)).toBeNull();
     expect(await deps.storage.get(session.blob)).toBeNull();
     expect(await deps.uploads.get(session.id)).toMatchObject({ state: "failed", failure: { code: "digest_mismatch" } });
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("digest_mismatch");
@@ -252,12 +252,12 @@ describe("upload sessions on memory backends", () => {
     const other = bytes(PART, 22);
     await deps.storage.multipart.uploadPart(session.blob, session.storage_upload_id, 2, requestBody(other), { length: PART, sha256: await sha256(other) });
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("internal");
-    expect(await readCurrent(deps.metadata, key)).toBeNull();
+    expect(await readCurrent(deps, key)).toBeNull();
     const reopened = await deps.uploads.get(session.id);
     expect(reopened?.state).toBe("open");
     await sendPart(deps, reopened!, 2, partOf(session, data, 2));
     const { body } = await completeAll(deps, session.id, WHOLE);
-    expect(firstDifference(await readBack(deps, (await readVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
+    expect(firstDifference(await readBack(deps, (await storedVersion(deps.metadata, body.version)) as Manifest), data)).toBe(-1);
   });
 
   it("If-None-Match: * is refused at create when the key exists, and at commit when someone committed in between", async () => {
@@ -269,7 +269,7 @@ describe("upload sessions on memory backends", () => {
     const other = await putSmall(deps, key, bytes(500, 4));
     expect(await codeOf(openSession(deps, key, data, { ifNoneMatch: true }))).toBe("already_exists");
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("already_exists");
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(other.version);
+    expect((await readCurrent(deps, key))?.version).toBe(other.version);
     expect(await deps.uploads.get(session.id)).toMatchObject({ state: "failed", failure: { code: "already_exists" } });
   });
 
@@ -289,7 +289,7 @@ describe("upload sessions on memory backends", () => {
       return swap(swapped, ...rest);
     };
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("already_exists");
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(raced?.version);
+    expect((await readCurrent(deps, key))?.version).toBe(raced?.version);
   });
 
   it("If-Match naming the version current at create is refused at commit once another version replaced it", async () => {
@@ -301,7 +301,7 @@ describe("upload sessions on memory backends", () => {
     await sendParts(deps, session, data);
     const second = await putSmall(deps, key, bytes(500, 6));
     expect(await codeOf(completeAll(deps, session.id, WHOLE))).toBe("precondition_failed");
-    expect((await readCurrent(deps.metadata, key))?.version).toBe(second.version);
+    expect((await readCurrent(deps, key))?.version).toBe(second.version);
   });
 
   it("a declared size above the limit is too_large naming the limit, before anything is created", async () => {
@@ -371,7 +371,7 @@ describe("upload sessions on memory backends", () => {
     expect(await deps.storage.get(stale.blob)).toBeNull();
     await expect(sendPart(deps, stale, 1, partOf(stale, data, 1))).rejects.toThrow();
     expect(await deps.uploads.get(done.id)).toBeNull();
-    const kept = await readCurrent(deps.metadata, done.key);
+    const kept = await readCurrent(deps, done.key);
     expect(firstDifference(await readBack(deps, kept as Manifest), data)).toBe(-1);
     expect((await deps.metadata.list("gcu:")).keys).toEqual([]);
   });

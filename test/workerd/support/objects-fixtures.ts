@@ -4,7 +4,7 @@ import { DurableObjectSwapAuthority } from "../../../shared/metadata/durable-obj
 import { KvMetadataStore } from "../../../shared/metadata/kv-binding.ts";
 import { MemoryMetadataStore } from "../../../shared/metadata/memory.ts";
 import type { ObjectDeps } from "../../../shared/objects/deps.ts";
-import type { Manifest } from "../../../shared/objects/manifest.ts";
+import { type Manifest, versionKey } from "../../../shared/objects/manifest.ts";
 import { putObject, type PutObjectInput } from "../../../shared/objects/upload.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
@@ -50,7 +50,23 @@ export function backends(): Backend[] {
 /** Deps over `backend` with a recording logger and a clock the test moves by assigning `clock.now`. */
 export function depsFor(backend: Backend, nowMs = Date.now()): ObjectDeps & { log: RecordingLogger; time: { now: number } } {
   const time = { now: nowMs };
-  return { storage: backend.storage, metadata: backend.metadata, log: new RecordingLogger(), clock: () => time.now, streams: workerdStreams, time };
+  return {
+    storage: backend.storage,
+    metadata: backend.metadata,
+    log: new RecordingLogger(),
+    clock: () => time.now,
+    streams: workerdStreams,
+    config: PLAIN,
+    time,
+  };
+}
+
+/** The configuration of a deployment without ENCRYPTION_KEYS: manifests unsigned and read as they are. */
+export const PLAIN: ObjectDeps["config"] = { encryption: { ring: null, readUnsignedLegacy: false } };
+
+/** The `ver:` record of `version` as stored, unverified: what tests check was written or swept. */
+export function storedVersion(metadata: MetadataStore, version: string): Promise<Manifest | null> {
+  return metadata.get<Manifest>(versionKey(version));
 }
 
 /** Deterministic bytes that differ at every position between seeds, so a misplaced slice never passes. */

@@ -11,7 +11,7 @@ import type { UploadSession } from "../../../shared/uploads/store.ts";
 import { workerdStreams } from "../../../shared/streams/workerd.ts";
 import type { PutResponseBody } from "../../../shared/objects/manifest.ts";
 import { RecordingLogger } from "../../support/recording-logger.ts";
-import { CHUNK, requestBody, sha256 } from "./objects-fixtures.ts";
+import { CHUNK, PLAIN, requestBody, sha256 } from "./objects-fixtures.ts";
 
 /** The smallest part R2 and S3 take: objects of two or three parts stay a few MiB. */
 export const PART = 5 * 1024 * 1024;
@@ -31,6 +31,7 @@ export function sessionDeps(wrap?: (storage: ObjectStorage) => ObjectStorage, no
     log: new RecordingLogger(),
     clock: () => time.now,
     streams: workerdStreams,
+    config: PLAIN,
     time,
   };
 }
