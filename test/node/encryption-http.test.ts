@@ -302,7 +302,7 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
     });
 
     it("uploads and downloads a Git LFS object through the batch API, stored encrypted", async () => {
-      const repo = "team/encrypted";
+      const repo = "encrypted";
       const write = await mintLfsToken(gateway, repo, "write");
       const bytes = randomBytes(SIZE);
       const object = { oid: sha256Hex(bytes), size: bytes.length };
@@ -372,7 +372,7 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
     });
 
     it("gives an LFS upload too large for one request the per-object 422, not a storage URL", async () => {
-      const repo = "team/big";
+      const repo = "big";
       const write = await mintLfsToken(gateway, repo, "write");
       const huge = { oid: "a".repeat(64), size: 6 * 1024 * 1024 * 1024 };
       const answer = await batchOne(gateway, repo, write.token, "upload", huge);
