@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { problemDetailOf } from "../support/problem.ts";
+import { problemDetailOf, problemOf } from "../support/problem.ts";
 import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 import { batchOne, followAction, mintLfsToken } from "./support/lfs-client.ts";
 import { describeUnless, itUnless, RUNTIMES } from "./support/runtimes.ts";
@@ -361,6 +361,25 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
       },
     );
   });
+
+  itUnless(runtime, { lambda: "a Lambda Function URL cannot carry a 5 MiB part, and direct parts are refused under encryption" })(
+    "fails a session whose part body differs from its signed digest once encrypted: its data key is never used again",
+    async () => {
+      const key = `sessions/${keyCounter++}.bin`;
+      const data = randomBytes(3 * CHUNK);
+      const created = await gateway.signedFetch("POST", "/v1/uploads", {
+        body: json({ key, size: data.length, sha256: sha256Hex(data) }),
+        headers: JSON_HEADERS,
+      });
+      const session = (await created.json()) as { upload_id: string };
+      const part = `/v1/uploads/${session.upload_id}/parts/1`;
+      const other = randomBytes(data.length);
+      const wrong = await gateway.signedFetch("PUT", part, { body: other, signedBody: data, headers: { "content-length": String(data.length) } });
+      expect(await problemOf(wrong)).toEqual({ status: 400, code: "digest_mismatch" });
+      const retry = await gateway.signedFetch("PUT", part, { body: data, headers: { "content-length": String(data.length) } });
+      expect(await problemOf(retry)).toEqual({ status: 409, code: "upload_closed" });
+    },
+  );
 
   describeUnless(runtime, { workers: NO_LOCAL_S3_API })("storage presign is refused (the store holds only ciphertext)", () => {
     it("answers 403 presign_storage_disabled to a storage presign and to a download plan", async () => {
