@@ -276,11 +276,35 @@ export function addEncryptedDownloadSection(report: Report, object: BenchObject,
   const section = `Workers encrypted download, ${object.size / MIB} MiB, plain and encrypting Worker alternated (${rounds} rounds)`;
   const m = report.medians;
   const perGib = (run: DownloadRun) => run.workerCpuMs * (GIB / object.size);
-  const plain = addRow(report, section, "verified GET, stored plain", "MiB/s", runs.plain.map((run) => run.mibps));
-  const encrypted = addRow(report, section, "verified GET, stored encrypted", "MiB/s", runs.encrypted.map((run) => run.mibps));
+  const plain = addRow(
+    report,
+    section,
+    "verified GET, stored plain",
+    "MiB/s",
+    runs.plain.map((run) => run.mibps),
+  );
+  const encrypted = addRow(
+    report,
+    section,
+    "verified GET, stored encrypted",
+    "MiB/s",
+    runs.encrypted.map((run) => run.mibps),
+  );
   m.download_encrypted_over_plain = encrypted / plain;
   m.download_cpu_ms_per_gib_plain = addRow(report, section, "gateway CPU per GiB, stored plain", "ms", runs.plain.map(perGib));
   m.download_cpu_ms_per_gib_encrypted = addRow(report, section, "gateway CPU per GiB, stored encrypted", "ms", runs.encrypted.map(perGib));
-  m.mem_growth_mib_download_plain = addRow(report, section, "peak over the RSS before the request, stored plain", "MiB", runs.plain.map((run) => run.growthMib));
-  m.mem_growth_mib_download_encrypted = addRow(report, section, "peak over the RSS before the request, stored encrypted", "MiB", runs.encrypted.map((run) => run.growthMib));
+  m.mem_growth_mib_download_plain = addRow(
+    report,
+    section,
+    "peak over the RSS before the request, stored plain",
+    "MiB",
+    runs.plain.map((run) => run.growthMib),
+  );
+  m.mem_growth_mib_download_encrypted = addRow(
+    report,
+    section,
+    "peak over the RSS before the request, stored encrypted",
+    "MiB",
+    runs.encrypted.map((run) => run.growthMib),
+  );
 }

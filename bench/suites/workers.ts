@@ -11,7 +11,16 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addEncryptedDownloadSection, addLoadSection, addRow, addSessionSection, authRatios, downloadRatios } from "../report/rows.ts";
+import {
+  addAuthSection,
+  addDownloadSection,
+  addEncryptedDownloadSection,
+  addLoadSection,
+  addRow,
+  addSessionSection,
+  authRatios,
+  downloadRatios,
+} from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 import {
@@ -127,7 +136,9 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   try {
     const encrypting = await startGateway(bundle, join(input.dir, "state-encrypted"), { ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS });
     try {
-      progress(`encrypted download: ${small.size / MIB} MiB stored encrypted (workerd pid ${encrypting.processes.gateway}) vs plain (pid ${gateway.processes.gateway})`);
+      progress(
+        `encrypted download: ${small.size / MIB} MiB stored encrypted (workerd pid ${encrypting.processes.gateway}) vs plain (pid ${gateway.processes.gateway})`,
+      );
       await putVerified(encrypting, small);
       const encryptedTarget = { ...encrypting, benchOrigin: encrypting.origin };
       const check = await downloadOnce(encryptedTarget, sampler, "verified", small, true);
