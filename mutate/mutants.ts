@@ -1140,11 +1140,11 @@ export const MUTANTS: readonly Mutant[] = [
     tests: [ENCRYPTION_HTTP],
   },
   {
-    id: "enc-read-without-ring",
-    invariant: "an encrypted object on a deployment without ENCRYPTION_KEYS is 503 misconfigured, never bytes",
+    id: "enc-read-size-unchecked",
+    invariant: "an encrypted blob of another size than size + 16 per chunk is refused before any chunk is read",
     file: "shared/objects/download.ts",
-    original: 'if (!ring) throw new EncryptionFailure("key_unavailable", "the object is encrypted and ENCRYPTION_KEYS is not set");',
-    replacement: "",
+    original: "if (stored.size !== layout.blobSize) {",
+    replacement: "if (false) {",
     tests: [ENCRYPTION_HTTP],
   },
   {

@@ -11,6 +11,8 @@ const CHUNK = 64 * 1024;
 const TAG = 16;
 const SIZE = 3.5 * CHUNK;
 const PART = 5 * 1024 * 1024;
+/** Small, so an LFS object just above it needs a storage upload a plain deployment with storage presign would offer. */
+const MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 const KEY_BYTES = Buffer.alloc(32, 7).toString("base64");
 const OTHER_KEY_BYTES = Buffer.alloc(32, 9).toString("base64");
 const PRESIGN_SECRET = "presign-secret-for-the-wire-contract-0123456789";
@@ -51,6 +53,7 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
       ENCRYPTION_KEYS: `k1=${KEY_BYTES}`,
       UNSIGNED_MANIFESTS: "read",
       CHUNK_SIZE_BYTES: String(CHUNK),
+      MAX_OBJECT_BYTES: String(MAX_OBJECT_BYTES),
       UPLOAD_PART_BYTES: String(PART),
       PRESIGN_SECRET,
       ...(storagePresign ? { PRESIGN_STORAGE: "on" } : {}),
@@ -393,10 +396,11 @@ describe.each(RUNTIMES)("encryption at rest on %s", (runtime, start) => {
     it("gives an LFS upload too large for one request the per-object 422, not a storage URL", async () => {
       const repo = "big";
       const write = await mintLfsToken(gateway, repo, "write");
-      const huge = { oid: "a".repeat(64), size: 6 * 1024 * 1024 * 1024 };
-      const answer = await batchOne(gateway, repo, write.token, "upload", huge);
+      const large = { oid: "a".repeat(64), size: MAX_OBJECT_BYTES + 1 };
+      const answer = await batchOne(gateway, repo, write.token, "upload", large);
       expect(answer.actions).toBeUndefined();
       expect(answer.error?.code).toBe(422);
+      expect(answer.error?.message).toContain(String(MAX_OBJECT_BYTES));
     });
   });
 });
