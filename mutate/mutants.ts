@@ -817,11 +817,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "download-size-mismatch-skipped",
-    invariant: "a stored blob whose size differs from the manifest is refused before the first byte",
+    invariant: "a stored blob whose size differs from the manifest's (encrypted: size + 16 per chunk) is refused before the first byte",
     file: "shared/objects/download.ts",
-    original: "if (stored.size !== manifest.size) {",
+    original: "if (stored.size !== layout.blobSize) {",
     replacement: "if (false) {",
-    tests: [OBJECT_CORE],
+    tests: [OBJECT_CORE, ENCRYPTION_HTTP],
   },
   {
     id: "key-dot-segment-accepted",
@@ -1139,14 +1139,7 @@ export const MUTANTS: readonly Mutant[] = [
     replacement: "bytes = bytes;",
     tests: [ENCRYPTION_HTTP],
   },
-  {
-    id: "enc-read-size-unchecked",
-    invariant: "an encrypted blob of another size than size + 16 per chunk is refused before any chunk is read",
-    file: "shared/objects/download.ts",
-    original: "if (stored.size !== layout.blobSize) {",
-    replacement: "if (false) {",
-    tests: [ENCRYPTION_HTTP],
-  },
+
   {
     id: "enc-presign-storage-allowed",
     invariant: "storage presign and download plans are refused under encryption (the store holds only ciphertext)",
