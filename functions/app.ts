@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { splitUrl } from "../shared/signature/index.ts";
 import type { AppEnv, Backends } from "./context.ts";
+import { adminEncryption } from "./routes/admin-encryption.ts";
 import { health } from "./routes/health.ts";
 import { keys } from "./routes/keys.ts";
 import { lfs } from "./routes/lfs.ts";
@@ -77,6 +78,7 @@ export function createApp(resolve: ResolveBackends): Hono<AppEnv> {
   app.use("/v1/*", signedRequests());
   app.route("/v1/whoami", whoami);
   app.route("/v1/keys", keys);
+  app.route("/v1/admin/encryption", adminEncryption);
   app.route("/v1/objects", objects);
   app.route("/v1/presign", presign);
   app.route("/v1/plans", plans);

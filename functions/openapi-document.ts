@@ -27,6 +27,9 @@ const SHA256_HEX = { type: "string", pattern: "^[0-9a-f]{64}$", description: "SH
 const ENTITY_TAG = { type: "string", pattern: '^"[0-9a-f]{64}"$', description: "The object's SHA-256 in quotes: a strong entity tag." } as const;
 const TIMESTAMP = { type: "string", format: "date-time" } as const;
 const BYTE_COUNT = { type: "integer", minimum: 0 } as const;
+/** Manifest records by the deployment key id they depend on (PROTOCOL section 5, "Encryption key rotation"). */
+const KID_COUNTS = { type: "object", additionalProperties: { type: "integer", minimum: 0 } } as const;
+const NULLABLE_TIMESTAMP = { oneOf: [TIMESTAMP, { type: "null" }] } as const;
 
 /**
  * Any request: an unexpected failure, and on the Node server (Lambda's local stand-in and `npm run
@@ -362,6 +365,26 @@ export const OPENAPI_DOCUMENT = {
         responses: { "204": empty("Revoked."), ...problems([...SIGNED, "not_found"]) },
       },
     },
+    "/v1/admin/encryption/rewrap": {
+      post: {
+        operationId: "rewrap",
+        tags: ["keys"],
+        summary: "Start or resume the encryption rewrap pass and do one bounded slice of it (admin)",
+        description:
+          "Re-wraps data keys and re-signs manifests under the current `ENCRYPTION_KEYS` key, at most 100 manifests or 20 s per call; " +
+          "signs unsigned legacy manifests only while `UNSIGNED_MANIFESTS=read`. The body is `{}`. 503 `misconfigured` without `ENCRYPTION_KEYS`.",
+        parameters: SIGNED_BODY_PARAMETERS,
+        requestBody: jsonBody({ type: "object", maxProperties: 0 }),
+        responses: { "200": json("Progress after the slice.", ref("schemas", "RewrapProgress")), ...problems([...SIGNED_JSON, "forbidden"]) },
+      },
+      get: {
+        operationId: "rewrapProgress",
+        tags: ["keys"],
+        summary: "The rewrap pass's progress, without working (admin)",
+        parameters: SIGNED_PARAMETERS,
+        responses: { "200": json("Progress.", ref("schemas", "RewrapProgress")), ...problems([...SIGNED, "forbidden"]) },
+      },
+    },
     "/v1/objects": {
       get: {
         operationId: "listObjects",
@@ -371,7 +394,7 @@ export const OPENAPI_DOCUMENT = {
           "Only keys the caller may list. A prefix broader than the caller's one list scope under it narrows to that scope; " +
           "one spanning several list scopes is 400 `bad_request`.",
         parameters: [...SIGNED_PARAMETERS, ref("parameters", "prefix"), ref("parameters", "limit"), ref("parameters", "cursor")],
-        responses: { "200": json("One page.", ref("schemas", "ObjectList")), ...problems([...SIGNED, ...BUDGETED, "forbidden"]) },
+        responses: { "200": json("One page.", ref("schemas", "ObjectList")), ...problems([...SIGNED, ...BUDGETED, "forbidden", "integrity_failure"]) },
       },
     },
     "/v1/objects/{key}": {
@@ -401,6 +424,7 @@ export const OPENAPI_DOCUMENT = {
             "precondition_failed",
             "length_required",
             "too_large",
+            "integrity_failure",
           ]),
         },
       },
@@ -422,7 +446,10 @@ export const OPENAPI_DOCUMENT = {
         tags: ["objects"],
         summary: "The headers a GET would answer, with no body (read)",
         parameters: [...SIGNED_PARAMETERS, ...READ_PARAMETERS],
-        responses: { ...READ_RESPONSES, ...problems([...SIGNED, ...BUDGETED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable"]) },
+        responses: {
+          ...READ_RESPONSES,
+          ...problems([...SIGNED, ...BUDGETED, "invalid_key_name", "forbidden", "not_found", "range_not_satisfiable", "integrity_failure"]),
+        },
       },
       delete: {
         operationId: "deleteObject",
@@ -430,7 +457,7 @@ export const OPENAPI_DOCUMENT = {
         summary: "Delete (delete)",
         description: "The bytes stay for a grace period of an hour so readers holding the old manifest finish.",
         parameters: SIGNED_PARAMETERS,
-        responses: { "204": empty("Deleted."), ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found"]) },
+        responses: { "204": empty("Deleted."), ...problems([...SIGNED, "invalid_key_name", "forbidden", "not_found", "integrity_failure"]) },
       },
     },
     "/v1/presign": {
@@ -446,7 +473,7 @@ export const OPENAPI_DOCUMENT = {
         requestBody: jsonBody(ref("schemas", "PresignRequest")),
         responses: {
           "200": json("The link and what its bytes must hash to.", ref("schemas", "PresignResult")),
-          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "presign_storage_disabled", "not_found"]),
+          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "presign_storage_disabled", "not_found", "integrity_failure"]),
         },
       },
     },
@@ -656,7 +683,10 @@ export const OPENAPI_DOCUMENT = {
         summary: "The headers a GET of the link would answer; does not spend a single-use link",
         security: UNSIGNED,
         parameters: READ_PARAMETERS,
-        responses: { ...READ_RESPONSES, ...problems([...GUARDED, ...BUDGETED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable"]) },
+        responses: {
+          ...READ_RESPONSES,
+          ...problems([...GUARDED, ...BUDGETED, "not_found", "link_expired", "link_revoked", "range_not_satisfiable", "integrity_failure"]),
+        },
       },
     },
     "/v1/uploads": {
@@ -674,7 +704,7 @@ export const OPENAPI_DOCUMENT = {
             ...json("The session: how to cut the object into parts, and until when it lives.", ref("schemas", "Upload")),
             headers: { "X-Request-Id": ref("headers", "X-Request-Id"), Location: ref("headers", "Location-Upload") },
           },
-          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "already_exists", "precondition_failed"]),
+          ...problems([...SIGNED_JSON, "invalid_key_name", "forbidden", "already_exists", "precondition_failed", "integrity_failure"]),
         },
       },
     },
@@ -749,7 +779,7 @@ export const OPENAPI_DOCUMENT = {
             ...json("Not committed yet: verification goes on at the next call.", ref("schemas", "CompletePending")),
             headers: { "X-Request-Id": ref("headers", "X-Request-Id"), "Retry-After": ref("headers", "Retry-After-Complete") },
           },
-          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_incomplete", "already_exists", "precondition_failed"]),
+          ...problems([...SIGNED_JSON, "forbidden", "not_found", "upload_incomplete", "already_exists", "precondition_failed", "integrity_failure"]),
         },
       },
     },
@@ -1131,6 +1161,39 @@ export const OPENAPI_DOCUMENT = {
         additionalProperties: false,
         properties: { prefix: { type: "string" }, actions: { type: "array", items: ref("schemas", "Action"), uniqueItems: true } },
       },
+      RewrapProgress: {
+        type: "object",
+        description: 'The rewrap pass (PROTOCOL section 5, "Encryption key rotation"): `idle` before any, `running`, or `done`.',
+        required: [
+          "state",
+          "target_kid",
+          "scanned",
+          "rewrapped",
+          "signed",
+          "failed",
+          "unsigned",
+          "remaining_by_kid",
+          "cursor",
+          "started_at",
+          "updated_at",
+          "finished_at",
+        ],
+        additionalProperties: false,
+        properties: {
+          state: { type: "string", enum: ["idle", "running", "done"] },
+          target_kid: { type: ["string", "null"], description: "The key id the pass moves manifests to: the current one when it started." },
+          scanned: BYTE_COUNT,
+          rewrapped: { ...BYTE_COUNT, description: "Signed manifests rewritten under the target key." },
+          signed: { ...BYTE_COUNT, description: "Unsigned legacy manifests signed." },
+          failed: { ...BYTE_COUNT, description: "Manifests left as they were because they failed verification (logged `rewrap_manifest_refused`)." },
+          unsigned: { ...BYTE_COUNT, description: "Of those, unsigned ones (the pass signs them only while `UNSIGNED_MANIFESTS=read`)." },
+          remaining_by_kid: KID_COUNTS,
+          cursor: { type: ["string", "null"], description: "The metadata key of the last manifest record handled." },
+          started_at: NULLABLE_TIMESTAMP,
+          updated_at: NULLABLE_TIMESTAMP,
+          finished_at: NULLABLE_TIMESTAMP,
+        },
+      },
       Whoami: {
         type: "object",
         required: ["keyid", "alg", "scopes", "admin"],
@@ -1425,7 +1488,24 @@ export const OPENAPI_DOCUMENT = {
             type: "array",
             items: { type: "string", pattern: "^[a-z0-9_]+$" },
             minItems: 1,
-            description: "Settings only some routes need, e.g. `presign_secret_missing`: those routes answer 503 `misconfigured` while `status` stays ok.",
+            description:
+              "Settings only some routes need, e.g. `presign_secret_missing`: those routes answer 503 `misconfigured` while `status` stays ok; " +
+              "and lowered guards, e.g. `unsigned_manifests_readable`.",
+          },
+          encryption: {
+            type: "object",
+            description:
+              "Present when `ENCRYPTION_KEYS` is set and the gateway is configured: key ids, never keys; counts from the last completed rewrap pass.",
+            required: ["current_kid", "kids", "objects_by_kid", "unsigned", "started_at", "finished_at"],
+            additionalProperties: false,
+            properties: {
+              current_kid: { type: "string" },
+              kids: { type: "array", items: { type: "string" }, minItems: 1 },
+              objects_by_kid: { oneOf: [KID_COUNTS, { type: "null" }] },
+              unsigned: { oneOf: [BYTE_COUNT, { type: "null" }] },
+              started_at: NULLABLE_TIMESTAMP,
+              finished_at: NULLABLE_TIMESTAMP,
+            },
           },
         },
       },

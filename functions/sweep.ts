@@ -1,4 +1,5 @@
 import { sweepGarbage } from "../shared/objects/garbage.ts";
+import { rewrapProgress, rewrapSlice } from "../shared/objects/rewrap.ts";
 import { sweepUploadSessions } from "../shared/uploads/sweep.ts";
 import type { Backends } from "./context.ts";
 
@@ -23,6 +24,11 @@ export async function runSweep(backends: SweepBackends): Promise<void> {
   log.log("info", "garbage_swept", { ...result });
   const sessions = await sweepUploadSessions(backends, nowMs);
   log.log("info", "upload_sessions_swept", { ...sessions });
+  // A rewrap pass an operator started keeps moving even when nobody calls the route again.
+  if (config.encryption.ring !== null) {
+    const rewrap = await rewrapSlice(backends, { start: false, requestId: "sweep" });
+    if (rewrap !== null) log.log("info", "rewrap_swept", { ...rewrapProgress(rewrap) });
+  }
 }
 
 /**

@@ -54,6 +54,9 @@ const PLANS = "test/workerd/plans.test.ts";
 const ENCRYPTION = "test/workerd/encryption.test.ts";
 /** Issue 14: LFS tokens, what Basic auth lets in (workerd) and who may mint, list and revoke (every build over HTTP). */
 const LFS_AUTH = "test/workerd/lfs-auth.test.ts";
+/** Issue 15 wiring: signed manifests and rotation, over HTTP on every build and in workerd. */
+const ENC_MANIFESTS_HTTP = "test/node/encryption-manifests-http.test.ts";
+const ENC_REWRAP = "test/workerd/encryption-rewrap.test.ts";
 const LFS_TOKENS_HTTP = "test/node/lfs-tokens-http.test.ts";
 /** Issue 14: the LFS lock stores' contract on memory and the Durable Object, and on dynalite; the lock routes on every build. */
 const LFS_LOCK_STORES = "test/workerd/lfs-locks-store.test.ts";
@@ -1179,5 +1182,61 @@ export const MUTANTS: readonly Mutant[] = [
     original: "await burnSession(deps, session, part, error);",
     replacement: "",
     tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-read-unverified",
+    invariant: "a manifest a metadata writer altered or swapped is used without its signature checked",
+    file: "shared/objects/manifest.ts",
+    original: "return verified(deps, await deps.metadata.get<StoredManifest>(currentKey(key)), { key });",
+    replacement: "return deps.metadata.get<StoredManifest>(currentKey(key));",
+    tests: [ENC_MANIFESTS_HTTP],
+  },
+  {
+    id: "enc-write-unsigned",
+    invariant: "manifests are written unsigned with ENCRYPTION_KEYS set, so every read of them is refused or unprotected",
+    file: "shared/objects/manifest.ts",
+    original: "return ring === null ? Promise.resolve(manifest) : signManifest(ring, manifest);",
+    replacement: "return Promise.resolve(manifest);",
+    tests: [ENC_MANIFESTS_HTTP, ENC_REWRAP],
+  },
+  {
+    id: "enc-legacy-flag-always-on",
+    invariant: "unsigned manifests are served without the operator's explicit UNSIGNED_MANIFESTS=read",
+    file: "shared/config/encryption.ts",
+    original: 'readUnsignedLegacy: unsignedManifests === "read"',
+    replacement: "readUnsignedLegacy: true",
+    tests: [ENC_MANIFESTS_HTTP],
+  },
+  {
+    id: "enc-rewrap-launders",
+    invariant: "the rewrap pass signs a forged or unsigned manifest instead of leaving it refused",
+    file: "shared/objects/rewrap.ts",
+    original: "const manifest = await verifyManifest(stored, expected, policy);",
+    replacement: "const manifest = stored;",
+    tests: [ENC_REWRAP],
+  },
+  {
+    id: "enc-rewrap-unconditional",
+    invariant: "a rewrap rewrite replaces an upload that committed meanwhile with the older version",
+    file: "shared/objects/rewrap.ts",
+    original: 'const swapped = await deps.metadata.swap(recordKey, rewritten, { kind: "tag", tag: stored.sha256 }, MANIFEST_TAG_FIELD);',
+    replacement: 'const swapped = await deps.metadata.swap(recordKey, rewritten, { kind: "any" }, MANIFEST_TAG_FIELD);',
+    tests: [ENC_REWRAP],
+  },
+  {
+    id: "enc-rewrap-same-bytes-not-restored",
+    invariant: "a new version of the same bytes that committed during a rewrite is replaced by the older version",
+    file: "shared/objects/rewrap.ts",
+    original: "if (swapped.previous !== null && swapped.previous.version !== stored.version) {",
+    replacement: "if (false) {",
+    tests: [ENC_REWRAP],
+  },
+  {
+    id: "enc-rewrap-not-admin-only",
+    invariant: "any signed key can start, advance or read the encryption rewrap pass",
+    file: "functions/routes/admin-encryption.ts",
+    original: "  .use(adminOnly())\n",
+    replacement: "",
+    tests: [ENC_MANIFESTS_HTTP],
   },
 ];

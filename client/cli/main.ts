@@ -3,6 +3,7 @@ import { VERSION } from "../../shared/version.ts";
 import type { VerigateClient } from "../sdk/client.ts";
 import { VerigateUsageError } from "../sdk/errors.ts";
 import type { Command } from "./command.ts";
+import { adminRewrap } from "./commands/admin.ts";
 import { keygen } from "./commands/keygen.ts";
 import { keysAdd, keysGet, keysList, keysRevoke } from "./commands/keys.ts";
 import { lfsTokenCreate, lfsTokenList, lfsTokenRevoke } from "./commands/lfs.ts";
@@ -30,12 +31,14 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ["lfs token create", lfsTokenCreate],
   ["lfs token list", lfsTokenList],
   ["lfs token revoke", lfsTokenRevoke],
+  ["admin rewrap", adminRewrap],
 ]);
 
 /** Command groups and how many words name one of their commands (`keys add`, `lfs token create`). */
 const GROUP_WORDS: ReadonlyMap<string, number> = new Map([
   ["keys", 2],
   ["lfs", 3],
+  ["admin", 2],
 ]);
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {

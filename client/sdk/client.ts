@@ -21,6 +21,7 @@ import type {
   PresignResult,
   PublicKeyRecord,
   PutResult,
+  RewrapProgress,
   StoredPart,
   UploadSession,
   UploadStatus,
@@ -132,6 +133,7 @@ interface Outgoing {
  * and Repr-Digest covers the unencoded bytes. Browsers ignore it (a page may not set Accept-Encoding).
  */
 const IDENTITY_ENCODING = { "Accept-Encoding": "identity" } as const;
+const REWRAP_PATH = "/v1/admin/encryption/rewrap";
 
 /** Typed, signed calls for every route of PROTOCOL sections 3-5. Failures throw `VerigateApiError` with the wire code. */
 export class VerigateClient {
@@ -291,6 +293,14 @@ export class VerigateClient {
     revoke: async (keyid: string): Promise<void> => {
       await this.#ok({ method: "DELETE", path: `/v1/keys/${encodeURIComponent(keyid)}` });
     },
+  };
+
+  /** Encryption key rotation (PROTOCOL section 5), admin keys only. */
+  readonly encryption = {
+    /** `POST /v1/admin/encryption/rewrap`: starts or resumes the rewrap pass and does one bounded slice of it. */
+    rewrap: async (): Promise<RewrapProgress> => this.#json<RewrapProgress>({ method: "POST", path: REWRAP_PATH, ...(await jsonBody({})) }),
+    /** `GET /v1/admin/encryption/rewrap`: the pass's progress, without working. */
+    rewrapProgress: async (): Promise<RewrapProgress> => this.#json<RewrapProgress>({ method: "GET", path: REWRAP_PATH }),
   };
 
   /**

@@ -6,11 +6,12 @@ import type { LfsAccess } from "../../shared/lfs/repo.ts";
 import type { LfsTokenView } from "../../shared/lfs/tokens.ts";
 import type { PutResponseBody } from "../../shared/objects/manifest.ts";
 import type { PlanBody } from "../../shared/objects/plan.ts";
+import type { RewrapProgress } from "../../shared/objects/rewrap.ts";
 import type { PresignMode } from "../../shared/presign/request.ts";
 import type { CompletePendingBody, CreateUploadBody, PartBody, UploadStatusBody } from "../../shared/uploads/wire.ts";
 
 // The shapes the gateway itself serialises; type-only imports, so nothing of the server is bundled.
-export type { Action, KeyAlgorithm, KeyRecord, LfsAccess, ListedObject, ObjectList, PresignMode, PublicKeyRecord, Scope };
+export type { Action, KeyAlgorithm, KeyRecord, LfsAccess, ListedObject, ObjectList, PresignMode, PublicKeyRecord, RewrapProgress, Scope };
 
 /** An LFS token as listings show it (PROTOCOL section 8, "Tokens"): never its secret. */
 export type LfsToken = LfsTokenView;
@@ -88,6 +89,15 @@ export interface Health {
   max_object_bytes?: number;
   /** Problem codes that make the gateway refuse every signed route (status `misconfigured`). */
   problems?: string[];
-  /** Settings some routes need, missing (e.g. `presign_secret_missing`); the rest serve. */
+  /** Settings some routes need, missing (e.g. `presign_secret_missing`), and lowered guards (`unsigned_manifests_readable`); the rest serve. */
   warnings?: string[];
+  /** Present when ENCRYPTION_KEYS is set: key ids (never keys) and, from the last completed rewrap pass, what each protects. */
+  encryption?: {
+    current_kid: string;
+    kids: string[];
+    objects_by_kid: Record<string, number> | null;
+    unsigned: number | null;
+    started_at: string | null;
+    finished_at: string | null;
+  };
 }

@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import type { KeyRing } from "../../shared/crypto/key-ring.ts";
+import { readRewrapState } from "../../shared/objects/rewrap.ts";
 import { VERSION } from "../../shared/version.ts";
 import type { AppEnv } from "../context.ts";
 
@@ -8,7 +10,7 @@ import type { AppEnv } from "../context.ts";
  * The replay store and storage describe themselves (`backend`, `atomic`): what is reported is what serves.
  * `max_object_bytes` lets a client refuse an upload the gateway would refuse before sending its body.
  */
-export const health = new Hono<AppEnv>().get("/", (c) => {
+export const health = new Hono<AppEnv>().get("/", async (c) => {
   const { config, replay, storage } = c.var;
   const healthy = config.problems.length === 0;
   // Key ids only: the bytes of ENCRYPTION_KEYS never leave the configuration.
@@ -25,8 +27,24 @@ export const health = new Hono<AppEnv>().get("/", (c) => {
       max_object_bytes: config.maxObjectBytes,
       ...(healthy ? {} : { problems: config.problems }),
       ...(config.warnings.length === 0 ? {} : { warnings: config.warnings }),
-      ...(ring === null ? {} : { encryption: { current_kid: ring.current, kids: ring.ids } }),
+      ...(ring === null || !healthy ? {} : { encryption: await encryptionHealth(c.var, ring) }),
     },
     healthy ? 200 : 503,
   );
 });
+
+/**
+ * Key ids and what each still protects, from the last completed rewrap pass (one metadata read, never a scan); null
+ * counts until a pass completed. Never key bytes.
+ */
+async function encryptionHealth(vars: AppEnv["Variables"], ring: KeyRing) {
+  const last = (await readRewrapState(vars))?.last_completed ?? null;
+  return {
+    current_kid: ring.current,
+    kids: ring.ids,
+    objects_by_kid: last?.objects_by_kid ?? null,
+    unsigned: last?.unsigned ?? null,
+    started_at: last?.started_at ?? null,
+    finished_at: last?.finished_at ?? null,
+  };
+}
