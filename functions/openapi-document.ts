@@ -739,12 +739,14 @@ export const OPENAPI_DOCUMENT = {
           "Content-Length must be the part's size (`part_size`, the last part what is left), else 400 before any byte is read. " +
           "Streamed to the store's multipart upload while hashed; a body that differs from its signed Content-Digest is 400 " +
           "`digest_mismatch` and records nothing. Sending a part again replaces it. On Lambda a part above the payload limit is " +
-          "413: send parts to storage (`direct_parts`).",
+          "413: send parts to storage (`direct_parts`). Under encryption at rest the part is encrypted on the way: a part sent " +
+          "again must have the digest it was first sent with (else 409 `already_exists`), and an attempt that fails once its " +
+          "first byte was encrypted fails the session (409 `upload_closed` after; start a new session).",
         parameters: [...SIGNED_BODY_PARAMETERS, ref("parameters", "Content-Length")],
         requestBody: { required: true, description: "The part's bytes.", content: { "*/*": { schema: {} } } },
         responses: {
           "200": json("Stored and recorded.", ref("schemas", "UploadPart")),
-          ...problems([...SIGNED, ...BUDGETED, "forbidden", "not_found", "digest_mismatch", "length_required", "too_large", "upload_closed"]),
+          ...problems([...SIGNED, ...BUDGETED, "forbidden", "not_found", "digest_mismatch", "length_required", "too_large", "upload_closed", "already_exists"]),
         },
       },
       post: {

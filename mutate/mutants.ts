@@ -35,6 +35,8 @@ const AUTH_HTTP = "test/node/auth-http.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
 const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
 const AWS_BACKENDS = "test/node/aws-backends.test.ts";
+/** Issue 15's data path over real HTTP on every build. */
+const ENCRYPTION_HTTP = "test/node/encryption-http.test.ts";
 /** Issue #10's regression tests. */
 const UNAUTHENTICATED = "test/workerd/unauthenticated-modes.test.ts";
 const ROUTING = "test/workerd/routing.test.ts";
@@ -821,11 +823,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "download-size-mismatch-skipped",
-    invariant: "a stored blob whose size differs from the manifest is refused before the first byte",
+    invariant: "a stored blob whose size differs from the manifest's (encrypted: size + 16 per chunk) is refused before the first byte",
     file: "shared/objects/download.ts",
-    original: "if (stored.size !== manifest.size) {",
+    original: "if (stored.size !== layout.blobSize) {",
     replacement: "if (false) {",
-    tests: [OBJECT_CORE],
+    tests: [OBJECT_CORE, ENCRYPTION_HTTP],
   },
   {
     id: "key-dot-segment-accepted",
@@ -1142,6 +1144,63 @@ export const MUTANTS: readonly Mutant[] = [
     original: '`git config credential.${origin}.helper "store --file=$(git rev-parse --absolute-git-dir)/verigate-lfs-credentials"`,',
     replacement: "`git config credential.${origin}.helper '!f() { test \"$1\" = get && echo username=lfs && echo password=${created.token}; }; f'`,",
     tests: [CLI],
+  },
+  {
+    id: "enc-put-stores-plaintext",
+    invariant: "with ENCRYPTION_KEYS set a PUT stores only ciphertext",
+    file: "shared/objects/upload.ts",
+    original: "const sealing = sealed && { cipher: sealed.cipher, firstChunk: 0, endsObject: true };",
+    replacement: "const sealing = undefined;",
+    tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-read-skips-tag",
+    invariant: "an encrypted chunk reaches the client only after its tag verified, as plaintext",
+    file: "shared/objects/chunk-verifier.ts",
+    original: "bytes = await cipher.decrypt(index, isLastChunk(index, manifest.size, manifest.chunk_size), bytes);",
+    replacement: "bytes = bytes;",
+    tests: [ENCRYPTION_HTTP],
+  },
+
+  {
+    id: "enc-presign-storage-allowed",
+    invariant: "storage presign and download plans are refused under encryption (the store holds only ciphertext)",
+    file: "shared/presign/storage-get.ts",
+    original: 'if (config.encryption.ring) throw new VerigateError("presign_storage_disabled", ENCRYPTED_AT_REST, SHARE);',
+    replacement: "",
+    tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-lfs-storage-put-allowed",
+    invariant: "LFS gives no presigned storage PUT under encryption",
+    file: "functions/routes/lfs-batch.ts",
+    original: "if (!config.presignStorage || config.encryption.ring) return undefined;",
+    replacement: "if (!config.presignStorage) return undefined;",
+    tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-direct-parts-offered",
+    invariant: "an encrypted session offers no direct parts",
+    file: "shared/uploads/direct-parts.ts",
+    original: "if (config.encryption.ring) return false;",
+    replacement: "",
+    tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-part-digest-changed",
+    invariant: "a session part is never encrypted over a second plaintext (nonce reuse): another digest is 409",
+    file: "shared/uploads/sealed-parts.ts",
+    original: "if (earlier && earlier.sha256 !== declared)",
+    replacement: "if (false)",
+    tests: [ENCRYPTION_HTTP],
+  },
+  {
+    id: "enc-part-failure-keeps-session",
+    invariant: "a part that failed after it was encrypted fails the session (its data key is burned)",
+    file: "shared/uploads/sealed-parts.ts",
+    original: "await burnSession(deps, session, part, error);",
+    replacement: "",
+    tests: [ENCRYPTION_HTTP],
   },
   {
     id: "enc-read-unverified",

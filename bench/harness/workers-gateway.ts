@@ -32,11 +32,12 @@ export async function bundleBenchWorker(outDir: string): Promise<string> {
 
 /**
  * The bundled bench Worker under the real `wrangler dev` (workerd, local R2/KV/DO) on loopback, with a fresh
- * admin key. State lives in `stateDir`, so a restarted gateway still serves the objects uploaded before.
+ * admin key and any further `vars`. State lives in `stateDir`, so a restarted gateway still serves the objects uploaded before.
  */
-export async function startBenchGateway(bundle: string, stateDir: string): Promise<BenchGateway> {
+export async function startBenchGateway(bundle: string, stateDir: string, vars: Record<string, string> = {}): Promise<BenchGateway> {
   const { jwk, pair } = await generateEd25519Key(ADMIN_KEYID);
-  const server = await startWranglerDev(["--config", BENCH_CONFIG, "--no-bundle", bundle, "--var", `ADMIN_KEYS:${ADMIN_KEYID}=${jwk.x}`], stateDir);
+  const extra = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const server = await startWranglerDev(["--config", BENCH_CONFIG, "--no-bundle", bundle, "--var", `ADMIN_KEYS:${ADMIN_KEYID}=${jwk.x}`, ...extra], stateDir);
   try {
     return {
       origin: server.origin,

@@ -1,5 +1,6 @@
 import { AUTH_LABELS, AUTH_VARIANTS, type AuthRuns, authKey } from "../measures/auth.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant } from "../measures/downloads.ts";
+import type { EncryptedDownloadRuns } from "../measures/encrypted-downloads.ts";
 import { type BurstPlan, type BurstResult } from "../measures/load.ts";
 import type { DirectRuns } from "../measures/direct.ts";
 import type { DirectCliRun } from "../measures/direct-cli.ts";
@@ -264,4 +265,46 @@ export function addSessionSection(
   const rawDownload = row("raw-download", "raw pass-through download");
   m.session_mem_upload_over_raw_mib = sessionUpload - rawUpload;
   m.session_mem_download_over_raw_mib = verified - rawDownload;
+}
+
+/**
+ * Verified downloads of the same bytes stored plain and stored encrypted, alternated in one run: throughput
+ * (`download_encrypted_over_plain`, the issue's target >= 0.7x), the Worker's CPU per GiB of each, and its memory
+ * growth over the RSS before each request (docs/ENCRYPTION.md "Read-path memory").
+ */
+export function addEncryptedDownloadSection(report: Report, object: BenchObject, rounds: number, runs: EncryptedDownloadRuns): void {
+  const section = `Workers encrypted download, ${object.size / MIB} MiB, plain and encrypting Worker alternated (${rounds} rounds)`;
+  const m = report.medians;
+  const perGib = (run: DownloadRun) => run.workerCpuMs * (GIB / object.size);
+  const plain = addRow(
+    report,
+    section,
+    "verified GET, stored plain",
+    "MiB/s",
+    runs.plain.map((run) => run.mibps),
+  );
+  const encrypted = addRow(
+    report,
+    section,
+    "verified GET, stored encrypted",
+    "MiB/s",
+    runs.encrypted.map((run) => run.mibps),
+  );
+  m.download_encrypted_over_plain = encrypted / plain;
+  m.download_cpu_ms_per_gib_plain = addRow(report, section, "gateway CPU per GiB, stored plain", "ms", runs.plain.map(perGib));
+  m.download_cpu_ms_per_gib_encrypted = addRow(report, section, "gateway CPU per GiB, stored encrypted", "ms", runs.encrypted.map(perGib));
+  m.mem_growth_mib_download_plain = addRow(
+    report,
+    section,
+    "peak over the RSS before the request, stored plain",
+    "MiB",
+    runs.plain.map((run) => run.growthMib),
+  );
+  m.mem_growth_mib_download_encrypted = addRow(
+    report,
+    section,
+    "peak over the RSS before the request, stored encrypted",
+    "MiB",
+    runs.encrypted.map((run) => run.growthMib),
+  );
 }

@@ -104,6 +104,7 @@ export function workersTargets(m: Medians): Target[] {
       measured: `${(m.ttfb_verified_ms ?? Number.NaN).toFixed(2)} ms vs ${(m.ttfb_raw_ms ?? Number.NaN).toFixed(2)} + ${TTFB_ALLOWANCE_MS} = ${ttfbAllowance.toFixed(2)} ms`,
     },
     atLeast("TTFB of a verified 256 MiB download >= 50x better than buffer-then-verify", m, ["ttfb_buffered_over_verified"], 50),
+    atLeast("encrypted verified download >= 0.7x plain verified download (issue 15)", m, ["download_encrypted_over_plain"], 0.7),
     {
       claim: `peak memory growth serving a 1 GiB verified download <= ${MEM_GROWTH_CEILING_MIB} MiB`,
       pass: growthLarge <= MEM_GROWTH_CEILING_MIB,

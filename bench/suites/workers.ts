@@ -3,6 +3,7 @@ import { MIB } from "../../shared/bytes.ts";
 import { toHex } from "../../shared/crypto/encoding.ts";
 import { authRounds, signingCostUs } from "../measures/auth.ts";
 import { onInterrupt } from "../harness/cleanup.ts";
+import { BENCH_ENCRYPTION_KEYS, type EncryptedDownloadRuns, encryptedDownloadRounds } from "../measures/encrypted-downloads.ts";
 import { DOWNLOAD_VARIANTS, type DownloadRun, type DownloadVariant, downloadOnce, downloadRounds, firstBytePairs } from "../measures/downloads.ts";
 import { type BenchGateway, bundleBenchWorker, startBenchGateway } from "../harness/workers-gateway.ts";
 import { memoryPhase } from "../measures/memory-phase.ts";
@@ -10,7 +11,16 @@ import { type BenchObject, putVerified } from "../harness/objects.ts";
 import type { Plan } from "../plan.ts";
 import type { MemorySampler } from "../harness/process-memory.ts";
 import type { Report } from "../report/report.ts";
-import { addAuthSection, addDownloadSection, addLoadSection, addRow, addSessionSection, authRatios, downloadRatios } from "../report/rows.ts";
+import {
+  addAuthSection,
+  addDownloadSection,
+  addEncryptedDownloadSection,
+  addLoadSection,
+  addRow,
+  addSessionSection,
+  authRatios,
+  downloadRatios,
+} from "../report/rows.ts";
 import { uploadRounds } from "../measures/uploads.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
 import {
@@ -40,8 +50,8 @@ export interface WorkersInput {
   progress: (message: string) => void;
 }
 
-async function startGateway(bundle: string, stateDir: string): Promise<BenchGateway> {
-  const gateway = await startBenchGateway(bundle, stateDir);
+async function startGateway(bundle: string, stateDir: string, vars?: Record<string, string>): Promise<BenchGateway> {
+  const gateway = await startBenchGateway(bundle, stateDir, vars);
   return { ...gateway, stop: onInterrupt(gateway.stop) };
 }
 
@@ -120,6 +130,29 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
     await gateway.stop();
   }
 
+  // A plain and an encrypting Worker side by side, fresh, each holding the small object: verified downloads alternated.
+  gateway = await startGateway(bundle, stateDir);
+  let encrypted: EncryptedDownloadRuns;
+  try {
+    const encrypting = await startGateway(bundle, join(input.dir, "state-encrypted"), { ENCRYPTION_KEYS: BENCH_ENCRYPTION_KEYS });
+    try {
+      progress(
+        `encrypted download: ${small.size / MIB} MiB stored encrypted (workerd pid ${encrypting.processes.gateway}) vs plain (pid ${gateway.processes.gateway})`,
+      );
+      await putVerified(encrypting, small);
+      const encryptedTarget = { ...encrypting, benchOrigin: encrypting.origin };
+      const check = await downloadOnce(encryptedTarget, sampler, "verified", small, true);
+      if (check.sha256 !== toHex(small.sha256)) throw new Error(`encrypted verified GET of ${small.key} returned other bytes`);
+      encrypted = await encryptedDownloadRounds({ ...gateway, benchOrigin: gateway.origin }, encryptedTarget, sampler, small, plan.smallRounds, (round) =>
+        progress(`encrypted vs plain download: round ${round + 1}/${plan.smallRounds}`),
+      );
+    } finally {
+      await encrypting.stop();
+    }
+  } finally {
+    await gateway.stop();
+  }
+
   // Fresh processes again: a large session upload in one, its verified download in the next, to see memory stay flat.
   const sessionMemory: Partial<Record<SessionMemoryOperation, { idleMib: number; overIdleMib: number }>> = {};
   let memoryObjects: MemoryPhaseObjects | undefined;
@@ -175,6 +208,7 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   m.upload_verified_over_raw = verifiedPut / rawPut;
 
   addSessionSection(report, small, plan.sessionRounds, sessions, input.sessionLarge, sessionMemory);
+  addEncryptedDownloadSection(report, small, plan.smallRounds, encrypted);
 
   const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; the client signs each request, ${signingUs.toFixed(0)} us, outside the latency)`;
   authRatios(m, "", addAuthSection(report, authSection, auth, plan.concurrencies));

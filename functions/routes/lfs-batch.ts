@@ -40,7 +40,8 @@ export const lfsBatch = new Hono<AppEnv>().post("/:repo/objects/batch", lfsBasic
  * when an object needs one, so a misconfigured presign fails those batches (503) and leaves small uploads alone.
  */
 function storagePutSigner(config: AppEnv["Variables"]["config"]): StoragePutSigner | undefined {
-  if (!config.presignStorage) return undefined;
+  // Under encryption a client must never put bytes straight into the store: it holds only ciphertext.
+  if (!config.presignStorage || config.encryption.ring) return undefined;
   return (blobKey, sha256, length, expiresInSeconds) =>
     presignBlobPut(presignSettings(config, true, "PRESIGN_STORAGE=on"), blobKey, sha256, length, expiresInSeconds);
 }

@@ -1,10 +1,11 @@
+import { encryptedChunkCount } from "../crypto/chunk-layout.ts";
 import { fromHex, timingSafeEqual, toHex } from "../crypto/encoding.ts";
 import { VerigateError } from "../errors/index.ts";
 import type { ObjectStorage } from "../storage/index.ts";
 import { chunkReader } from "./chunk-reader.ts";
 import { type DigestTree, entryOf, TREE_DIGEST_BYTES, treeLevelSizes, treePageKey } from "./digest-tree.ts";
 import type { ObjectDeps } from "./deps.ts";
-import type { Manifest } from "./manifest.ts";
+import type { StoredManifest } from "./manifest-signature.ts";
 
 /** The chunk verifier's source of expected digests, for both manifest forms. */
 export interface ChunkDigests {
@@ -34,14 +35,21 @@ export class TreePageFailure extends Error {
   }
 }
 
-/** The digests of `manifest`: its inline list (v1), or a reader of its tree in storage (v2). */
-export function chunkDigests(deps: Pick<ObjectDeps, "storage">, manifest: Pick<Manifest, "chunks" | "tree" | "size" | "chunk_size">): ChunkDigests {
+/**
+ * The digests of `manifest`: its inline list (v1), or a reader of its tree in storage (v2). An encrypted object's
+ * digests are its ciphertext chunks', and it has at least one chunk (an empty one is its bare tag): chunk-layout.ts.
+ */
+export function chunkDigests(
+  deps: Pick<ObjectDeps, "storage">,
+  manifest: Pick<StoredManifest, "chunks" | "tree" | "size" | "chunk_size" | "encryption">,
+): ChunkDigests {
   if (!manifest.tree) {
     const chunks = manifest.chunks ?? [];
     // A list shorter than the object is a manifest the verifier must refuse: an empty digest matches no chunk.
     return { digest: (index) => Promise.resolve(chunks[index] ?? "") };
   }
-  return new TreeReader(deps.storage, manifest.tree, Math.ceil(manifest.size / manifest.chunk_size));
+  const chunkCount = manifest.encryption ? encryptedChunkCount(manifest.size, manifest.chunk_size) : Math.ceil(manifest.size / manifest.chunk_size);
+  return new TreeReader(deps.storage, manifest.tree, chunkCount);
 }
 
 /** A page of the current path: its fetch is shared, so callers asking at once (a prefetch and the read) fetch it once. */

@@ -1,3 +1,5 @@
+import type { ObjectCipher } from "../crypto/chunk-aead.ts";
+import { CHUNK_TAG_BYTES, isLastChunk, plaintextChunkLength } from "../crypto/chunk-layout.ts";
 import { toHex } from "../crypto/encoding.ts";
 import { type EncryptionFailure, encryptionFailureCode } from "../crypto/failures.ts";
 import { VerigateError } from "../errors/index.ts";
@@ -6,6 +8,12 @@ import { type ChunkDigests, TreePageFailure } from "./chunk-digests.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";
+
+/** How an encrypted object's chunks are opened, and how a chunk whose tag fails becomes the error thrown (logged). */
+export interface EncryptedChunks {
+  cipher: ObjectCipher;
+  refuse(error: unknown): unknown;
+}
 
 export interface VerifiedChunks {
   /**
@@ -22,6 +30,12 @@ export interface VerifiedChunks {
  * mismatch is reported through `integrityFailure` (logged) before it is thrown. The expected digest comes from
  * `digests` (the manifest's list, or its tree in storage, checked page by page) before any byte of the chunk is read,
  * so a tree page that fails its check stops the read ahead of the chunk it covers.
+ *
+ * An encrypted object's digests cover the stored ciphertext chunks (docs/ENCRYPTION.md "Chunk digests cover the
+ * ciphertext"): a chunk is hashed as read, then opened with `cipher` (its tag checked, the last-chunk flag taken from
+ * the manifest's size, never from the blob), and only its plaintext is cut to the span. Its ciphertext buffer is read
+ * into again for the next chunk, since decrypting copies; `reuse` is then ignored, because a plaintext buffer is a tag
+ * short of the next chunk.
  */
 export function verifiedChunks(
   reader: ChunkReader,
@@ -29,15 +43,19 @@ export function verifiedChunks(
   digests: ChunkDigests,
   span: ByteRange,
   integrityFailure: IntegrityFailure,
+  encrypted?: EncryptedChunks,
 ): VerifiedChunks {
+  const cipher = encrypted?.cipher;
+  let sealedBuffer: ArrayBuffer | undefined;
   return {
     async read(index, reuse) {
       const start = index * manifest.chunk_size;
-      const expectedLength = Math.min(manifest.chunk_size, manifest.size - start);
+      const plainLength = plaintextChunkLength(index, manifest.size, manifest.chunk_size);
+      const expectedLength = cipher ? plainLength + CHUNK_TAG_BYTES : plainLength;
       const expected = await expectedDigest(digests, index, integrityFailure);
       let bytes: Uint8Array<ArrayBuffer>;
       try {
-        bytes = await reader.read(expectedLength, reuse);
+        bytes = await reader.read(expectedLength, cipher ? sealedBuffer : reuse);
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }
@@ -45,6 +63,14 @@ export function verifiedChunks(
       if (bytes.length !== expectedLength || actual !== expected) {
         const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";
         throw integrityFailure({ chunk: index, reason, expected, actual });
+      }
+      if (cipher) {
+        sealedBuffer = bytes.buffer;
+        try {
+          bytes = await cipher.decrypt(index, isLastChunk(index, manifest.size, manifest.chunk_size), bytes);
+        } catch (error) {
+          throw encrypted!.refuse(error);
+        }
       }
       const from = Math.max(span.offset, start) - start;
       const to = Math.min(span.offset + span.length, start + bytes.length) - start;

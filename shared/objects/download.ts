@@ -1,11 +1,14 @@
 import { isVerigateError, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import type { ByteRange, StoredBlob } from "../storage/index.ts";
+import { ciphertextSpan, encryptedBlobSize } from "../crypto/chunk-layout.ts";
+import { openObjectKey } from "../crypto/envelope.ts";
+import { EncryptionFailure } from "../crypto/failures.ts";
 import { chunkDigests } from "./chunk-digests.ts";
 import { chunkReader } from "./chunk-reader.ts";
-import { integrityLogger, verifiedChunks, type VerifiedChunks } from "./chunk-verifier.ts";
+import { type EncryptedChunks, encryptionFailureError, integrityLogger, verifiedChunks, type VerifiedChunks } from "./chunk-verifier.ts";
 import type { ObjectDeps } from "./deps.ts";
-import type { Manifest } from "./manifest.ts";
+import type { StoredManifest } from "./manifest-signature.ts";
 
 export interface OpenOptions {
   /** The bytes to read, within the object; absent or null reads the whole object. */
@@ -13,7 +16,7 @@ export interface OpenOptions {
   requestId: string;
 }
 
-type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams">;
+type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams" | "config">;
 
 /**
  * Opens `manifest`'s bytes (or the chunks covering `span`) and verifies the first chunk before returning,
@@ -30,15 +33,18 @@ type DownloadDeps = Pick<ObjectDeps, "storage" | "log" | "streams">;
  * Returns exactly the span's bytes, each verified before it was written, or an error part way. The stream
  * comes from the runtime's exact-length pipe, so a response built on it declares that length; status and
  * headers are the HTTP layer's (functions/http/serve.ts).
+ *
+ * An encrypted object (docs/ENCRYPTION.md) has its data key opened before the blob is, so a wrapped key swapped from
+ * another manifest, or a key id the ring lacks, is refused before any byte is read; then the whole chunks covering the
+ * span are read, each checked against its ciphertext digest and then its tag, and only its plaintext is cut to the span.
+ * Even an empty span reads and authenticates the chunk at its offset.
  */
-export async function openVerified(deps: DownloadDeps, manifest: Manifest, options: OpenOptions): Promise<ReadableStream<Uint8Array>> {
+export async function openVerified(deps: DownloadDeps, manifest: StoredManifest, options: OpenOptions): Promise<ReadableStream<Uint8Array>> {
   const span = options.span ?? { offset: 0, length: manifest.size };
-  const chunkSize = manifest.chunk_size;
-  const firstChunk = Math.floor(span.offset / chunkSize);
-  const endChunk = span.length === 0 ? firstChunk : Math.floor((span.offset + span.length - 1) / chunkSize) + 1;
-  const fetchOffset = firstChunk * chunkSize;
-  const fetchRange = options.span ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset } : undefined;
   const integrityFailure = integrityLogger(deps, manifest, options.requestId);
+  const encrypted = manifest.encryption ? await encryptedChunks(deps, manifest, options) : undefined;
+  const layout = blobLayout(manifest, span, options.span != null, encrypted !== undefined);
+  const { firstChunk, endChunk, fetchRange } = layout;
   const digests = chunkDigests(deps, manifest);
   // The first chunk's digest (for a v2 manifest, its tree pages) is fetched while the blob is opened; the verifier
   // asks for it again and gets the same fetch, and reports its failure.
@@ -51,12 +57,12 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
     throw new VerigateError("internal", "storage read failed", { cause: error });
   }
   if (!stored) throw integrityFailure({ chunk: null, reason: "blob_missing" });
-  if (stored.size !== manifest.size) {
+  if (stored.size !== layout.blobSize) {
     stored.body.cancel().catch(() => {});
-    throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: manifest.size, actual_size: stored.size });
+    throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: layout.blobSize, actual_size: stored.size });
   }
 
-  const chunks = verifiedChunks(chunkReader(stored.body), manifest, digests, span, integrityFailure);
+  const chunks = verifiedChunks(chunkReader(stored.body), manifest, digests, span, integrityFailure, encrypted);
   let first: Uint8Array<ArrayBuffer> | undefined;
   if (endChunk > firstChunk) {
     try {
@@ -66,9 +72,13 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
       throw error;
     }
   }
+  // An empty span's chunk was read only to authenticate it.
+  if (span.length === 0) first = undefined;
 
   const pipe = deps.streams.exactLengthPipe(span.length);
-  const recycle = deps.streams.writeReleasesChunk;
+  // A decrypted chunk is a fresh buffer a tag shorter than the next read: the verifier recycles ciphertext buffers itself,
+  // and each plaintext buffer is dropped once its write resolved.
+  const recycle = deps.streams.writeReleasesChunk && !encrypted;
   void pump(pipe.writable.getWriter(), chunks, { first, nextChunk: firstChunk + 1, endChunk, recycle }, (error) =>
     deps.log.log("warn", "download_interrupted", {
       key: manifest.key,
@@ -78,6 +88,41 @@ export async function openVerified(deps: DownloadDeps, manifest: Manifest, optio
     }),
   );
   return pipe.readable;
+}
+
+/** The chunks a span needs, the blob range holding them, and the size the stored blob must have. */
+function blobLayout(manifest: StoredManifest, span: ByteRange, ranged: boolean, encrypted: boolean) {
+  const chunkSize = manifest.chunk_size;
+  if (encrypted) {
+    const sealed = ciphertextSpan(span, manifest.size, chunkSize);
+    return {
+      firstChunk: sealed.firstChunk,
+      endChunk: sealed.endChunk,
+      fetchRange: ranged ? sealed.range : undefined,
+      blobSize: encryptedBlobSize(manifest.size, chunkSize),
+    };
+  }
+  const firstChunk = Math.floor(span.offset / chunkSize);
+  const endChunk = span.length === 0 ? firstChunk : Math.floor((span.offset + span.length - 1) / chunkSize) + 1;
+  const fetchOffset = firstChunk * chunkSize;
+  const fetchRange = ranged ? { offset: fetchOffset, length: Math.min(manifest.size, endChunk * chunkSize) - fetchOffset } : undefined;
+  return { firstChunk, endChunk, fetchRange, blobSize: manifest.size };
+}
+
+/**
+ * How an encrypted manifest's chunks are opened. Its data key is unwrapped here, before any byte of the blob is read: a
+ * missing ring or key id (503 `misconfigured`) or a wrapped key that does not open for this key and version is refused
+ * and logged first.
+ */
+async function encryptedChunks(deps: DownloadDeps, manifest: StoredManifest, options: OpenOptions): Promise<EncryptedChunks> {
+  const refuse = (error: unknown) => (error instanceof EncryptionFailure ? encryptionFailureError(deps, manifest, options.requestId, error) : error);
+  try {
+    const { ring } = deps.config.encryption;
+    if (!ring) throw new EncryptionFailure("key_unavailable", "the object is encrypted and ENCRYPTION_KEYS is not set");
+    return { cipher: await openObjectKey(ring, manifest.encryption!, { key: manifest.key, version: manifest.version }), refuse };
+  } catch (error) {
+    throw refuse(error);
+  }
 }
 
 interface PumpPlan {

@@ -1,4 +1,5 @@
 import { VerigateError } from "../errors/index.ts";
+import type { ObjectCipher } from "../crypto/chunk-aead.ts";
 import type { StreamRuntime } from "../streams/index.ts";
 import { chunkReader, type ChunkReader } from "./chunk-reader.ts";
 
@@ -10,6 +11,21 @@ export interface HashedSource {
   chunkSize: number;
   /** Called with each chunk's SHA-256 in order, before the chunk goes to the sink; omitted, no chunk is hashed alone. */
   onChunkDigest?: ((digest: Uint8Array) => void | Promise<void>) | undefined;
+  /**
+   * Seals each chunk for encryption at rest (docs/ENCRYPTION.md): the whole hash stays the plaintext's (the client's
+   * Content-Digest), while the chunk digest and the sink get the ciphertext with its tag, so nothing derived from
+   * plaintext reaches storage.
+   */
+  sealing?: Sealing | undefined;
+}
+
+/** Where the body's chunks sit in the encrypted object: a session part starts past chunk 0 and may not end the object. */
+export interface Sealing {
+  cipher: ObjectCipher;
+  /** The object's chunk index of the body's first chunk. */
+  firstChunk: number;
+  /** Whether the body's last chunk is the object's, sealed with the last flag; an empty body then still yields one chunk, the bare tag. */
+  endsObject: boolean;
 }
 
 /**
@@ -28,9 +44,16 @@ export async function streamHashed<T>(
 ): Promise<{ result: T; sha256: Uint8Array }> {
   const hasher = streams.wholeHasher();
   const reader = chunkReader(source.body ?? new Blob([]).stream());
-  const { length, chunkSize, onChunkDigest } = source;
+  const { length, chunkSize, onChunkDigest, sealing } = source;
   let remaining = length;
+  let index = sealing?.firstChunk ?? 0;
   let failure: unknown;
+  const emit = async (controller: ReadableStreamDefaultController<Uint8Array>, plaintext: Uint8Array<ArrayBuffer>) => {
+    const stored = sealing ? await sealing.cipher.encrypt(index, sealing.endsObject && remaining === 0, plaintext) : plaintext;
+    index++;
+    if (onChunkDigest) await onChunkDigest(new Uint8Array(await crypto.subtle.digest("SHA-256", stored)));
+    controller.enqueue(stored);
+  };
 
   const hashed = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -45,15 +68,18 @@ export async function streamHashed<T>(
           // Checked before the last chunk goes out: R2 keeps a body whose every byte arrived even if the
           // stream errors afterwards (measured).
           if (remaining === 0) await expectEnd(reader, length);
-          if (onChunkDigest) {
+          if (onChunkDigest && !sealing) {
             const [digest] = await Promise.all([crypto.subtle.digest("SHA-256", chunk), hasher.update(chunk)]);
             await onChunkDigest(new Uint8Array(digest));
+            controller.enqueue(chunk);
           } else {
             await hasher.update(chunk);
+            await emit(controller, chunk);
           }
-          controller.enqueue(chunk);
         } else {
           await expectEnd(reader, length);
+          // An encrypted empty object is one chunk: the tag that authenticates its end.
+          if (sealing?.endsObject && length === 0) await emit(controller, new Uint8Array(0));
         }
         if (remaining === 0) controller.close();
       } catch (error) {

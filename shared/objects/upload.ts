@@ -1,4 +1,7 @@
+import type { ObjectCipher } from "../crypto/chunk-aead.ts";
+import { encryptedBlobSize, encryptedChunkCount } from "../crypto/chunk-layout.ts";
 import { timingSafeEqual, toHex } from "../crypto/encoding.ts";
+import { type ManifestEncryption, newObjectKey } from "../crypto/envelope.ts";
 import { isVerigateError, SHARE, VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import { commitCurrent } from "./commit.ts";
@@ -54,7 +57,11 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   const version = newVersion(startedMs);
   const blob = blobKeyFor(version);
   const pages = treePagesPrefix(version);
-  const tree = treeGarbage({ pages, fanout: TREE_FANOUT }, Math.ceil(input.length / input.chunkSize));
+  // With ENCRYPTION_KEYS set every new version is encrypted at rest under a data key of its own (docs/ENCRYPTION.md).
+  const ring = deps.config.encryption.ring;
+  const sealed = ring ? await newObjectKey(ring, { key: input.key, version }) : undefined;
+  const chunkCount = sealed ? encryptedChunkCount(input.length, input.chunkSize) : Math.ceil(input.length / input.chunkSize);
+  const tree = treeGarbage({ pages, fanout: TREE_FANOUT }, chunkCount);
   // Written before any byte is stored, so a blob (and tree) whose upload dies with the isolate is still swept.
   const pendingGcKey = await scheduleGarbage(deps.metadata, startedMs + MAX_UPLOAD_DURATION_MS + GC_GRACE_MS, {
     key: input.key,
@@ -66,8 +73,10 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
 
   let digests: ManifestDigests;
   try {
-    const store = (hashed: ReadableStream<Uint8Array>) => deps.storage.put(blob, hashed, storedAs(input));
-    const hashed = await hashChunks(deps, { body: input.body, length: input.length, chunkSize: input.chunkSize }, pages, store);
+    const store = (hashed: ReadableStream<Uint8Array>) => deps.storage.put(blob, hashed, storedAs(input, sealed?.cipher));
+    const sealing = sealed && { cipher: sealed.cipher, firstChunk: 0, endsObject: true };
+    const source = { body: input.body, length: input.length, chunkSize: input.chunkSize, sealing };
+    const hashed = await hashChunks(deps, source, pages, store);
     if (!timingSafeEqual(hashed.sha256, input.expectedSha256)) {
       throw new VerigateError("digest_mismatch", "whole-body SHA-256 differs from Content-Digest");
     }
@@ -82,7 +91,16 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
 
   // From here a failure leaves the blob alone: a write that reported failure may still have landed, and
   // the pending record sweeps the blob later unless this version turned out current.
-  const verified = { key: input.key, version, blob, size: input.length, sha256: input.expectedSha256, chunkSize: input.chunkSize, keyid: input.keyid };
+  const verified = {
+    key: input.key,
+    version,
+    blob,
+    size: input.length,
+    sha256: input.expectedSha256,
+    chunkSize: input.chunkSize,
+    keyid: input.keyid,
+    encryption: sealed?.encryption,
+  };
   const committed = await commitVerifiedVersion(deps, { ...verified, contentType: input.contentType }, digests, condition, expected);
   if (!committed.done) {
     // Another writer committed first: this version was never current, so nothing can be reading it.
@@ -92,7 +110,12 @@ export async function putObject(deps: ObjectDeps, input: PutObjectInput): Promis
   return committed.manifest;
 }
 
-function storedAs(input: PutObjectInput): PutOptions {
+/**
+ * An encrypted blob is stored without the store-side whole checksum: its SHA-256 is unknown until the last chunk is
+ * sealed, and the chunk digests and tags carry its integrity. It keeps no content type either: the store holds only ciphertext.
+ */
+function storedAs(input: PutObjectInput, cipher: ObjectCipher | undefined): PutOptions {
+  if (cipher) return { length: encryptedBlobSize(input.length, input.chunkSize) };
   return { length: input.length, sha256: input.expectedSha256, ...(input.contentType ? { contentType: input.contentType } : {}) };
 }
 
@@ -125,6 +148,8 @@ export interface VerifiedVersion {
   chunkSize: number;
   contentType?: string | undefined;
   keyid: string;
+  /** The wrapped data key of an encrypted version. */
+  encryption?: ManifestEncryption | undefined;
 }
 
 /**
@@ -149,6 +174,7 @@ export async function commitVerifiedVersion(
     created_at: new Date(deps.clock()).toISOString(),
     keyid: verified.keyid,
     blob: verified.blob,
+    ...(verified.encryption ? { encryption: verified.encryption } : {}),
   });
   await deps.metadata.put(versionKey(verified.version), manifest);
   const committed = await commitCurrent(deps, verified.key, manifest, condition, expected);

@@ -1,12 +1,18 @@
 import { type Config, isPresignStorageWarning, type S3Settings } from "../config/index.ts";
-import { VerigateError } from "../errors/index.ts";
+import { SHARE, VerigateError } from "../errors/index.ts";
+
+/** The shared detail of every storage presign refused because the deployment encrypts at rest. */
+export const ENCRYPTED_AT_REST = "objects are encrypted at rest";
 
 /**
  * The S3 settings a presigned storage URL is signed with, where `enabled`: 403 `presign_storage_disabled` where not,
  * and 503 `misconfigured` (the detail starting with `purpose`) while a setting it needs is missing, which shared/config
- * found at start and /healthz lists among its warnings.
+ * found at start and /healthz lists among its warnings. With ENCRYPTION_KEYS set it is always 403, with a detail saying
+ * why: the store holds only ciphertext, and a client sending bytes straight to it would store them unencrypted
+ * (docs/ENCRYPTION.md "Presign"); the gateway's own links and routes serve and take the same objects.
  */
 export function presignSettings(config: Readonly<Config>, enabled: boolean, purpose: string): S3Settings {
+  if (config.encryption.ring) throw new VerigateError("presign_storage_disabled", ENCRYPTED_AT_REST, SHARE);
   if (!enabled) throw new VerigateError("presign_storage_disabled");
   const missing = config.warnings.filter(isPresignStorageWarning);
   // No bucket and no warning: on AWS that is the problem `missing_s3_bucket`, and the guard refused the request already.

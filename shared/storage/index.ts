@@ -29,8 +29,11 @@ export interface ObjectStorage {
  * under `blobKey` until `complete`, and the stored parts are not readable before it.
  */
 export interface MultipartStorage {
-  /** Starts a multipart upload of `blobKey` and returns the store's upload id. */
-  create(blobKey: string, options: { contentType?: string }): Promise<string>;
+  /**
+   * Starts a multipart upload of `blobKey` and returns the store's upload id. `checksums: false` starts it without
+   * S3's SHA-256 part checksums, for parts whose digest is unknown before they are sent (encrypted sessions).
+   */
+  create(blobKey: string, options: { contentType?: string; checksums?: boolean }): Promise<string>;
   /**
    * Stores exactly `length` bytes of `body` as part `partNumber` (sending a part number again replaces it) and
    * returns what `complete` needs. The store checks the part against `sha256` itself where it can (S3, rejecting
@@ -47,12 +50,13 @@ export interface PartOptions {
   length: number;
   /**
    * Required, unlike `put`'s: S3 refuses a part of a SHA-256 upload without its checksum header, which must
-   * come before the body, and `complete` hands each part's SHA-256 back to S3.
+   * come before the body, and `complete` hands each part's SHA-256 back to S3. Absent only in an upload created
+   * with `checksums: false`, whose parts are then stored with an empty `sha256`.
    */
-  sha256: Uint8Array;
+  sha256?: Uint8Array | undefined;
 }
 
-/** One stored part as `complete` needs it: its number, the store's ETag for it, and its SHA-256 (lowercase hex). */
+/** One stored part as `complete` needs it: its number, the store's ETag for it, and its SHA-256 (lowercase hex; empty without checksums). */
 export interface StoredPart {
   partNumber: number;
   etag: string;

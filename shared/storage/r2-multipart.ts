@@ -39,7 +39,7 @@ export class R2Multipart implements MultipartStorage {
   async uploadPart(blobKey: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array>, options: PartOptions): Promise<StoredPart> {
     const sized = body.pipeThrough(new FixedLengthStream(options.length));
     const { etag } = await this.#bucket.resumeMultipartUpload(blobKey, uploadId).uploadPart(partNumber, sized);
-    return { partNumber, etag, sha256: toHex(options.sha256) };
+    return { partNumber, etag, sha256: options.sha256 ? toHex(options.sha256) : "" };
   }
 
   async complete(blobKey: string, uploadId: string, parts: StoredPart[]): Promise<void> {

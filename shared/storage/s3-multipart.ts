@@ -20,12 +20,12 @@ export class S3Multipart implements MultipartStorage {
     this.#bucket = bucket;
   }
 
-  async create(blobKey: string, options: { contentType?: string }): Promise<string> {
+  async create(blobKey: string, options: { contentType?: string; checksums?: boolean }): Promise<string> {
     const { UploadId } = await this.#client.send(
       new CreateMultipartUploadCommand({
         Bucket: this.#bucket,
         Key: blobKey,
-        ChecksumAlgorithm: "SHA256",
+        ...(options.checksums === false ? {} : { ChecksumAlgorithm: "SHA256" }),
         ...(options.contentType ? { ContentType: options.contentType } : {}),
       }),
     );
@@ -43,13 +43,13 @@ export class S3Multipart implements MultipartStorage {
           PartNumber: partNumber,
           Body: source,
           ContentLength: options.length,
-          ChecksumSHA256: toBase64(options.sha256),
+          ...(options.sha256 ? { ChecksumSHA256: toBase64(options.sha256) } : {}),
         }),
         { abortSignal },
       ),
     ).catch(badDigestAsMismatch(`part ${partNumber} of ${blobKey}`));
     if (!ETag) throw new VerigateError("internal", `S3 answered part ${partNumber} of ${blobKey} without an ETag`);
-    return { partNumber, etag: ETag, sha256: toHex(options.sha256) };
+    return { partNumber, etag: ETag, sha256: options.sha256 ? toHex(options.sha256) : "" };
   }
 
   async complete(blobKey: string, uploadId: string, parts: StoredPart[]): Promise<void> {
@@ -61,7 +61,11 @@ export class S3Multipart implements MultipartStorage {
         Key: blobKey,
         UploadId: uploadId,
         MultipartUpload: {
-          Parts: ordered.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag, ChecksumSHA256: toBase64(fromHex(part.sha256)) })),
+          Parts: ordered.map((part) => ({
+            PartNumber: part.partNumber,
+            ETag: part.etag,
+            ...(part.sha256 ? { ChecksumSHA256: toBase64(fromHex(part.sha256)) } : {}),
+          })),
         },
       }),
     );

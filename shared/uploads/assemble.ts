@@ -2,6 +2,7 @@ import { VerigateError } from "../errors/index.ts";
 import { describeError } from "../log.ts";
 import { updateSession } from "./access.ts";
 import type { UploadDeps } from "./deps.ts";
+import { sealedBlobSize } from "./sealed-parts.ts";
 import { NO_PROGRESS, progressOf } from "./progress.ts";
 import type { UploadSession } from "./store.ts";
 
@@ -22,7 +23,8 @@ export async function assembleParts(deps: UploadDeps, session: UploadSession, re
     await deps.storage.multipart.complete(
       session.blob,
       session.storage_upload_id,
-      parts.map((part) => ({ partNumber: part.part, etag: part.etag, sha256: part.sha256 })),
+      // An encrypted session's parts were stored without checksums: their SHA-256s are the plaintext's.
+      parts.map((part) => ({ partNumber: part.part, etag: part.etag, sha256: session.encryption ? "" : part.sha256 })),
     );
   } catch (error) {
     if (!(await holdsDeclaredSize(deps, session))) {
@@ -37,5 +39,5 @@ export async function assembleParts(deps: UploadDeps, session: UploadSession, re
 async function holdsDeclaredSize(deps: UploadDeps, session: UploadSession): Promise<boolean> {
   const stored = await deps.storage.get(session.blob, { offset: 0, length: 1 });
   await stored?.body.cancel();
-  return stored?.size === session.size;
+  return stored?.size === (session.encryption ? sealedBlobSize(session) : session.size);
 }

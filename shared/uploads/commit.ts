@@ -35,6 +35,7 @@ export async function commitVerified(deps: UploadDeps, session: UploadSession, d
     created_at: new Date(deps.clock()).toISOString(),
     keyid: session.keyid,
     blob: session.blob,
+    ...(session.encryption ? { encryption: session.encryption } : {}),
   });
   const current = await readCurrent(deps, session.key);
   const condition = conditionFor(session, current);

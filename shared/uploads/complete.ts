@@ -90,7 +90,9 @@ async function takeLease(deps: UploadDeps, session: UploadSession, holder: strin
 
 /** `upload_incomplete` unless every part from 1 to `part_count` is recorded at its size, naming the first that are not. */
 async function requireEveryPart(deps: UploadDeps, session: UploadSession): Promise<void> {
-  const recorded = new Map((await deps.uploads.listParts(session.id)).map((part) => [part.part, part.size]));
+  // A part with no ETag is an encrypted part's claim whose upload never finished (sealed-parts.ts): not stored.
+  const stored = (await deps.uploads.listParts(session.id)).filter((part) => part.etag !== "");
+  const recorded = new Map(stored.map((part) => [part.part, part.size]));
   const missing: number[] = [];
   for (let part = 1; part <= session.part_count && missing.length < MISSING_LISTED; part++) {
     if (recorded.get(part) !== partLength(session, part)) missing.push(part);

@@ -1,3 +1,4 @@
+import { newObjectKey } from "../crypto/envelope.ts";
 import { SHARE, VerigateError } from "../errors/index.ts";
 import { readCurrent, DEFAULT_CONTENT_TYPE } from "../objects/manifest.ts";
 import { commitCondition, type WritePrecondition } from "../objects/precondition.ts";
@@ -39,7 +40,11 @@ export async function createUpload(deps: UploadDeps, input: CreateUploadInput, l
   const partSize = partSizeFor(input.size, limits.chunkSize, limits.uploadPartBytes);
   const expiresMs = nowMs + limits.uploadSessionSeconds * 1000;
   const contentType = input.contentType ?? DEFAULT_CONTENT_TYPE;
-  const storageUploadId = await deps.storage.multipart.create(blob, { contentType });
+  const ring = deps.config.encryption.ring;
+  // Made here and kept only wrapped, so every part and the commit use the one data key of this version.
+  const encryption = ring ? (await newObjectKey(ring, { key: input.key, version })).encryption : undefined;
+  // An encrypted part's SHA-256 is unknown before it is sealed: the gateway's digests and tags carry its integrity.
+  const storageUploadId = await deps.storage.multipart.create(blob, encryption ? { checksums: false } : { contentType });
   const session: UploadSession = {
     id: newUploadId(nowMs),
     rev: 0,
@@ -54,6 +59,7 @@ export async function createUpload(deps: UploadDeps, input: CreateUploadInput, l
     part_count: Math.ceil(input.size / partSize),
     version,
     blob,
+    ...(encryption ? { encryption } : {}),
     storage_upload_id: storageUploadId,
     if_none_match: input.ifNoneMatch === true,
     if_match: input.ifMatch ?? null,

@@ -8,6 +8,8 @@ import { presignSettings } from "../presign/storage-get.ts";
  * it needs R2's S3 endpoint and keys, which the operator gives with `PRESIGN_STORAGE=on`.
  */
 export function directPartsAvailable(config: Readonly<Config>): boolean {
+  // Under encryption the gateway must seal every chunk itself: presignSettings refuses direct parts then.
+  if (config.encryption.ring) return false;
   return config.s3 !== undefined && (config.runtime !== "workers" || config.presignStorage) && !config.warnings.some(isPresignStorageWarning);
 }
 

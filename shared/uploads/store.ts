@@ -1,3 +1,5 @@
+import type { ManifestEncryption } from "../crypto/envelope.ts";
+
 /**
  * The upload session store: the strongly consistent record of each upload session and its parts (docs/PROTOCOL.md
  * "Upload sessions", docs/STORAGE.md). Separate from the metadata store because a session is read right after it
@@ -63,6 +65,11 @@ export interface UploadSession {
   /** The version and blob the object gets; fixed at create. */
   version: string;
   blob: string;
+  /**
+   * An encrypted session's data key, wrapped for its key and version (docs/ENCRYPTION.md), made at create; the
+   * manifest it commits carries it. The multipart upload then has no store-side part checksums.
+   */
+  encryption?: ManifestEncryption;
   /** The store's multipart upload id (`MultipartStorage.create`). */
   storage_upload_id: string;
   /** The precondition given at create, enforced by the commit: `If-None-Match: *` or `If-Match`. */

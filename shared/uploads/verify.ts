@@ -1,4 +1,7 @@
+import type { ObjectCipher } from "../crypto/chunk-aead.ts";
+import { CHUNK_TAG_BYTES, isLastChunk } from "../crypto/chunk-layout.ts";
 import { timingSafeEqual, fromHex } from "../crypto/encoding.ts";
+import { EncryptionFailure } from "../crypto/failures.ts";
 import { ResumableSha256 } from "../crypto/sha256-resumable.ts";
 import { VerigateError } from "../errors/index.ts";
 import { chunkReader } from "../objects/chunk-reader.ts";
@@ -7,6 +10,7 @@ import type { Manifest } from "../objects/manifest.ts";
 import { updateSession } from "./access.ts";
 import type { UploadDeps } from "./deps.ts";
 import { CHECKPOINT_BYTES, progressOf, type VerifyProgress } from "./progress.ts";
+import { sealedBlobSize, sessionCipher } from "./sealed-parts.ts";
 import type { UploadSession } from "./store.ts";
 
 /** The chunk digests of the object, as the manifest holds them (inline or a tree), once every byte was hashed. */
@@ -39,6 +43,10 @@ export type SliceResult =
  */
 export async function verifySlice(deps: UploadDeps, session: UploadSession, holder: string, limits: SliceLimits): Promise<SliceResult> {
   const chunk = session.chunk_size;
+  const cipher = session.encryption ? await sessionCipher(deps, session) : undefined;
+  const blobSize = cipher ? sealedBlobSize(session) : session.size;
+  // An encrypted blob holds a tag after every chunk: plaintext offset (a chunk boundary or the end) -> blob offset.
+  const at = (offset: number) => (cipher ? offset + CHUNK_TAG_BYTES * Math.ceil(offset / chunk) : offset);
   let current = session;
   let verify: VerifyProgress = progressOf(session).verify;
   const sha = verify.hash === null ? new ResumableSha256() : ResumableSha256.fromState(verify.hash);
@@ -49,18 +57,23 @@ export async function verifySlice(deps: UploadDeps, session: UploadSession, hold
   while (verify.offset < sliceEnd && !outOfTime) {
     const start = verify.offset;
     const end = Math.min(sliceEnd, start + CHECKPOINT_BYTES);
-    const stored = await deps.storage.get(session.blob, { offset: start, length: end - start });
-    if (!stored || stored.size !== session.size) {
-      return { kind: "mismatch", session: current, detail: `the assembled object holds ${stored?.size ?? 0} bytes; ${session.size} declared` };
+    const stored = await deps.storage.get(session.blob, { offset: at(start), length: at(end) - at(start) });
+    if (!stored || stored.size !== blobSize) {
+      return { kind: "mismatch", session: current, detail: `the assembled object holds ${stored?.size ?? 0} bytes; ${blobSize} expected` };
     }
     const reader = chunkReader(stored.body);
     let reached = start;
     while (reached < end && !outOfTime) {
       const want = Math.min(chunk, end - reached);
-      const bytes = await reader.read(want);
-      if (bytes.length < want) throw new VerigateError("internal", `storage ended the read of ${session.blob} at ${reached + bytes.length}, before ${end}`);
-      const digest = crypto.subtle.digest("SHA-256", bytes);
-      sha.update(bytes);
+      const chunkBytes = await reader.read(cipher ? want + CHUNK_TAG_BYTES : want);
+      if (chunkBytes.length < (cipher ? want + CHUNK_TAG_BYTES : want)) {
+        throw new VerigateError("internal", `storage ended the read of ${session.blob} at chunk ${reached / chunk}, before ${end}`);
+      }
+      // An encrypted object's digests are its ciphertext chunks'; the whole SHA-256 is the plaintext's.
+      const digest = crypto.subtle.digest("SHA-256", chunkBytes);
+      const plaintext = cipher ? await openChunk(cipher, reached / chunk, session, chunkBytes) : chunkBytes;
+      if (!plaintext) return { kind: "mismatch", session: current, detail: `chunk ${reached / chunk} of the assembled object fails its tag` };
+      sha.update(plaintext);
       await tree.add(new Uint8Array(await digest));
       reached += want;
       outOfTime = deps.clock() >= limits.deadlineMs;
@@ -81,4 +94,14 @@ export async function verifySlice(deps: UploadDeps, session: UploadSession, hold
     return { kind: "mismatch", session: current, detail: "the assembled object's SHA-256 differs from the declared sha256" };
   }
   return { kind: "verified", session: current, digests: await tree.finish() };
+}
+
+/** Chunk `index`'s plaintext, or null when its tag fails: what storage assembled is not what the parts sealed. */
+async function openChunk(cipher: ObjectCipher, index: number, session: UploadSession, sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array | null> {
+  try {
+    return await cipher.decrypt(index, isLastChunk(index, session.size, session.chunk_size), sealed);
+  } catch (error) {
+    if (error instanceof EncryptionFailure) return null;
+    throw error;
+  }
 }

@@ -48,7 +48,8 @@ export function uploadStatusBody(session: UploadSession, parts: SessionPart[], v
   return {
     ...createUploadBody(session, directParts),
     state: session.state,
-    parts: parts.map(partBody),
+    // A part without an ETag is an encrypted part's claim whose upload never finished (sealed-parts.ts): not stored.
+    parts: parts.filter((part) => part.etag !== "").map(partBody),
     verified_bytes: verifiedBytes,
     ...(session.state === "completed" ? { version: session.version } : {}),
     ...(session.state === "failed" && session.failure ? { failure: session.failure } : {}),

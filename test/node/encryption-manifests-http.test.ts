@@ -195,8 +195,9 @@ describe.each(RUNTIMES)("signed manifests on %s", (_runtime, start) => {
     const [gone, wrong] = [uniqueKey("gone-kid"), uniqueKey("wrong-key")];
     await put(gateway, gone, randomBytes(CHUNK));
     await put(gateway, wrong, randomBytes(CHUNK));
-    await write(gateway, `obj:${gone}`, await resign(await stored(gateway, `obj:${gone}`), parseKeyRing(`k0=${base64Key()}`)));
-    await write(gateway, `obj:${wrong}`, await resign(await stored(gateway, `obj:${wrong}`), parseKeyRing(`k1=${base64Key()}`)));
+    // Signed only: since PUTs are encrypted, the data key stays wrapped under the deployment's key (resign would need the foreign one).
+    await write(gateway, `obj:${gone}`, await signManifest(parseKeyRing(`k0=${base64Key()}`), await stored(gateway, `obj:${gone}`)));
+    await write(gateway, `obj:${wrong}`, await signManifest(parseKeyRing(`k1=${base64Key()}`), await stored(gateway, `obj:${wrong}`)));
     await expectRefused(gateway, gone, 503, "misconfigured", "encryption_key_unavailable", "key_unavailable");
     await expectRefused(gateway, wrong, 503, "misconfigured", "encryption_key_unavailable", "key_unavailable");
   });

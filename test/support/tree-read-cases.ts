@@ -70,7 +70,7 @@ async function storeObject(backend: TreeReadBackend): Promise<Stored> {
 }
 
 function depsOf(stored: Stored, backend: TreeReadBackend) {
-  return { storage: stored.storage, log: stored.log, streams: backend.streams };
+  return { storage: stored.storage, log: stored.log, streams: backend.streams, config: { encryption: { ring: null, readUnsignedLegacy: false } } };
 }
 
 async function read(stored: Stored, backend: TreeReadBackend, span?: ByteRange): Promise<{ received: Uint8Array; error: unknown }> {
