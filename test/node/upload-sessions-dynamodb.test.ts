@@ -1,52 +1,40 @@
-import { BatchWriteItemCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTable, TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
+import { BatchWriteItemCommand, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { describe, expect, it } from "vitest";
+import { TTL_ATTRIBUTE } from "../../shared/metadata/dynamodb-table.ts";
 import { DynamoUploadSessionStore, partItem } from "../../shared/uploads/dynamodb.ts";
 import type { SessionPart } from "../../shared/uploads/store.ts";
 import { describeUploadSessionStoreContract, newSession, partOf } from "../contracts/upload-sessions.ts";
-import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, type LocalServer, startDynalite } from "./support/aws-local.ts";
+import { useDynaliteTable } from "./support/dynalite-table.ts";
 
 const TABLE = "verigate-upload-sessions";
 /** BatchWriteItem's most. */
 const BATCH_ITEMS = 25;
 
-let dynalite: LocalServer;
-let dynamo: DynamoDBClient;
-
-beforeAll(async () => {
-  dynalite = await startDynalite();
-  dynamo = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
-  await createTable(dynamo, TABLE);
-});
-
-afterAll(async () => {
-  dynamo?.destroy();
-  await dynalite?.stop();
-});
+const { client: dynamo, connect } = useDynaliteTable(TABLE);
 
 /** The store's own part items, written 25 to a BatchWriteItem instead of three calls per part (dynalite took 20 s for 10,000). */
 async function batchWriteParts(id: string, parts: SessionPart[]): Promise<void> {
   const expiresAt = Math.ceil(Date.parse(newSession().expires_at) / 1000);
   for (let at = 0; at < parts.length; at += BATCH_ITEMS) {
     const requests = parts.slice(at, at + BATCH_ITEMS).map((part) => ({ PutRequest: { Item: partItem(id, part, expiresAt) } }));
-    const { UnprocessedItems } = await dynamo.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: requests } }));
+    const { UnprocessedItems } = await dynamo().send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: requests } }));
     expect(UnprocessedItems?.[TABLE] ?? []).toEqual([]);
   }
 }
 
-describeUploadSessionStoreContract("DynamoDB (dynalite)", () => new DynamoUploadSessionStore(dynamo, TABLE), {
+describeUploadSessionStoreContract("DynamoDB (dynalite)", () => new DynamoUploadSessionStore(dynamo(), TABLE), {
   backend: "dynamodb",
   fillParts: { how: "by BatchWriteItem of the store's part items", fill: batchWriteParts },
 });
 
 describe("DynamoUploadSessionStore", () => {
   it("keeps the session at u#<id>/s with rev as a number, and each part at p#<5 digits> with a TTL a week after the session's expiry", async () => {
-    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
     await store.putPart(session.id, partOf(2));
     const expiresAt = Date.parse(session.expires_at) / 1000;
-    const { Item: stored } = await dynamo.send(
+    const { Item: stored } = await dynamo().send(
       new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `u#${session.id}` }, sk: { S: "s" } }, ConsistentRead: true }),
     );
     expect(stored).toEqual({
@@ -56,7 +44,7 @@ describe("DynamoUploadSessionStore", () => {
       rev: { N: "1" },
       expires_at: { N: String(expiresAt) },
     });
-    const { Item: part } = await dynamo.send(
+    const { Item: part } = await dynamo().send(
       new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `u#${session.id}` }, sk: { S: "p#00002" } }, ConsistentRead: true }),
     );
     expect(part).toEqual({
@@ -68,7 +56,7 @@ describe("DynamoUploadSessionStore", () => {
   });
 
   it("refuses a part number its sort key cannot order (outside 1..10,000)", async () => {
-    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
     await expect(store.putPart(session.id, partOf(10_001))).rejects.toThrow(/outside 1\.\.10000/);
@@ -80,10 +68,10 @@ describe("DynamoUploadSessionStore", () => {
     ["between the first check and the part's write", "before"],
     ["between the part's write and the second check", "after"],
   ] as const)("a delete landing %s leaves no part and putPart answers false", async (_gap, when) => {
-    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
-    const racing = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
+    const racing = connect();
     racing.middlewareStack.add(
       (next, context) => async (args) => {
         const writesPart = context.commandName === "PutItemCommand" && (args.input as { Item?: { sk?: { S?: string } } }).Item?.sk?.S?.startsWith("p#");
@@ -104,12 +92,12 @@ describe("DynamoUploadSessionStore", () => {
   });
 
   it("a part sent while a delete is listing the partition is refused, never left behind (the session item goes first)", async () => {
-    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
     await store.putPart(session.id, partOf(1));
     let racingPut: Promise<boolean> | undefined;
-    const deleting = new DynamoDBClient({ endpoint: dynalite.endpoint, region: LOCAL_AWS_REGION, credentials: LOCAL_DYNAMODB_CREDENTIALS });
+    const deleting = connect();
     deleting.middlewareStack.add(
       (next, context) => async (args) => {
         const result = await next(args);
@@ -131,7 +119,7 @@ describe("DynamoUploadSessionStore", () => {
   });
 
   it("delete removes more items than one Query page and one BatchWriteItem hold", async () => {
-    const store = new DynamoUploadSessionStore(dynamo, TABLE);
+    const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
     // 2,000 parts of about 600 bytes: past DynamoDB's 1 MB Query page, and 80 batches of 25.
