@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { assertNextRev, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
+import { assertNextRev, judgeClaim, type PartClaim, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
 
 const SCHEMA = [
   // One row: the session as JSON, with its rev beside it so the compare-and-set is one UPDATE ... WHERE rev = ?.
@@ -11,8 +11,8 @@ const SCHEMA = [
 /**
  * One upload session on Workers: one object per session id (`idFromName(id)`), SQLite storage holding the session
  * row and its parts (docs/STORAGE.md "Upload sessions"). Every method runs its SQL synchronously with no await in
- * between, and an object runs one such call at a time, so create-if-absent, the compare-and-set on `rev`, and a part
- * written only while the session exists are each atomic without a lock.
+ * between, and an object runs one such call at a time, so create-if-absent, the compare-and-set on `rev`, a part
+ * written only while the session exists, and a part's digest claim are each atomic without a lock.
  *
  * The tables are created by the first `create`, not by the constructor: a read of an id that never existed (a
  * guessed upload id) then writes nothing, and `delete` (`deleteAll`) leaves the object with no storage at all.
@@ -56,6 +56,14 @@ export class UploadSessions extends DurableObject {
     return true;
   }
 
+  claimPart(part: SessionPart): PartClaim {
+    if (!this.#exists()) return "missing";
+    const [recorded] = this.ctx.storage.sql.exec<{ sha256: string }>("SELECT sha256 FROM parts WHERE part = ?", part.part).toArray();
+    const { claim, write } = judgeClaim(recorded?.sha256, part);
+    if (write) this.putPart(part);
+    return claim;
+  }
+
   listParts(): SessionPart[] {
     if (!this.#exists()) return [];
     return this.ctx.storage.sql
@@ -82,6 +90,7 @@ export interface UploadSessionsNamespace<Id> {
     get(): Promise<UploadSession | null>;
     update(next: UploadSession, expectedRev: number): Promise<boolean>;
     putPart(part: SessionPart): Promise<boolean>;
+    claimPart(part: SessionPart): Promise<PartClaim>;
     listParts(): Promise<SessionPart[]>;
     delete(): Promise<void>;
   };
@@ -114,6 +123,11 @@ export class DurableObjectUploadSessionStore<Id> implements UploadSessionStore {
 
   putPart(id: string, part: SessionPart): Promise<boolean> {
     return this.#object(id).putPart(part);
+  }
+
+  /** One call to the session's object, which runs the read and the write with nothing in between: the claim is atomic. */
+  claimPart(id: string, part: SessionPart): Promise<PartClaim> {
+    return this.#object(id).claimPart(part);
   }
 
   listParts(id: string): Promise<SessionPart[]> {

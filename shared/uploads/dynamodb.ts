@@ -6,9 +6,10 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { TTL_ATTRIBUTE } from "../metadata/dynamodb-table.ts";
-import { assertNextRev, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
+import { assertNextRev, type PartClaim, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
 
 const PARTITION_PREFIX = "u#";
 const SESSION_SORT_KEY = "s";
@@ -27,6 +28,10 @@ const BATCH_RETRY_BASE_MS = 50;
  * deletes lazily, within days, which only delays reclaiming the space.
  */
 const ORPHAN_PART_TTL_SECONDS = 7 * 24 * 3600;
+/** `claimPart` before the part is stored (empty ETag): a record of the same digest keeps the ETag it has. */
+const CLAIM_PART = "SET #v = if_not_exists(#v, :v), #ttl = if_not_exists(#ttl, :ttl), #sha256 = :sha256";
+/** `claimPart` with the store's ETag: replaces a record of the same digest. */
+const RECORD_CLAIMED_PART = "SET #v = :v, #ttl = :ttl, #sha256 = :sha256";
 
 /**
  * Upload sessions in the gateway's DynamoDB table (docs/STORAGE.md "Upload sessions"): a session's items share the
@@ -39,7 +44,9 @@ const ORPHAN_PART_TTL_SECONDS = 7 * 24 * 3600;
  * stand-in, lacks), so `putPart` checks, writes, and checks again, while `delete` removes the session item before its
  * parts: a part written while a delete runs is either seen by the delete's Query (it was written before the session
  * item went) or seen missing by the second check, which deletes the part and answers false. Only a crash between the
- * write and the second check leaves a part behind, and TTL removes it (`ORPHAN_PART_TTL_SECONDS`).
+ * write and the second check leaves a part behind, and TTL removes it (`ORPHAN_PART_TTL_SECONDS`). `claimPart` is the
+ * same three steps around one conditional UpdateItem on the part item alone, which needs no transaction: the part's
+ * digest is also kept as the attribute `sha256` for its condition.
  */
 export class DynamoUploadSessionStore implements UploadSessionStore {
   readonly backend = "dynamodb" as const;
@@ -67,12 +74,39 @@ export class DynamoUploadSessionStore implements UploadSessionStore {
   }
 
   async putPart(id: string, part: SessionPart): Promise<boolean> {
-    const expiresAt = await this.#sessionExpiry(id);
-    if (expiresAt === null) return false;
-    await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: partItem(id, part, expiresAt) }));
-    if ((await this.#sessionExpiry(id)) !== null) return true;
-    await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: partKey(id, part.part) }));
-    return false;
+    const written = await this.#whileSessionExists(id, part.part, async (expiresAt) => {
+      await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: partItem(id, part, expiresAt) }));
+      return true;
+    });
+    return written ?? false;
+  }
+
+  /**
+   * `judgeClaim` as one conditional UpdateItem: the condition refuses another digest, `if_not_exists` keeps a
+   * recorded ETag from an empty one, and the item as it was before says whether the part had a record.
+   */
+  async claimPart(id: string, part: SessionPart): Promise<PartClaim> {
+    const claim = await this.#whileSessionExists(id, part.part, async (expiresAt): Promise<PartClaim> => {
+      const values = partValues(part, expiresAt);
+      try {
+        const { Attributes } = await this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: partKey(id, part.part),
+            UpdateExpression: part.etag === "" ? CLAIM_PART : RECORD_CLAIMED_PART,
+            ConditionExpression: "attribute_not_exists(sk) OR #sha256 = :sha256",
+            ExpressionAttributeNames: { "#v": "v", "#ttl": TTL_ATTRIBUTE, "#sha256": "sha256" },
+            ExpressionAttributeValues: { ":v": values.v, ":ttl": values.ttl, ":sha256": values.sha256 },
+            ReturnValues: "ALL_OLD",
+          }),
+        );
+        return Attributes === undefined ? "claimed" : "same";
+      } catch (error) {
+        if (error instanceof Error && error.name === "ConditionalCheckFailedException") return "conflict";
+        throw error;
+      }
+    });
+    return claim ?? "missing";
   }
 
   async listParts(id: string): Promise<SessionPart[]> {
@@ -134,6 +168,19 @@ export class DynamoUploadSessionStore implements UploadSessionStore {
     }
   }
 
+  /**
+   * Runs `write` of part `part` of session `id` between two checks that the session exists (see the class comment);
+   * null when it did not, or went meanwhile (the part item is then deleted).
+   */
+  async #whileSessionExists<T>(id: string, part: number, write: (sessionExpiresAt: number) => Promise<T>): Promise<T | null> {
+    const expiresAt = await this.#sessionExpiry(id);
+    if (expiresAt === null) return null;
+    const result = await write(expiresAt);
+    if ((await this.#sessionExpiry(id)) !== null) return result;
+    await this.#client.send(new DeleteItemCommand({ TableName: this.#table, Key: partKey(id, part) }));
+    return null;
+  }
+
   /** The session's expiry in epoch seconds, or null when there is no session. */
   async #sessionExpiry(id: string): Promise<number | null> {
     const { Item } = await this.#client.send(
@@ -161,7 +208,13 @@ function sessionKey(id: string): Record<string, AttributeValue> {
 
 /** The item of one part of session `id`, which expires at `sessionExpiresAt` (epoch seconds); the tests fill sessions with it. */
 export function partItem(id: string, part: SessionPart, sessionExpiresAt: number): Record<string, AttributeValue> {
-  return { ...partKey(id, part.part), v: { S: JSON.stringify(part) }, [TTL_ATTRIBUTE]: { N: String(sessionExpiresAt + ORPHAN_PART_TTL_SECONDS) } };
+  const { v, sha256, ttl } = partValues(part, sessionExpiresAt);
+  return { ...partKey(id, part.part), v, sha256, [TTL_ATTRIBUTE]: ttl };
+}
+
+/** A part item's attributes: the part as JSON, its digest on its own for `claimPart`'s condition, and its TTL. */
+function partValues(part: SessionPart, sessionExpiresAt: number): Record<"v" | "sha256" | "ttl", AttributeValue> {
+  return { v: { S: JSON.stringify(part) }, sha256: { S: part.sha256 }, ttl: { N: String(sessionExpiresAt + ORPHAN_PART_TTL_SECONDS) } };
 }
 
 function partKey(id: string, part: number): Record<string, AttributeValue> {

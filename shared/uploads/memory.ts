@@ -1,4 +1,4 @@
-import { assertNextRev, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
+import { assertNextRev, judgeClaim, type PartClaim, type SessionPart, type UploadSession, type UploadSessionStore } from "./store.ts";
 
 /** Sessions in process memory for tests and single-process local runs; records are cloned so callers cannot alias them. */
 export class MemoryUploadSessionStore implements UploadSessionStore {
@@ -29,6 +29,16 @@ export class MemoryUploadSessionStore implements UploadSessionStore {
     if (!entry) return false;
     entry.parts.set(part.part, JSON.stringify(part));
     return true;
+  }
+
+  /** Atomic: nothing awaits between reading the record and writing it. */
+  async claimPart(id: string, part: SessionPart): Promise<PartClaim> {
+    const entry = this.#sessions.get(id);
+    if (!entry) return "missing";
+    const recorded = entry.parts.get(part.part);
+    const { claim, write } = judgeClaim(recorded === undefined ? undefined : (JSON.parse(recorded) as SessionPart).sha256, part);
+    if (write) entry.parts.set(part.part, JSON.stringify(part));
+    return claim;
   }
 
   async listParts(id: string): Promise<SessionPart[]> {

@@ -9,21 +9,20 @@ import { streamHashed } from "../objects/hashed-stream.ts";
 import { updateSession } from "./access.ts";
 import type { UploadDeps } from "./deps.ts";
 import type { PartUpload } from "./parts.ts";
-import type { SessionPart, UploadSession } from "./store.ts";
+import type { PartClaim, SessionPart, UploadSession } from "./store.ts";
 
 /**
  * Parts of an encrypted session (docs/ENCRYPTION.md "Nonce uniqueness on every write path"). The session holds one
  * data key for the version it commits, and chunk i of the object is sealed with nonce i whichever attempt of its part
- * sends it, so a part must never be sealed over two different plaintexts. Hence: the part's signed SHA-256 is recorded
- * (a claim with no ETag) before its first byte is sealed, a later attempt of that part must declare the same digest
- * (else 409 `already_exists`), and an attempt that fails once sealing started fails the whole session (its data key
- * is burned; the client starts a new session), since bytes other than the declared ones may have been sealed.
+ * sends it, so a part must never be sealed over two different plaintexts. Hence: the part's signed SHA-256 is claimed
+ * (`claimPart`, atomic in every store, with no ETag) before its first byte is sealed, so of the attempts of that part,
+ * concurrent ones too, only those declaring the first claimed digest go on (else 409 `already_exists`), and an attempt
+ * that fails once sealing started fails the whole session (its data key is burned; the client starts a new session),
+ * since bytes other than the declared ones may have been sealed.
  */
 export async function uploadSealedPart(deps: UploadDeps, session: UploadSession, part: number, size: number, input: PartUpload): Promise<SessionPart> {
   const declared = toHex(input.sha256);
-  const earlier = (await deps.uploads.listParts(session.id)).find((recorded) => recorded.part === part);
-  if (earlier && earlier.sha256 !== declared) throw new VerigateError("already_exists", `part ${part} was already sent with another digest`, SHARE);
-  if (!earlier && !(await deps.uploads.putPart(session.id, { part, size, sha256: declared, etag: "" }))) throw new VerigateError("not_found");
+  requireClaim(await deps.uploads.claimPart(session.id, { part, size, sha256: declared, etag: "" }), part);
   const cipher = await sessionCipher(deps, session);
   const firstChunk = ((part - 1) * session.part_size) / session.chunk_size;
   const endsObject = part === session.part_count;
@@ -42,8 +41,17 @@ export async function uploadSealedPart(deps: UploadDeps, session: UploadSession,
     throw error;
   }
   const record = { part, size, sha256: declared, etag };
-  if (!(await deps.uploads.putPart(session.id, record))) throw new VerigateError("not_found");
+  requireClaim(await deps.uploads.claimPart(session.id, record), part);
   return record;
+}
+
+/**
+ * Refuses an attempt whose claim another digest holds (409), or whose session is gone. The record with the ETag is
+ * a claim too, so no write ever gives a claimed part another digest.
+ */
+function requireClaim(claim: PartClaim, part: number): void {
+  if (claim === "conflict") throw new VerigateError("already_exists", `part ${part} was already sent with another digest`, SHARE);
+  if (claim === "missing") throw new VerigateError("not_found");
 }
 
 /** The cipher of an encrypted session's chunks: its data key unwrapped for the session's object key and version. */

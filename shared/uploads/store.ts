@@ -22,10 +22,34 @@ export interface UploadSessionStore {
   update(next: UploadSession, expectedRev: number): Promise<boolean>;
   /** Records (or replaces) one part of session `id`; false when the session is gone. */
   putPart(id: string, part: SessionPart): Promise<boolean>;
+  /**
+   * Records `part` only while no other digest holds its part number, atomically: of concurrent claims of one part
+   * with different digests exactly one is `claimed` (docs/ENCRYPTION.md "Nonce uniqueness on every write path").
+   * An empty `etag` claims the part before its bytes are stored and leaves a record of the same digest as it is; a
+   * claim with the store's ETag replaces a record of the same digest. See `judgeClaim` for every answer.
+   */
+  claimPart(id: string, part: SessionPart): Promise<PartClaim>;
   /** Every recorded part of session `id` in part-number order (empty when the session is gone). */
   listParts(id: string): Promise<SessionPart[]>;
   /** Removes the session and all its parts; removing a missing session succeeds. */
   delete(id: string): Promise<void>;
+}
+
+/**
+ * What `claimPart` answered: `claimed` (the part had no record; `part` is now it), `same` (a record of the same digest
+ * holds it: a retry of the same bytes), `conflict` (a record of another digest holds it; nothing written), or
+ * `missing` (no session; nothing written).
+ */
+export type PartClaim = "claimed" | "same" | "conflict" | "missing";
+
+/**
+ * The one rule of `claimPart` for a part whose record holds `recordedSha256` (undefined when it has none): the answer
+ * and whether `part` is written. A store applies it in one atomic step (DynamoDB states it as its condition).
+ */
+export function judgeClaim(recordedSha256: string | undefined, part: SessionPart): { claim: Exclude<PartClaim, "missing">; write: boolean } {
+  if (recordedSha256 === undefined) return { claim: "claimed", write: true };
+  if (recordedSha256 !== part.sha256) return { claim: "conflict", write: false };
+  return { claim: "same", write: part.etag !== "" };
 }
 
 /** A caller bug, refused before anything is written: `rev` must count every update, or the compare-and-set means nothing. */

@@ -168,6 +168,83 @@ export function describeUploadSessionStoreContract(
       expect(await store.listParts(session.id)).toEqual([partOf(1), resent, partOf(10)]);
     });
 
+    describe("claimPart: one digest per part, atomically (encrypted sessions, docs/ENCRYPTION.md)", () => {
+      const claimOf = (part: number, sha256?: string): SessionPart => ({ ...partOf(part, sha256), etag: "" });
+
+      it("claims a part with no record, and a claim with the ETag then records it", async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        expect(await store.claimPart(session.id, claimOf(2))).toBe("claimed");
+        expect(await store.listParts(session.id)).toEqual([claimOf(2)]);
+        expect(await store.claimPart(session.id, partOf(2))).toBe("same");
+        expect(await store.listParts(session.id)).toEqual([partOf(2)]);
+      });
+
+      it("answers same to the same digest, and a claim with no ETag keeps the recorded one", async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        expect(await store.claimPart(session.id, partOf(1))).toBe("claimed");
+        expect(await store.claimPart(session.id, claimOf(1))).toBe("same");
+        expect(await store.listParts(session.id)).toEqual([partOf(1)]);
+        const retried = { ...partOf(1), etag: '"etag-of-the-retry"' };
+        expect(await store.claimPart(session.id, retried)).toBe("same");
+        expect(await store.listParts(session.id)).toEqual([retried]);
+      });
+
+      it("answers conflict to another digest, with or without an ETag, and writes nothing", async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        expect(await store.claimPart(session.id, claimOf(1))).toBe("claimed");
+        expect(await store.claimPart(session.id, claimOf(1, "ee".repeat(32)))).toBe("conflict");
+        expect(await store.claimPart(session.id, partOf(1, "ee".repeat(32)))).toBe("conflict");
+        expect(await store.listParts(session.id)).toEqual([claimOf(1)]);
+      });
+
+      it("judges a part recorded by putPart by its digest", async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        await store.putPart(session.id, partOf(3));
+        expect(await store.claimPart(session.id, claimOf(3))).toBe("same");
+        expect(await store.claimPart(session.id, claimOf(3, "ee".repeat(32)))).toBe("conflict");
+        expect(await store.listParts(session.id)).toEqual([partOf(3)]);
+      });
+
+      it("answers missing for a session never created or deleted, and records nothing", async () => {
+        const store = await make();
+        const [unknown, deleted] = [newSession(), newSession()];
+        expect(await store.claimPart(unknown.id, claimOf(1))).toBe("missing");
+        await store.create(deleted);
+        await store.delete(deleted.id);
+        expect(await store.claimPart(deleted.id, claimOf(1))).toBe("missing");
+        expect(await store.claimPart(deleted.id, partOf(1))).toBe("missing");
+        for (const id of [unknown.id, deleted.id]) expect(await store.listParts(id)).toEqual([]);
+      });
+
+      it(`of ${CAS_RACE} concurrent claims of one part with different digests exactly one is claimed, and its digest is recorded`, async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        const attempts = Array.from({ length: CAS_RACE }, (_, n) => claimOf(1, n.toString(16).repeat(64)));
+        const claims = await Promise.all(attempts.map((attempt) => store.claimPart(session.id, attempt)));
+        expect(claims.filter((claim) => claim === "claimed")).toHaveLength(1);
+        expect(claims.filter((claim) => claim === "conflict")).toHaveLength(CAS_RACE - 1);
+        expect(await store.listParts(session.id)).toEqual([attempts[claims.indexOf("claimed")]]);
+      });
+
+      it(`of ${CAS_RACE} concurrent claims of one part with the same digest one is claimed and the others same (a retry goes on)`, async () => {
+        const store = await make();
+        const session = newSession();
+        await store.create(session);
+        const claims = await Promise.all(Array.from({ length: CAS_RACE }, () => store.claimPart(session.id, claimOf(1))));
+        expect(claims.toSorted()).toEqual(["claimed", ...Array<string>(CAS_RACE - 1).fill("same")]);
+        expect(await store.listParts(session.id)).toEqual([claimOf(1)]);
+      });
+    });
+
     it("keeps parts apart per session", async () => {
       const store = await make();
       const [a, b] = [newSession(), newSession()];

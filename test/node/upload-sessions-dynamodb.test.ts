@@ -28,7 +28,7 @@ describeUploadSessionStoreContract("DynamoDB (dynalite)", () => new DynamoUpload
 });
 
 describe("DynamoUploadSessionStore", () => {
-  it("keeps the session at u#<id>/s with rev as a number, and each part at p#<5 digits> with a TTL a week after the session's expiry", async () => {
+  it("keeps the session at u#<id>/s with rev as a number, and each part at p#<5 digits> with its digest and a TTL a week after the session's expiry", async () => {
     const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
@@ -51,8 +51,15 @@ describe("DynamoUploadSessionStore", () => {
       pk: { S: `u#${session.id}` },
       sk: { S: "p#00002" },
       v: { S: JSON.stringify(partOf(2)) },
+      sha256: { S: partOf(2).sha256 },
       [TTL_ATTRIBUTE]: { N: String(expiresAt + 7 * 24 * 3600) },
     });
+    const claimed = { ...partOf(3), etag: "" };
+    expect(await store.claimPart(session.id, claimed)).toBe("claimed");
+    const { Item: claim } = await dynamo().send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `u#${session.id}` }, sk: { S: "p#00003" } }, ConsistentRead: true }),
+    );
+    expect(claim).toEqual({ ...part, sk: { S: "p#00003" }, v: { S: JSON.stringify(claimed) }, sha256: { S: claimed.sha256 } });
   });
 
   it("refuses a part number its sort key cannot order (outside 1..10,000)", async () => {
@@ -63,18 +70,23 @@ describe("DynamoUploadSessionStore", () => {
     await expect(store.putPart(session.id, partOf(0))).rejects.toThrow(/outside 1\.\.10000/);
   });
 
-  // putPart checks the session, writes the part, and checks again; a delete landing in either gap must not leave the part.
+  // putPart and claimPart check the session, write the part, and check again; a delete landing in either gap must not leave the part.
   it.each([
-    ["between the first check and the part's write", "before"],
-    ["between the part's write and the second check", "after"],
-  ] as const)("a delete landing %s leaves no part and putPart answers false", async (_gap, when) => {
+    ["putPart", "between the first check and the part's write", "before", false],
+    ["putPart", "between the part's write and the second check", "after", false],
+    ["claimPart", "between the first check and the part's write", "before", "missing"],
+    ["claimPart", "between the part's write and the second check", "after", "missing"],
+  ] as const)("%s: a delete landing %s leaves no part and the call answers %s", async (method, _gap, when, answer) => {
     const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
     const racing = connect();
     racing.middlewareStack.add(
       (next, context) => async (args) => {
-        const writesPart = context.commandName === "PutItemCommand" && (args.input as { Item?: { sk?: { S?: string } } }).Item?.sk?.S?.startsWith("p#");
+        const input = args.input as { Item?: { sk?: { S?: string } }; Key?: { sk?: { S?: string } } };
+        const writesPart =
+          (context.commandName === "PutItemCommand" && input.Item?.sk?.S?.startsWith("p#")) ||
+          (context.commandName === "UpdateItemCommand" && input.Key?.sk?.S?.startsWith("p#"));
         if (writesPart && when === "before") await store.delete(session.id);
         const result = await next(args);
         if (writesPart && when === "after") await store.delete(session.id);
@@ -83,7 +95,7 @@ describe("DynamoUploadSessionStore", () => {
       { step: "initialize", name: "deleteWhilePutPart" },
     );
     try {
-      expect(await new DynamoUploadSessionStore(racing, TABLE).putPart(session.id, partOf(1))).toBe(false);
+      expect(await new DynamoUploadSessionStore(racing, TABLE)[method](session.id, partOf(1))).toBe(answer);
     } finally {
       racing.destroy();
     }
