@@ -37,6 +37,8 @@ const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
 const AWS_BACKENDS = "test/node/aws-backends.test.ts";
 /** Issue 15's data path over real HTTP on every build. */
 const ENCRYPTION_HTTP = "test/node/encryption-http.test.ts";
+/** Two sends of one encrypted session part at once, over real HTTP on every build. */
+const ENC_PART_RACE_HTTP = "test/node/encryption-session-race-http.test.ts";
 /** Issue #10's regression tests. */
 const UNAUTHENTICATED = "test/workerd/unauthenticated-modes.test.ts";
 const ROUTING = "test/workerd/routing.test.ts";
@@ -667,10 +669,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "upload-session-dynamodb-part-outlives-delete",
-    invariant: "a part sent while its session is deleted is not left behind, and putPart answers false",
+    invariant: "a part sent or claimed while its session is deleted is not left behind, and putPart / claimPart answer false / missing",
     file: "shared/uploads/dynamodb.ts",
-    original: "if ((await this.#sessionExpiry(id)) !== null) return true;",
-    replacement: "return true;",
+    original: "if ((await this.#sessionExpiry(id)) !== null) return result;",
+    replacement: "return result;",
     tests: [UPLOAD_SESSION_DYNAMODB],
   },
 
@@ -1190,9 +1192,50 @@ export const MUTANTS: readonly Mutant[] = [
     id: "enc-part-digest-changed",
     invariant: "a session part is never encrypted over a second plaintext (nonce reuse): another digest is 409",
     file: "shared/uploads/sealed-parts.ts",
-    original: "if (earlier && earlier.sha256 !== declared)",
-    replacement: "if (false)",
-    tests: [ENCRYPTION_HTTP],
+    original: 'if (claim === "conflict") throw',
+    replacement: "if (false) throw",
+    tests: [ENCRYPTION_HTTP, ENC_PART_RACE_HTTP],
+  },
+  {
+    id: "enc-part-claim-list-then-put",
+    invariant: "of two attempts of one encrypted part sent at once with different bodies only one is sealed (issue 15's known limit)",
+    file: "shared/uploads/sealed-parts.ts",
+    original: 'requireClaim(await deps.uploads.claimPart(session.id, { part, size, sha256: declared, etag: "" }), part);',
+    replacement: [
+      "const earlier = (await deps.uploads.listParts(session.id)).find((recorded) => recorded.part === part);",
+      'if (earlier && earlier.sha256 !== declared) throw new VerigateError("already_exists", `part ${part} was already sent with another digest`, SHARE);',
+      'if (!earlier && !(await deps.uploads.putPart(session.id, { part, size, sha256: declared, etag: "" }))) throw new VerigateError("not_found");',
+    ].join("\n"),
+    tests: [ENC_PART_RACE_HTTP],
+  },
+  {
+    id: "enc-part-claim-memory-not-atomic",
+    invariant: "of concurrent claims of one part with different digests exactly one is claimed (memory)",
+    file: "shared/uploads/memory.ts",
+    original: "const recorded = entry.parts.get(part.part);",
+    replacement: "const recorded = await Promise.resolve(entry.parts.get(part.part));",
+    tests: [UPLOAD_SESSION_STORES],
+  },
+  {
+    id: "enc-part-claim-durable-object-two-calls",
+    invariant: "of concurrent claims of one part with different digests exactly one is claimed (Durable Object: one call, no await inside)",
+    file: "shared/uploads/durable-object.ts",
+    original: "return this.#object(id).claimPart(part);",
+    replacement: [
+      "return this.#object(id).listParts().then(async (parts) => {",
+      "  const { claim, write } = judgeClaim(parts.find((recorded) => recorded.part === part.part)?.sha256, part);",
+      '  return write && !(await this.#object(id).putPart(part)) ? "missing" : claim;',
+      "});",
+    ].join("\n"),
+    tests: [UPLOAD_SESSION_STORES],
+  },
+  {
+    id: "enc-part-claim-dynamodb-unconditional",
+    invariant: "a DynamoDB part claim never replaces a record of another digest, even under concurrent claims",
+    file: "shared/uploads/dynamodb.ts",
+    original: 'ConditionExpression: "attribute_not_exists(sk) OR #sha256 = :sha256",',
+    replacement: "",
+    tests: [UPLOAD_SESSION_DYNAMODB],
   },
   {
     id: "enc-part-failure-keeps-session",

@@ -27,7 +27,6 @@ export async function uploadSealedPart(deps: UploadDeps, session: UploadSession,
   const firstChunk = ((part - 1) * session.part_size) / session.chunk_size;
   const endsObject = part === session.part_count;
   const sealedLength = size + CHUNK_TAG_BYTES * Math.ceil(size / session.chunk_size);
-  let etag: string;
   try {
     const { result, sha256 } = await streamHashed(
       deps.streams,
@@ -35,20 +34,18 @@ export async function uploadSealedPart(deps: UploadDeps, session: UploadSession,
       (sealed) => deps.storage.multipart.uploadPart(session.blob, session.storage_upload_id, part, sealed, { length: sealedLength }),
     );
     if (!timingSafeEqual(sha256, input.sha256)) throw new VerigateError("digest_mismatch", `part ${part}: SHA-256 differs from Content-Digest`);
-    etag = result.etag;
+    const record = { part, size, sha256: declared, etag: result.etag };
+    // A claim too, so no write gives a claimed part another digest. Only a claim that was not atomic could find
+    // another digest here, and then two bodies were sealed under this part's nonces: the catch burns the key.
+    requireClaim(await deps.uploads.claimPart(session.id, record), part);
+    return record;
   } catch (error) {
     await burnSession(deps, session, part, error);
     throw error;
   }
-  const record = { part, size, sha256: declared, etag };
-  requireClaim(await deps.uploads.claimPart(session.id, record), part);
-  return record;
 }
 
-/**
- * Refuses an attempt whose claim another digest holds (409), or whose session is gone. The record with the ETag is
- * a claim too, so no write ever gives a claimed part another digest.
- */
+/** Refuses an attempt whose part another digest holds (409), or whose session is gone. */
 function requireClaim(claim: PartClaim, part: number): void {
   if (claim === "conflict") throw new VerigateError("already_exists", `part ${part} was already sent with another digest`, SHARE);
   if (claim === "missing") throw new VerigateError("not_found");

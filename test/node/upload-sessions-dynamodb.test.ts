@@ -72,11 +72,11 @@ describe("DynamoUploadSessionStore", () => {
 
   // putPart and claimPart check the session, write the part, and check again; a delete landing in either gap must not leave the part.
   it.each([
-    ["putPart", "between the first check and the part's write", "before", false],
-    ["putPart", "between the part's write and the second check", "after", false],
-    ["claimPart", "between the first check and the part's write", "before", "missing"],
-    ["claimPart", "between the part's write and the second check", "after", "missing"],
-  ] as const)("%s: a delete landing %s leaves no part and the call answers %s", async (method, _gap, when, answer) => {
+    ["putPart", "between the first check and the part's write", false, "before"],
+    ["putPart", "between the part's write and the second check", false, "after"],
+    ["claimPart", "between the first check and the part's write", "missing", "before"],
+    ["claimPart", "between the part's write and the second check", "missing", "after"],
+  ] as const)("%s: a delete landing %s leaves no part and the call answers %s", async (method, _gap, answer, when) => {
     const store = new DynamoUploadSessionStore(dynamo(), TABLE);
     const session = newSession();
     await store.create(session);
