@@ -12,11 +12,21 @@ import type { StreamRuntime, WholeHasher } from "./index.ts";
  */
 export const nodeStreams: StreamRuntime = {
   wholeHasher: nodeHasher,
+  chunkSha256,
   exactLengthPipe,
   // A TransformStream resolves a write once the chunk is queued, and the HTTP layer's socket write reads the
   // caller's buffer later still: a refilled buffer would be sent instead of the verified bytes.
   writeReleasesChunk: false,
 };
+
+/**
+ * `createHash` on the calling thread. Node's `crypto.subtle.digest` copies the bytes and hashes them on the libuv
+ * thread pool: 1 MiB chunks from memory cost 850-1,100 ms of CPU per GiB that way against 640-690 ms here, and a
+ * verified download through the Node server 3,830 against 3,450 ms per GiB (interleaved, 5 rounds, load 7.9).
+ */
+async function chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return createHash("sha256").update(bytes).digest();
+}
 
 function nodeHasher(): WholeHasher {
   const hash = createHash("sha256");
