@@ -22,7 +22,8 @@ export const nodeStreams: StreamRuntime = {
 /**
  * `createHash` on the calling thread. Node's `crypto.subtle.digest` copies the bytes and hashes them on the libuv
  * thread pool: 1 MiB chunks from memory cost 850-1,100 ms of CPU per GiB that way against 640-690 ms here, and a
- * verified download through the Node server 3,830 against 3,450 ms per GiB (interleaved, 5 rounds, load 7.9).
+ * verified download through the Node server 3,830 against 3,450 and 7,360 against 5,780 ms per GiB (two runs of
+ * two gateways in one process, interleaved, 5 and 7 rounds of 128 MiB, load 7.9 and 7.0).
  */
 async function chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   return createHash("sha256").update(bytes).digest();
