@@ -21,9 +21,11 @@ export const nodeStreams: StreamRuntime = {
 
 /**
  * `createHash` on the calling thread. Node's `crypto.subtle.digest` copies the bytes and hashes them on the libuv
- * thread pool: 1 MiB chunks from memory cost 850-1,100 ms of CPU per GiB that way against 640-690 ms here, and a
- * verified download through the Node server 3,830 against 3,450 and 7,360 against 5,780 ms per GiB (two runs of
- * two gateways in one process, interleaved, 5 and 7 rounds of 128 MiB, load 7.9 and 7.0).
+ * thread pool: 1 MiB chunks from memory cost 750-1,000 ms of CPU per GiB that way against 600-750 ms here, and a
+ * verified download through the Node server 6,350 against 4,670 ms per GiB (the server before and after this change
+ * on one s3rver, interleaved, 5 rounds of 128 MiB, load 6.4-7.8; two earlier in-process A/Bs: 10 % and 21 % less).
+ * The cost: the hash holds the event loop (about 0.7 ms per MiB) where the pool could spread concurrent downloads'
+ * hashing over its threads. Lambda runs one request per instance, and the Node server is its local stand-in.
  */
 async function chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   return createHash("sha256").update(bytes).digest();
