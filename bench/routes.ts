@@ -72,13 +72,53 @@ export function addBenchRoutes(app: Hono<AppEnv>): Hono<AppEnv> {
       const expected = await digests.digest(index);
       chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes), recycle ? chunk?.buffer : undefined);
       bytes += chunk.length;
-      if ((await sha256Hex(chunk)) !== expected) throw new VerigateError("integrity_failure", `chunk ${index} differs`);
+      if (toHex(await c.var.streams.chunkSha256(chunk)) !== expected) throw new VerigateError("integrity_failure", `chunk ${index} differs`);
     }
     return c.json({ bytes });
   });
 
   /**
-   * Native SHA-256 alone: the object's size hashed chunk by chunk from memory, no storage read. Timed here
+   * The verified path's reading alone: the same chunk reads into JavaScript, one buffer reused, nothing hashed or sent.
+   * With `write-memory` and native hashing it splits the verified path's CPU into the three parts it cannot skip.
+   */
+  app.get(`${BENCH_PREFIX}read-only/*`, async (c) => {
+    const manifest = await manifestOf(c, "read-only");
+    const reader = chunkReader(await storedBody(c, manifest));
+    let chunk: Uint8Array<ArrayBuffer> | undefined;
+    let bytes = 0;
+    while (bytes < manifest.size) {
+      chunk = await reader.read(Math.min(manifest.chunk_size, manifest.size - bytes), chunk?.buffer);
+      if (chunk.length === 0) throw new VerigateError("integrity_failure", `blob ends at ${bytes} bytes`);
+      bytes += chunk.length;
+    }
+    return c.json({ bytes });
+  });
+
+  /**
+   * The verified path's sending alone: the object's size written from memory, chunk by chunk, into the runtime's
+   * exact-length pipe as the download writes its verified chunks, with no storage read. The bytes are a fixed pattern.
+   */
+  app.get(`${BENCH_PREFIX}write-memory/*`, async (c) => {
+    const manifest = await manifestOf(c, "write-memory");
+    const pipe = c.var.streams.exactLengthPipe(manifest.size);
+    // Two buffers in turn, as the download cycles its two; their content never changes, so reuse is safe anywhere.
+    const buffers = [0, 1].map((fill) => new Uint8Array(manifest.chunk_size).fill(fill));
+    const writer = pipe.writable.getWriter();
+    void (async () => {
+      let writing = Promise.resolve();
+      for (let at = 0, index = 0; at < manifest.size; at += manifest.chunk_size, index++) {
+        await writing;
+        writing = writer.write(buffers[index % 2]!.subarray(0, Math.min(manifest.chunk_size, manifest.size - at)));
+      }
+      await writing;
+      await writer.close();
+    })().catch((error: unknown) => writer.abort(error).catch(() => {}));
+    return new Response(pipe.readable, { headers: { "content-length": String(manifest.size) } });
+  });
+
+  /**
+   * Native SHA-256 alone: the object's size hashed chunk by chunk from memory, no storage read, by the runtime's
+   * `chunkSha256` as the download hashes. Timed here
    * so request overhead is not counted (local workerd's clock does advance during execution, in 1 ms steps).
    */
   app.get(`${BENCH_PREFIX}hash-memory/*`, async (c) => {
@@ -86,7 +126,7 @@ export function addBenchRoutes(app: Hono<AppEnv>): Hono<AppEnv> {
     // SHA-256 runs in the same time whatever the bytes; a fixed pattern avoids getRandomValues' 64 KiB cap.
     const chunk = new Uint8Array(MEMORY_HASH_CHUNK_BYTES).map((_, index) => index);
     const started = performance.now();
-    for (let hashed = 0; hashed < manifest.size; hashed += chunk.length) await crypto.subtle.digest("SHA-256", chunk);
+    for (let hashed = 0; hashed < manifest.size; hashed += chunk.length) await c.var.streams.chunkSha256(chunk);
     return c.json({ bytes: manifest.size, ms: performance.now() - started });
   });
 

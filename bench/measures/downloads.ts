@@ -13,6 +13,8 @@ export const DOWNLOAD_VARIANTS = [
   { id: "raw", label: "raw pass-through (ceiling)", body: true },
   { id: "buffered", label: "buffer-then-verify", body: true },
   { id: "read-hash", label: "read+hash per chunk, nothing sent", body: false },
+  { id: "read-only", label: "read per chunk into JS, nothing hashed or sent", body: false },
+  { id: "write-memory", label: "chunk writes from memory into the response pipe, no read", body: true },
   { id: "digest-stream", label: "DigestStream over the R2 body", body: false },
   { id: "hash-memory", label: "native SHA-256 from memory, timed in the gateway", body: false },
 ] as const;

@@ -81,6 +81,7 @@ function chargeOf(request: Request, chunkSizeBytes: number): number {
 function notifyingPipes(streams: StreamRuntime, settled: Promise<void>[]): StreamRuntime {
   return {
     wholeHasher: () => streams.wholeHasher(),
+    chunkSha256: (bytes) => streams.chunkSha256(bytes),
     // The wrapped pipe's writes are the runtime's own, so they release a chunk exactly when the runtime's do.
     writeReleasesChunk: streams.writeReleasesChunk,
     exactLengthPipe(length) {

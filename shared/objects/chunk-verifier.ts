@@ -8,6 +8,7 @@ import { type ChunkDigests, TreePageFailure } from "./chunk-digests.ts";
 import type { ChunkReader } from "./chunk-reader.ts";
 import type { ObjectDeps } from "./deps.ts";
 import type { Manifest } from "./manifest.ts";
+import type { StreamRuntime } from "../streams/index.ts";
 
 /** How an encrypted object's chunks are opened, and how a chunk whose tag fails becomes the error thrown (logged). */
 export interface EncryptedChunks {
@@ -26,7 +27,7 @@ export interface VerifiedChunks {
 
 /**
  * The chunk verifier: reads a stored blob chunk by chunk and lets a chunk through only when it has the manifest's
- * length and SHA-256 for it (PROTOCOL "Trust model"). Storage is untrusted; this is where that is enforced, and a
+ * length and SHA-256 for it (PROTOCOL "Trust model"), hashed by the runtime's `sha256` (`StreamRuntime.chunkSha256`). Storage is untrusted; this is where that is enforced, and a
  * mismatch is reported through `integrityFailure` (logged) before it is thrown. The expected digest comes from
  * `digests` (the manifest's list, or its tree in storage, checked page by page) before any byte of the chunk is read,
  * so a tree page that fails its check stops the read ahead of the chunk it covers.
@@ -39,6 +40,7 @@ export interface VerifiedChunks {
  */
 export function verifiedChunks(
   reader: ChunkReader,
+  sha256: StreamRuntime["chunkSha256"],
   manifest: Manifest,
   digests: ChunkDigests,
   span: ByteRange,
@@ -59,7 +61,7 @@ export function verifiedChunks(
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }
-      const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+      const actual = toHex(await sha256(bytes));
       if (bytes.length !== expectedLength || actual !== expected) {
         const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";
         throw integrityFailure({ chunk: index, reason, expected, actual });

@@ -62,7 +62,7 @@ export async function openVerified(deps: DownloadDeps, manifest: StoredManifest,
     throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: layout.blobSize, actual_size: stored.size });
   }
 
-  const chunks = verifiedChunks(chunkReader(stored.body), manifest, digests, span, integrityFailure, encrypted);
+  const chunks = verifiedChunks(chunkReader(stored.body), deps.streams.chunkSha256, manifest, digests, span, integrityFailure, encrypted);
   let first: Uint8Array<ArrayBuffer> | undefined;
   if (endChunk > firstChunk) {
     try {

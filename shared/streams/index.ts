@@ -7,6 +7,11 @@ export interface StreamRuntime {
   /** A fresh incremental SHA-256 for an upload's whole body. */
   wholeHasher(): WholeHasher;
   /**
+   * SHA-256 of one chunk held in memory, as a download verifies it. It must not keep or alter the bytes, and must be
+   * done with them once it resolved: the caller may refill the buffer then.
+   */
+  chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
+  /**
    * A pipe whose readable side declares `length` bytes, so a response built on it is sent with that
    * Content-Length and, when the writer aborts, ends short of it: a transport error for every HTTP client.
    */

@@ -9,6 +9,8 @@ import type { StreamRuntime, WholeHasher } from "./index.ts";
  */
 export const workerdStreams: StreamRuntime = {
   wholeHasher: digestStreamHasher,
+  // Native, on the request's own thread, straight from the caller's buffer.
+  chunkSha256: async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
   exactLengthPipe: (length) => new FixedLengthStream(length),
   writeReleasesChunk: true,
 };

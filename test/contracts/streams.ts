@@ -139,6 +139,26 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
       });
     });
 
+    describe("chunkSha256", () => {
+      it("hashes a chunk, a view into a larger buffer, and an empty one to the reference SHA-256", async () => {
+        const chunk = randomBytes(3 * CHUNK + 5);
+        expect(toHex(await runtime.chunkSha256(chunk))).toBe(toHex(await sha256(chunk)));
+        const view = chunk.subarray(CHUNK + 3, 2 * CHUNK + 1);
+        expect(toHex(await runtime.chunkSha256(view))).toBe(toHex(await sha256(view.slice())));
+        expect(toHex(await runtime.chunkSha256(new Uint8Array(0)))).toBe(EMPTY_SHA256);
+      });
+
+      it("is done with the chunk once it resolved: refilling the buffer then does not change the digest", async () => {
+        const chunk = randomBytes(CHUNK);
+        const before = toHex(chunk);
+        const expected = toHex(await sha256(chunk.slice()));
+        const digest = await runtime.chunkSha256(chunk);
+        expect(toHex(chunk)).toBe(before);
+        chunk.fill(0xee);
+        expect(toHex(digest)).toBe(expected);
+      });
+    });
+
     describe("exactLengthPipe", () => {
       it("passes exactly `length` bytes through, in order, and ends cleanly", async () => {
         const parts = [randomBytes(4), randomBytes(6)];
