@@ -415,7 +415,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "signature-not-verified",
     invariant: "a signature that does not verify is refused",
     file: "functions/middleware/auth.ts",
-    original: "if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {",
+    original: "if (!(await verifySignature(base, signature.signature, await verificationKeyOf(record)))) {",
     replacement: "if (false) {",
     tests: [AUTH_TESTS],
   },
