@@ -57,7 +57,6 @@ export interface DynamoDBJsonClientOptions {
   settings: () => Promise<DynamoDBJsonSettings>;
   /** Called per attempt: the SDK's memoised provider chain, which refreshes credentials before they expire. */
   credentials: () => Promise<AwsCredentials>;
-  clock?: () => number;
 }
 
 /** What the client holds once its settings resolved. */
@@ -79,12 +78,10 @@ interface Connection {
  */
 export class DynamoDBJsonClient {
   readonly #options: DynamoDBJsonClientOptions;
-  readonly #clock: () => number;
   #connection: Promise<Connection> | undefined;
 
   constructor(options: DynamoDBJsonClientOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? Date.now;
   }
 
   /** The operation's JSON answer; a DynamoDB error answer rejects with a `DynamoDBServiceError`, a network failure with its own error. */
@@ -104,14 +101,6 @@ export class DynamoDBJsonClient {
       }
       return JSON.parse(text) as T;
     }
-  }
-
-  /** Closes the kept-alive sockets. */
-  destroy(): void {
-    void this.#connection?.then(
-      (connection) => connection.agent.destroy(),
-      () => undefined,
-    );
   }
 
   #connect(): Promise<Connection> {
@@ -141,7 +130,7 @@ export class DynamoDBJsonClient {
         body,
       },
       await this.#options.credentials(),
-      this.#clock(),
+      Date.now(),
     );
     headers["content-length"] = String(Buffer.byteLength(body));
     const { status, text } = await exchange(connection, headers, body);
