@@ -43,7 +43,7 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
   // 10 against dynalite closed no connection (none in TIME_WAIT), and an explicit keep-alive agent or
   // accountIdEndpointMode "disabled" changed the client CPU per call (0.8-1.6 ms under load 7) by no more than the noise.
   const dynamodb = config.dynamodbEndpoint ? new DynamoDBClient({ endpoint: config.dynamodbEndpoint, ...LOCAL_DYNAMODB }) : new DynamoDBClient({});
-  // Replay claims, one per signed request, go through the lean client: the SDK's per-call CPU (0.7-1.1 ms) was the
+  // Replay claims, one per signed request, go through the lean client: the SDK's per-call CPU (about 0.7 ms) was the
   // largest share of a signed request's cost. It signs with this client's credentials and endpoint (docs/STORAGE.md).
   const dynamodbJson = dynamoDBJsonClientLike(dynamodb);
   // Constructed even when misconfigured (an empty bucket or table name): the guard refuses every route
