@@ -164,41 +164,37 @@ describe("SigV4Signer", () => {
   });
 });
 
+/** A store sending through the front, which answers the next calls with `faults`, and a fresh claim id. */
+function storeBehindFaults(faults: Fault[], maxAttempts = 4, table = TABLE): { store: DynamoReplayStore; id: string } {
+  front.seen.length = 0;
+  front.faults = faults;
+  return { store: new DynamoReplayStore(clientFor(front.endpoint, maxAttempts), table), id: randomClaimId() };
+}
+
 describe("DynamoReplayStore through the lean client", () => {
   it("retries a throttled call and claims", async () => {
-    const store = new DynamoReplayStore(clientFor(front.endpoint, 2), TABLE);
-    const id = randomClaimId();
-    front.seen.length = 0;
-    front.faults = ["throttle"];
+    const { store, id } = storeBehindFaults(["throttle"], 2);
     expect(await store.claim(id, windowNow())).toBe(true);
     expect(front.seen).toHaveLength(2);
     expect(await claimed(id)).toBe(true);
   });
 
   it("retries a 5xx answer and claims", async () => {
-    const store = new DynamoReplayStore(clientFor(front.endpoint), TABLE);
-    const id = randomClaimId();
-    front.seen.length = 0;
-    front.faults = ["unavailable", "unavailable"];
+    const { store, id } = storeBehindFaults(["unavailable", "unavailable"]);
     expect(await store.claim(id, windowNow())).toBe(true);
     expect(front.seen).toHaveLength(3);
+    expect(await claimed(id)).toBe(true);
   });
 
   it("refuses the claim when a retry follows an attempt that landed (a lost answer is never an accepted replay)", async () => {
-    const store = new DynamoReplayStore(clientFor(front.endpoint), TABLE);
-    const id = randomClaimId();
-    front.seen.length = 0;
-    front.faults = ["drop-answer"];
+    const { store, id } = storeBehindFaults(["drop-answer"]);
     expect(await store.claim(id, windowNow())).toBe(false);
     expect(front.seen).toHaveLength(2);
     expect(await claimed(id)).toBe(true);
   });
 
   it("throws after the SDK's attempt count when every attempt fails, and the gateway answers replay_store_unavailable", async () => {
-    const store = new DynamoReplayStore(clientFor(front.endpoint, 3), TABLE);
-    const id = randomClaimId();
-    front.seen.length = 0;
-    front.faults = ["unavailable", "unavailable", "unavailable", "unavailable"];
+    const { store, id } = storeBehindFaults(["unavailable", "unavailable", "unavailable", "unavailable"], 3);
     await expect(claimOrFailClosed(store, id, windowNow())).rejects.toMatchObject({ code: "replay_store_unavailable" });
     expect(front.seen).toHaveLength(3);
     front.faults = [];
@@ -206,9 +202,8 @@ describe("DynamoReplayStore through the lean client", () => {
   });
 
   it("throws at once, without retrying, an answer the SDK would not retry (a missing table)", async () => {
-    const store = new DynamoReplayStore(clientFor(front.endpoint), "verigate-missing-table");
-    front.seen.length = 0;
-    await expect(store.claim(randomClaimId(), windowNow())).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    const { store, id } = storeBehindFaults([], 4, "verigate-missing-table");
+    await expect(store.claim(id, windowNow())).rejects.toMatchObject({ name: "ResourceNotFoundException" });
     expect(front.seen).toHaveLength(1);
   });
 
