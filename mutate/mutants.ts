@@ -35,6 +35,8 @@ const AUTH_HTTP = "test/node/auth-http.test.ts";
 const OBJECTS_HTTP = "test/node/objects-http.test.ts";
 const UPLOADS_HTTP = "test/node/objects-upload.test.ts";
 const AWS_BACKENDS = "test/node/aws-backends.test.ts";
+/** The lean DynamoDB client of the replay claim, against dynalite behind a front that fails chosen calls. */
+const DYNAMODB_JSON = "test/node/dynamodb-json-client.test.ts";
 /** Issue 15's data path over real HTTP on every build. */
 const ENCRYPTION_HTTP = "test/node/encryption-http.test.ts";
 /** Two sends of one encrypted session part at once, over real HTTP on every build. */
@@ -415,7 +417,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "signature-not-verified",
     invariant: "a signature that does not verify is refused",
     file: "functions/middleware/auth.ts",
-    original: "if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {",
+    original: "if (!(await verifySignature(base, signature.signature, await verificationKeyOf(record)))) {",
     replacement: "if (false) {",
     tests: [AUTH_TESTS],
   },
@@ -647,7 +649,23 @@ export const MUTANTS: readonly Mutant[] = [
     file: "shared/replay/dynamodb.ts",
     original: 'error.name === "ConditionalCheckFailedException") return false;',
     replacement: 'error.name === "ConditionalCheckFailedException") return true;',
-    tests: [AWS_BACKENDS],
+    tests: [AWS_BACKENDS, DYNAMODB_JSON],
+  },
+  {
+    id: "dynamodb-json-error-answer-passes",
+    invariant: "a DynamoDB error answer to the lean client's call is an error, never a written claim",
+    file: "shared/aws/dynamodb-json-client.ts",
+    original: "if (status === 200) return text;",
+    replacement: "if (status < 500) return text;",
+    tests: [DYNAMODB_JSON],
+  },
+  {
+    id: "dynamodb-json-retries-unbounded",
+    invariant: "a DynamoDB that keeps failing fails the claim closed after the SDK's attempt count",
+    file: "shared/aws/dynamodb-json-client.ts",
+    original: "if (retry === undefined || attempt >= connection.settings.maxAttempts) throw error;",
+    replacement: "if (retry === undefined) throw error;",
+    tests: [DYNAMODB_JSON],
   },
 
   // shared/uploads: the upload session stores (issue 12).

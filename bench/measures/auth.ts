@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { type Signer, signedHeaders } from "../harness/client.ts";
 import { type LoadResult, closedLoop } from "./load.ts";
@@ -16,6 +17,50 @@ export interface AuthTarget {
   signer: Signer;
   /** The replay-claim-alone route (a `/bench` route); undefined where the runtime has none. */
   claimUrl?: string | undefined;
+  /** Processes whose CPU per request is recorded: the gateway's, and the replay store's where it is local (dynalite). */
+  cpu?: { gateway: number; store?: number | undefined };
+}
+
+/**
+ * CPU per request of each process in one run, in ms: where a signed request's cost goes on this machine, where the
+ * gateway, the store and this benchmark's client (which signs every request) share the cores.
+ */
+export interface AuthCpu {
+  gateway: number;
+  store: number | undefined;
+  client: number;
+}
+
+export type AuthResult = LoadResult & { cpu?: AuthCpu };
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User plus system CPU of every thread `pid` has run, in ms (/proc/<pid>/stat fields 14 and 15). */
+function processCpuMs(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function withCpu(target: AuthTarget, run: () => Promise<LoadResult>): Promise<AuthResult> {
+  const { cpu } = target;
+  if (!cpu) return run();
+  const gateway = processCpuMs(cpu.gateway);
+  const store = cpu.store === undefined ? undefined : processCpuMs(cpu.store);
+  const client = process.cpuUsage();
+  const result = await run();
+  const clientUsed = process.cpuUsage(client);
+  const perRequest = (ms: number) => ms / Math.max(1, result.requests);
+  return {
+    ...result,
+    cpu: {
+      gateway: perRequest(processCpuMs(cpu.gateway) - gateway),
+      store: cpu.store === undefined || store === undefined ? undefined : perRequest(processCpuMs(cpu.store) - store),
+      client: perRequest((clientUsed.user + clientUsed.system) / 1000),
+    },
+  };
 }
 
 /** Client-side cost of signing one request (Ed25519 through WebCrypto), which the load loop pays before each send. */
@@ -39,7 +84,7 @@ function loadFor(target: AuthTarget, variant: AuthVariant, concurrency: number, 
   }
 }
 
-export type AuthRuns = Map<string, LoadResult[]>;
+export type AuthRuns = Map<string, AuthResult[]>;
 
 export function authKey(variant: AuthVariant, concurrency: number): string {
   return `${variant}/c${concurrency}`;
@@ -52,7 +97,7 @@ export async function authRounds(target: AuthTarget, concurrencies: readonly num
   for (let round = 0; round < rounds; round++) {
     for (const concurrency of concurrencies) {
       for (const variant of variants) {
-        const result = await loadFor(target, variant, concurrency, durationMs);
+        const result = await withCpu(target, () => loadFor(target, variant, concurrency, durationMs));
         const key = authKey(variant, concurrency);
         runs.set(key, [...(runs.get(key) ?? []), result]);
       }

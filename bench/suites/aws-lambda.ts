@@ -9,6 +9,7 @@ import { type AuthRuns, authRounds } from "../measures/auth.ts";
 import { type DownloadRun, type DownloadVariant, downloadRounds } from "../measures/downloads.ts";
 import type { Plan } from "../plan.ts";
 import type { Report } from "../report/report.ts";
+import { addAuthCpuRows } from "./aws-auth-cpu.ts";
 import { type DownloadMedians, addAuthSection, addDownloadSection, authRatios, lambdaDownloadRatios } from "../report/rows.ts";
 
 /** The Lambda entry, its bundler and the Function URL stand-in; without them there is nothing to measure. */
@@ -30,6 +31,8 @@ const WARM_UP_MS = 3000;
 export interface AwsLambdaInput {
   /** The stand-ins' variables and the gateway's, as the Node server rows ran with them. */
   vars: Record<string, string>;
+  /** The process running dynalite, whose CPU per auth request is recorded. */
+  storePid: number;
   signer: Signer;
   /** Objects already uploaded to the stand-ins, with their rounds. */
   objects: readonly (readonly [BenchObject, number])[];
@@ -54,7 +57,7 @@ export async function measureAwsLambda(report: Report, input: AwsLambdaInput): P
     report.skipped.push(`AWS Lambda rows: skipped: not in the checkout (missing ${missing.join(", ")})`);
     return undefined;
   }
-  const { vars, signer, objects, plan, sampler, progress } = input;
+  const { vars, storePid, signer, objects, plan, sampler, progress } = input;
   const { S3_ACCESS_KEY_ID = "", S3_SECRET_ACCESS_KEY = "", ...rest } = vars;
   // What the Lambda runtime sets (region, function name, the execution role's credentials), as the tests' harness does.
   const functionVars = {
@@ -82,7 +85,7 @@ export async function measureAwsLambda(report: Report, input: AwsLambdaInput): P
     }
     await authRounds({ origin, signer }, LAMBDA_AUTH_CONCURRENCIES, 1, WARM_UP_MS);
     progress(`AWS Lambda auth: ${plan.authRounds} rounds x concurrency ${LAMBDA_AUTH_CONCURRENCIES.join(", ")} x ${plan.authMs} ms per variant`);
-    const auth = await authRounds({ origin, signer }, LAMBDA_AUTH_CONCURRENCIES, plan.authRounds, plan.authMs);
+    const auth = await authRounds({ origin, signer, cpu: { gateway: functionPid, store: storePid } }, LAMBDA_AUTH_CONCURRENCIES, plan.authRounds, plan.authMs);
     return { downloads, auth };
   } finally {
     await lambda.stop();
@@ -106,4 +109,11 @@ export function addAwsLambdaRows(
   }
   const authSection = `AWS Lambda handler behind the loopback Function URL, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s; one execution environment per concurrent request)`;
   authRatios(report.medians, "aws_lambda_", addAuthSection(report, authSection, runs.auth, LAMBDA_AUTH_CONCURRENCIES));
+  addAuthCpuRows(
+    report,
+    `${authSection}, CPU per request (the Function URL process, dynalite, the signing client)`,
+    "aws_lambda_",
+    runs.auth,
+    LAMBDA_AUTH_CONCURRENCIES,
+  );
 }

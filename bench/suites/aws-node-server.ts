@@ -22,6 +22,7 @@ import {
   downloadRatios,
 } from "../report/rows.ts";
 import { type BurstResult, concurrentBurst, LOAD_BURST } from "../measures/load.ts";
+import { addAuthCpuRows } from "./aws-auth-cpu.ts";
 import { type AwsLambdaRuns, addAwsLambdaRows, measureAwsLambda } from "./aws-lambda.ts";
 
 /** The Node server and the AWS backends these rows run; without them there is nothing to measure. */
@@ -113,7 +114,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
       }
       progress(`AWS Node server auth: ${plan.authRounds} rounds x concurrency ${plan.concurrencies.join(", ")} x ${plan.authMs} ms per variant`);
       auth = await authRounds(
-        { origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim` },
+        { origin: target.origin, signer, claimUrl: `${target.benchOrigin}/bench/claim`, cpu: { gateway: gateway.pid, store: standIns.pid } },
         plan.concurrencies,
         plan.authRounds,
         plan.authMs,
@@ -132,7 +133,15 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
       await loadGateway.stop();
     }
     // The Lambda handler on the same stand-ins and objects, the Node server stopped so it takes no CPU.
-    lambda = await measureAwsLambda(report, { vars, signer, objects: [[small, plan.awsNodeServerSmallRounds]], plan, sampler, progress });
+    lambda = await measureAwsLambda(report, {
+      vars,
+      storePid: standIns.pid,
+      signer,
+      objects: [[small, plan.awsNodeServerSmallRounds]],
+      plan,
+      sampler,
+      progress,
+    });
   } finally {
     await standIns.stop();
   }
@@ -160,6 +169,7 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   }
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
   authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
+  addAuthCpuRows(report, `${authSection}, CPU per request (gateway, dynalite, the signing client)`, "aws_node_server_", auth, plan.concurrencies);
   addLoadSection(report, "node", "AWS backends on the Node server", LOAD_BURST, load);
   const nodeServer = new Map<string, DownloadMedians>();
   if (smallMedians) nodeServer.set(small.label, smallMedians);

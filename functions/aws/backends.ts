@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { Config } from "../../shared/config/index.ts";
 import { consoleLogger, type Logger } from "../../shared/log.ts";
 import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
+import { dynamoDBJsonClientLike } from "../../shared/aws/dynamodb-json-from-sdk.ts";
 import { nodeStreams } from "../../shared/streams/node.ts";
 import { MemoryRateLimiter } from "../../shared/ratelimit/memory.ts";
 import { DynamoReplayStore } from "../../shared/replay/dynamodb.ts";
@@ -42,13 +43,16 @@ export function awsBackends(config: Readonly<Config>, options: AwsBackendOptions
   // 10 against dynalite closed no connection (none in TIME_WAIT), and an explicit keep-alive agent or
   // accountIdEndpointMode "disabled" changed the client CPU per call (0.8-1.6 ms under load 7) by no more than the noise.
   const dynamodb = config.dynamodbEndpoint ? new DynamoDBClient({ endpoint: config.dynamodbEndpoint, ...LOCAL_DYNAMODB }) : new DynamoDBClient({});
+  // Replay claims, one per signed request, go through the lean client: the SDK's per-call CPU (about 0.7 ms) was the
+  // largest share of a signed request's cost. It signs with this client's credentials and endpoint (docs/STORAGE.md).
+  const dynamodbJson = dynamoDBJsonClientLike(dynamodb);
   // Constructed even when misconfigured (an empty bucket or table name): the guard refuses every route
   // that would touch them, as it does for a missing binding on Workers.
   const table = config.dynamodbTable ?? "";
   const s3 = config.s3 ?? { endpoint: undefined, region: "auto", bucket: "", accessKeyId: undefined, secretAccessKey: undefined };
   const backends: Backends = {
     config,
-    replay: config.replayStore === "memory" ? new MemoryReplayStore() : new DynamoReplayStore(dynamodb, table),
+    replay: config.replayStore === "memory" ? new MemoryReplayStore() : new DynamoReplayStore(dynamodbJson, table),
     metadata: new DynamoMetadataStore(dynamodb, table),
     storage: new S3ObjectStorage(s3),
     uploads: new DynamoUploadSessionStore(dynamodb, table),

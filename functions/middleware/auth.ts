@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { fromBase64 } from "../../shared/crypto/encoding.ts";
 import { VerigateError, isVerigateError } from "../../shared/errors/index.ts";
-import { ACTIONS, type Action, type KeyRecord, type Principal } from "../../shared/keys/index.ts";
+import { ACTIONS, type Action, type Principal } from "../../shared/keys/index.ts";
 import { KeyRegistry } from "../../shared/keys/registry.ts";
+import { verificationKeyOf } from "../../shared/keys/verification-key.ts";
 import { claimOrFailClosed, replayClaimId } from "../../shared/replay/claim-id.ts";
 import {
   buildSignatureBase,
@@ -12,7 +12,6 @@ import {
   parseSignatureHeaders,
   replayWindowEnd,
   verifySignature,
-  type VerificationKey,
 } from "../../shared/signature/index.ts";
 import type { AppEnv } from "../context.ts";
 import { hasBody } from "./body.ts";
@@ -90,7 +89,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   if (signature.params.alg !== undefined && signature.params.alg !== record.alg) {
     throw new VerigateError("signature_invalid", `alg ${signature.params.alg} disagrees with key record ${record.alg}`);
   }
-  if (!(await verifySignature(base, signature.signature, verificationKey(record)))) {
+  if (!(await verifySignature(base, signature.signature, await verificationKeyOf(record)))) {
     throw new VerigateError("signature_invalid", `signature does not verify for ${record.keyid}`);
   }
 
@@ -98,12 +97,6 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   const claimed = await claimOrFailClosed(replay, claimId, { nowSeconds, expiresAtSeconds: replayWindowEnd(signature.params, config) });
   if (!claimed) throw new VerigateError("replayed_request", `nonce reused by ${record.keyid}`);
   return { keyid: record.keyid, alg: record.alg, scopes: record.scopes, admin: record.admin };
-}
-
-function verificationKey(record: KeyRecord): VerificationKey {
-  return record.alg === "ed25519"
-    ? { alg: "ed25519", publicKey: fromBase64(record.public_key ?? "") }
-    : { alg: "hmac-sha256", secret: fromBase64(record.secret ?? "") };
 }
 
 /** Soft mode lets only authentication failures through; a store outage or bad input still fails. */

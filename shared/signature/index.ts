@@ -6,4 +6,4 @@ export { messageFromRequest, type RequestLike, type SignedMessage, splitUrl, typ
 export { type ParsedSignature, parseSignatureHeaders, type SignatureParams } from "./parse.ts";
 export { checkProfile, type ProfiledSignature } from "./profile.ts";
 export { type SigningKey, type SignRequestInput, signRequest } from "./sign.ts";
-export { type VerificationKey, verifySignature } from "./verify.ts";
+export { importEd25519PublicKey, type VerificationKey, verifySignature } from "./verify.ts";

@@ -1,7 +1,8 @@
 import { timingSafeEqual, utf8 } from "../crypto/encoding.ts";
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HMAC_SHA256_BYTES } from "./constants.ts";
 
-export type VerificationKey = { alg: "ed25519"; publicKey: Uint8Array } | { alg: "hmac-sha256"; secret: Uint8Array };
+/** An Ed25519 key as its 32 raw bytes, or as imported once by `importEd25519PublicKey` and reused. */
+export type VerificationKey = { alg: "ed25519"; publicKey: Uint8Array | CryptoKey } | { alg: "hmac-sha256"; secret: Uint8Array };
 
 /**
  * True when `signature` is valid for `base` under `key`. Inputs of the wrong length are false, not errors,
@@ -9,13 +10,20 @@ export type VerificationKey = { alg: "ed25519"; publicKey: Uint8Array } | { alg:
  */
 export async function verifySignature(base: string, signature: Uint8Array, key: VerificationKey): Promise<boolean> {
   if (key.alg === "ed25519") {
-    if (key.publicKey.length !== ED25519_PUBLIC_KEY_BYTES || signature.length !== ED25519_SIGNATURE_BYTES) return false;
-    const publicKey = await crypto.subtle.importKey("raw", copy(key.publicKey), { name: "Ed25519" }, false, ["verify"]);
+    if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
+    const publicKey = key.publicKey instanceof Uint8Array ? await importEd25519PublicKey(key.publicKey) : key.publicKey;
+    if (publicKey === null) return false;
     return crypto.subtle.verify("Ed25519", publicKey, copy(signature), utf8(base));
   }
   if (key.secret.length === 0 || signature.length !== HMAC_SHA256_BYTES) return false;
   // The MAC is computed and compared here, in constant time, so the comparison can be audited.
   return timingSafeEqual(await hmacSha256(key.secret, utf8(base)), signature);
+}
+
+/** The key `verifySignature` verifies with; null when the bytes are not an Ed25519 public key's 32. */
+export async function importEd25519PublicKey(bytes: Uint8Array): Promise<CryptoKey | null> {
+  if (bytes.length !== ED25519_PUBLIC_KEY_BYTES) return null;
+  return crypto.subtle.importKey("raw", copy(bytes), { name: "Ed25519" }, false, ["verify"]);
 }
 
 export async function hmacSha256(secret: Uint8Array, data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dynamoDBJsonClientLike } from "../../shared/aws/dynamodb-json-from-sdk.ts";
 import { sha256, toBase64 } from "../../shared/crypto/encoding.ts";
 import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
 import { createTable } from "../../shared/metadata/dynamodb-table.ts";
@@ -63,7 +64,7 @@ describeObjectStorageContract("S3 (s3rver)", () => s3Storage(), {
 });
 describeMetadataStoreContract("DynamoDB (dynalite)", () => new DynamoMetadataStore(dynamo, TABLE), { backend: "dynamodb", atomicSwap: true });
 describeMetadataStoreContract("memory", () => new MemoryMetadataStore(), { backend: "memory", atomicSwap: true });
-describeReplayStoreContract("DynamoDB (dynalite)", () => new DynamoReplayStore(dynamo, TABLE), {
+describeReplayStoreContract("DynamoDB (dynalite)", () => new DynamoReplayStore(dynamoDBJsonClientLike(dynamo), TABLE), {
   backend: "dynamodb",
   atomic: true,
 });
@@ -191,14 +192,14 @@ describe("DynamoReplayStore", () => {
   it("writes pk r#<id>, sk r, and expires_at equal to the TTL attribute", async () => {
     const id = randomClaimId();
     const now = Math.floor(Date.now() / 1000);
-    await new DynamoReplayStore(dynamo, TABLE).claim(id, { nowSeconds: now, expiresAtSeconds: now + 300 });
+    await new DynamoReplayStore(dynamoDBJsonClientLike(dynamo), TABLE).claim(id, { nowSeconds: now, expiresAtSeconds: now + 300 });
     const { Item } = await dynamo.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `r#${id}` }, sk: { S: "r" } }, ConsistentRead: true }));
     expect(Item?.expires_at).toEqual({ N: String(now + 300) });
     expect(Item?.ttl).toEqual({ N: String(now + 300) });
   });
 
   it("rejects, rather than answering false, when the table cannot be used, so the caller fails closed", async () => {
-    const store = new DynamoReplayStore(dynamo, "verigate-missing-table");
+    const store = new DynamoReplayStore(dynamoDBJsonClientLike(dynamo), "verigate-missing-table");
     const now = Math.floor(Date.now() / 1000);
     await expect(store.claim(randomClaimId(), { nowSeconds: now, expiresAtSeconds: now + 300 })).rejects.toMatchObject({
       name: "ResourceNotFoundException",
