@@ -111,7 +111,7 @@ export function addAwsLambdaRows(
   authRatios(report.medians, "aws_lambda_", addAuthSection(report, authSection, runs.auth, LAMBDA_AUTH_CONCURRENCIES));
   addAuthCpuRows(
     report,
-    `${authSection}, CPU per request (the Function URL process, dynalite, the signing client)`,
+    `${authSection}, CPU per request (the Function URL process, dynalite, the client, its requests signed before each run)`,
     "aws_lambda_",
     runs.auth,
     LAMBDA_AUTH_CONCURRENCIES,

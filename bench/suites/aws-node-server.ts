@@ -169,7 +169,13 @@ export async function awsNodeServerSection(report: Report, input: AwsNodeServerI
   }
   const authSection = `AWS backends on the Node server, auth, DynamoDB replay store on dynalite (${plan.authRounds} rounds of ${plan.authMs / 1000} s)`;
   authRatios(report.medians, "aws_node_server_", addAuthSection(report, authSection, auth, plan.concurrencies));
-  addAuthCpuRows(report, `${authSection}, CPU per request (gateway, dynalite, the signing client)`, "aws_node_server_", auth, plan.concurrencies);
+  addAuthCpuRows(
+    report,
+    `${authSection}, CPU per request (gateway, dynalite, the client, its requests signed before each run)`,
+    "aws_node_server_",
+    auth,
+    plan.concurrencies,
+  );
   addLoadSection(report, "node", "AWS backends on the Node server", LOAD_BURST, load);
   const nodeServer = new Map<string, DownloadMedians>();
   if (smallMedians) nodeServer.set(small.label, smallMedians);

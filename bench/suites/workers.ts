@@ -210,7 +210,7 @@ export async function workersSection(report: Report, input: WorkersInput): Promi
   addSessionSection(report, small, plan.sessionRounds, sessions, input.sessionLarge, sessionMemory);
   addEncryptedDownloadSection(report, small, plan.smallRounds, encrypted);
 
-  const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; the client signs each request, ${signingUs.toFixed(0)} us, outside the latency)`;
+  const authSection = `Workers auth (${plan.authRounds} rounds of ${plan.authMs / 1000} s; requests signed before each run, ${signingUs.toFixed(0)} us each)`;
   authRatios(m, "", addAuthSection(report, authSection, auth, plan.concurrencies));
   m.signing_cost_us = signingUs;
   addLoadSection(report, "workers", "Workers", LOAD_BURST, load);
