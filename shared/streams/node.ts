@@ -37,9 +37,10 @@ async function chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> 
  * on uncopied: no copy into a fresh 1 MiB buffer per chunk, and each piece hashed while it is still in cache. Through
  * the Node server on one s3rver, interleaved with the copying reader in one process (256 MiB, 12 and 14 rounds, load
  * 3.0-3.6): gateway CPU 1,939 against 2,014 and 2,084 against 2,260 ms per GiB (median of the paired differences
- * 62 and 72 ms less), wall 491 against 504 and 529 against 584 ms; at 128 MiB within the noise either way. Hashing
- * the pieces only once the whole chunk had come measured no better than copying: the cache is most of the gain, and
- * sending 16 pieces per chunk instead of one costs back most of what the copy did.
+ * 62 and 72 ms less), wall 491 against 504 and 529 against 584 ms; again at load 5.1-5.7, 2,206 against 2,302 ms;
+ * at 128 MiB within the noise either way. Hashing the pieces only once the whole chunk had come measured no better
+ * than copying: the cache is most of the gain, and sending 16 pieces per chunk instead of one costs back most of what
+ * the copy did (bench/README.md, "The AWS build").
  */
 function chunkHasher(): ChunkHasher {
   const hash = createHash("sha256");
