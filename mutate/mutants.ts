@@ -821,9 +821,9 @@ export const MUTANTS: readonly Mutant[] = [
     id: "download-chunk-digest-skipped",
     invariant: "every chunk is verified against the manifest before its bytes are sent",
     file: "shared/objects/chunk-verifier.ts",
-    original: "if (bytes.length !== expectedLength || actual !== expected) {",
-    replacement: "if (bytes.length !== expectedLength) {",
-    tests: [OBJECT_CORE, OBJECT_ROUTES],
+    original: "if (length !== expectedLength || actual !== expected) {",
+    replacement: "if (length !== expectedLength) {",
+    tests: [OBJECT_CORE, OBJECT_ROUTES, "test/node/objects-chunk-pieces.test.ts"],
   },
   {
     id: "tree-page-check-skipped",

@@ -82,6 +82,7 @@ function notifyingPipes(streams: StreamRuntime, settled: Promise<void>[]): Strea
   return {
     wholeHasher: () => streams.wholeHasher(),
     chunkSha256: (bytes) => streams.chunkSha256(bytes),
+    ...(streams.chunkHasher && { chunkHasher: streams.chunkHasher }),
     // The wrapped pipe's writes are the runtime's own, so they release a chunk exactly when the runtime's do.
     writeReleasesChunk: streams.writeReleasesChunk,
     exactLengthPipe(length) {

@@ -18,29 +18,35 @@ export interface EncryptedChunks {
 
 export interface VerifiedChunks {
   /**
-   * Chunk `index`, verified against the manifest and cut to the span; chunks must be read in order. `reuse` is a
-   * buffer of an earlier chunk that nothing reads any more, to read this one into (see `ChunkReader.read`).
+   * Chunk `index`, verified against the manifest and cut to the span, as the pieces to write in order (one piece
+   * unless the runtime hashes storage's own pieces: `StreamRuntime.chunkHasher`); chunks must be read in order.
+   * `reuse` is a buffer of an earlier chunk that nothing reads any more, to read this one into (see `ChunkReader.read`).
    */
-  read(index: number, reuse?: ArrayBuffer): Promise<Uint8Array<ArrayBuffer>>;
+  read(index: number, reuse?: ArrayBuffer): Promise<Uint8Array<ArrayBuffer>[]>;
   cancel(reason?: unknown): void;
 }
 
 /**
  * The chunk verifier: reads a stored blob chunk by chunk and lets a chunk through only when it has the manifest's
- * length and SHA-256 for it (PROTOCOL "Trust model"), hashed by the runtime's `sha256` (`StreamRuntime.chunkSha256`). Storage is untrusted; this is where that is enforced, and a
+ * length and SHA-256 for it (PROTOCOL "Trust model"). Storage is untrusted; this is where that is enforced, and a
  * mismatch is reported through `integrityFailure` (logged) before it is thrown. The expected digest comes from
  * `digests` (the manifest's list, or its tree in storage, checked page by page) before any byte of the chunk is read,
  * so a tree page that fails its check stops the read ahead of the chunk it covers.
  *
+ * A chunk is hashed the way the runtime wants it read (`StreamRuntime`): into one buffer and hashed by `chunkSha256`
+ * (workerd's BYOB `readAtLeast` fills it without a copy), or, with `chunkHasher`, as the storage body's own pieces,
+ * hashed one by one and kept uncopied until the whole chunk matched as they arrive (Node, whose reader would otherwise copy every
+ * piece into the chunk buffer). Either way no piece leaves here before its chunk's length and digest matched.
+ *
  * An encrypted object's digests cover the stored ciphertext chunks (docs/ENCRYPTION.md "Chunk digests cover the
- * ciphertext"): a chunk is hashed as read, then opened with `cipher` (its tag checked, the last-chunk flag taken from
- * the manifest's size, never from the blob), and only its plaintext is cut to the span. Its ciphertext buffer is read
- * into again for the next chunk, since decrypting copies; `reuse` is then ignored, because a plaintext buffer is a tag
- * short of the next chunk.
+ * ciphertext"): a chunk is read into one buffer and hashed, then opened with `cipher` (its tag checked, the last-chunk
+ * flag taken from the manifest's size, never from the blob), and only its plaintext is cut to the span. Its ciphertext
+ * buffer is read into again for the next chunk, since decrypting copies; `reuse` is then ignored, because a plaintext
+ * buffer is a tag short of the next chunk.
  */
 export function verifiedChunks(
   reader: ChunkReader,
-  sha256: StreamRuntime["chunkSha256"],
+  streams: Pick<StreamRuntime, "chunkSha256" | "chunkHasher">,
   manifest: Manifest,
   digests: ChunkDigests,
   span: ByteRange,
@@ -48,6 +54,8 @@ export function verifiedChunks(
   encrypted?: EncryptedChunks,
 ): VerifiedChunks {
   const cipher = encrypted?.cipher;
+  // An encrypted chunk is opened as one buffer, so it is read into one.
+  const chunkHasher = cipher ? undefined : streams.chunkHasher;
   let sealedBuffer: ArrayBuffer | undefined;
   return {
     async read(index, reuse) {
@@ -55,33 +63,58 @@ export function verifiedChunks(
       const plainLength = plaintextChunkLength(index, manifest.size, manifest.chunk_size);
       const expectedLength = cipher ? plainLength + CHUNK_TAG_BYTES : plainLength;
       const expected = await expectedDigest(digests, index, integrityFailure);
-      let bytes: Uint8Array<ArrayBuffer>;
+      const pieceHash = chunkHasher?.();
+      let pieces: Uint8Array<ArrayBuffer>[];
       try {
-        bytes = await reader.read(expectedLength, cipher ? sealedBuffer : reuse);
+        pieces = pieceHash
+          ? await reader.pieces(expectedLength, (piece) => pieceHash.update(piece))
+          : [await reader.read(expectedLength, cipher ? sealedBuffer : reuse)];
       } catch (error) {
         throw new VerigateError("internal", `storage read of chunk ${index} failed`, { cause: error });
       }
-      const actual = toHex(await sha256(bytes));
-      if (bytes.length !== expectedLength || actual !== expected) {
-        const reason = bytes.length === expectedLength ? "digest_mismatch" : "short_chunk";
+      const actual = toHex(pieceHash ? pieceHash.digest() : await streams.chunkSha256(pieces[0]!));
+      const length = totalLength(pieces);
+      if (length !== expectedLength || actual !== expected) {
+        const reason = length === expectedLength ? "digest_mismatch" : "short_chunk";
         throw integrityFailure({ chunk: index, reason, expected, actual });
       }
       if (cipher) {
+        let bytes = pieces[0]!;
         sealedBuffer = bytes.buffer;
         try {
           bytes = await cipher.decrypt(index, isLastChunk(index, manifest.size, manifest.chunk_size), bytes);
         } catch (error) {
           throw encrypted!.refuse(error);
         }
+        pieces = [bytes];
       }
       const from = Math.max(span.offset, start) - start;
-      const to = Math.min(span.offset + span.length, start + bytes.length) - start;
-      return bytes.subarray(from, to);
+      const to = Math.min(span.offset + span.length, start + totalLength(pieces)) - start;
+      return cutPieces(pieces, from, to);
     },
     cancel(reason) {
       reader.cancel(reason).catch(() => {});
     },
   };
+}
+
+function totalLength(pieces: Uint8Array<ArrayBuffer>[]): number {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  return length;
+}
+
+/** Bytes `from` to `to` of the chunk `pieces` make up, as views into them; a one-piece chunk stays one piece. */
+function cutPieces(pieces: Uint8Array<ArrayBuffer>[], from: number, to: number): Uint8Array<ArrayBuffer>[] {
+  if (pieces.length === 1) return [pieces[0]!.subarray(from, to)];
+  const cut: Uint8Array<ArrayBuffer>[] = [];
+  let at = 0;
+  for (const piece of pieces) {
+    const end = at + piece.length;
+    if (end > from && at < to) cut.push(piece.subarray(Math.max(from - at, 0), Math.min(to, end) - at));
+    at = end;
+  }
+  return cut;
 }
 
 /** Chunk `index`'s digest; a tree page failing its check is reported through `integrityFailure` and thrown. */

@@ -62,8 +62,8 @@ export async function openVerified(deps: DownloadDeps, manifest: StoredManifest,
     throw integrityFailure({ chunk: null, reason: "size_mismatch", expected_size: layout.blobSize, actual_size: stored.size });
   }
 
-  const chunks = verifiedChunks(chunkReader(stored.body), deps.streams.chunkSha256, manifest, digests, span, integrityFailure, encrypted);
-  let first: Uint8Array<ArrayBuffer> | undefined;
+  const chunks = verifiedChunks(chunkReader(stored.body), deps.streams, manifest, digests, span, integrityFailure, encrypted);
+  let first: Uint8Array<ArrayBuffer>[] | undefined;
   if (endChunk > firstChunk) {
     try {
       first = await chunks.read(firstChunk);
@@ -126,8 +126,8 @@ async function encryptedChunks(deps: DownloadDeps, manifest: StoredManifest, opt
 }
 
 interface PumpPlan {
-  /** The first chunk, already verified. */
-  first: Uint8Array<ArrayBuffer> | undefined;
+  /** The first chunk's pieces, already verified. */
+  first: Uint8Array<ArrayBuffer>[] | undefined;
   nextChunk: number;
   endChunk: number;
   /** Whether a chunk's buffer may be refilled once its write resolved (`StreamRuntime.writeReleasesChunk`). */
@@ -145,17 +145,17 @@ async function pump(
   onInterrupted: (error: unknown) => void,
 ): Promise<void> {
   let writing = plan.first ? writeFirst(writer, plan.first) : Promise.resolve();
-  let inFlight = plan.first?.buffer;
+  let inFlight = plan.first?.[0]?.buffer;
   let spare: ArrayBuffer | undefined;
   try {
     for (let index = plan.nextChunk; index < plan.endChunk; index++) {
-      const bytes = await chunks.read(index, spare);
+      const pieces = await chunks.read(index, spare);
       await writing;
       // The write that just resolved released its chunk: that buffer takes the chunk after this one.
       spare = plan.recycle ? inFlight : undefined;
-      inFlight = bytes.buffer;
+      inFlight = pieces[0]?.buffer;
       await writer.ready;
-      writing = handled(writer.write(bytes));
+      writing = writePieces(writer, pieces);
     }
     await writing;
     await writer.close();
@@ -171,16 +171,28 @@ async function pump(
 }
 
 /**
- * Writes the first verified bytes as two writes and returns the second. workerd sends the status line with
+ * Writes a chunk's pieces back to back and returns the last write, which resolves once all of them were taken (a
+ * writer takes writes in order, and one failing fails the rest). Waiting for the writer's `ready` between them would
+ * cost a promise hop per piece; at most one chunk is queued this way, as with a one-piece chunk.
+ */
+function writePieces(writer: WritableStreamDefaultWriter<Uint8Array>, pieces: Uint8Array<ArrayBuffer>[]): Promise<void> {
+  let last = Promise.resolve();
+  for (const piece of pieces) last = handled(writer.write(piece));
+  return last;
+}
+
+/**
+ * Writes the first verified bytes as two writes or more and returns the last. workerd sends the status line with
  * the first body bytes and takes the next write only once that socket write finished, while an abort
  * cancels a socket write in flight: aborting right after a lone first write was taken dropped the
  * connection before the status line (issue #10, finding 9). Once the second write is taken, the status line
  * and the first byte are on the wire, and a later failure can only end the body short.
  */
-function writeFirst(writer: WritableStreamDefaultWriter<Uint8Array>, first: Uint8Array<ArrayBuffer>): Promise<void> {
-  if (first.length < 2) return handled(writer.write(first));
-  handled(writer.write(first.subarray(0, 1)));
-  return handled(writer.write(first.subarray(1)));
+function writeFirst(writer: WritableStreamDefaultWriter<Uint8Array>, first: Uint8Array<ArrayBuffer>[]): Promise<void> {
+  const [head, ...rest] = first;
+  if (!head || head.length < 2) return writePieces(writer, first);
+  handled(writer.write(head.subarray(0, 1)));
+  return writePieces(writer, [head.subarray(1), ...rest]);
 }
 
 /** Marks a promise handled now, so its rejection is not reported before it is awaited; awaiting it still throws. */

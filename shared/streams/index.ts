@@ -12,6 +12,12 @@ export interface StreamRuntime {
    */
   chunkSha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
   /**
+   * Where present, a download reads a chunk as the storage body's own pieces, hashes them with this one by one and
+   * keeps them uncopied (writing them out once the chunk matched), instead of copying them into one chunk buffer for
+   * `chunkSha256`. For a runtime whose storage body has no BYOB `readAtLeast` and whose hash is synchronous.
+   */
+  chunkHasher?(): ChunkHasher;
+  /**
    * A pipe whose readable side declares `length` bytes, so a response built on it is sent with that
    * Content-Length and, when the writer aborts, ends short of it: a transport error for every HTTP client.
    */
@@ -23,6 +29,12 @@ export interface StreamRuntime {
    * False where a write resolves as soon as the chunk is queued and the consumer reads the caller's buffer later.
    */
   readonly writeReleasesChunk: boolean;
+}
+
+/** Fed one chunk's pieces in order, then asked once for their digest. It must not keep or alter a piece. */
+export interface ChunkHasher {
+  update(piece: Uint8Array): void;
+  digest(): Uint8Array;
 }
 
 /** Fed every chunk in order, then asked once for the digest of all of them. It must not keep or alter a chunk. */

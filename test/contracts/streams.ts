@@ -159,6 +159,32 @@ export function describeStreamRuntimeContract(name: string, runtime: StreamRunti
       });
     });
 
+    describe.runIf(runtime.chunkHasher)("chunkHasher (where the runtime hashes a download's pieces as they arrive)", () => {
+      const hashPieces = (pieces: Uint8Array[]) => {
+        const hasher = runtime.chunkHasher!();
+        for (const piece of pieces) hasher.update(piece);
+        return toHex(hasher.digest());
+      };
+
+      it("hashes a chunk fed in uneven pieces, one piece, and no piece to the reference SHA-256", async () => {
+        const chunk = randomBytes(3 * CHUNK + 5);
+        expect(hashPieces(cut(chunk, [1, 7, CHUNK - 1, CHUNK + 3]))).toBe(toHex(await sha256(chunk)));
+        expect(hashPieces([chunk])).toBe(toHex(await sha256(chunk)));
+        expect(hashPieces([])).toBe(EMPTY_SHA256);
+      });
+
+      it("neither keeps nor alters a piece: refilling the pieces before the digest is taken does not change it", async () => {
+        const chunk = randomBytes(2 * CHUNK);
+        const before = toHex(chunk);
+        const expected = toHex(await sha256(chunk.slice()));
+        const hasher = runtime.chunkHasher!();
+        for (const piece of cut(chunk, [CHUNK / 2])) hasher.update(piece);
+        expect(toHex(chunk)).toBe(before);
+        chunk.fill(0xee);
+        expect(toHex(hasher.digest())).toBe(expected);
+      });
+    });
+
     describe("exactLengthPipe", () => {
       it("passes exactly `length` bytes through, in order, and ends cleanly", async () => {
         const parts = [randomBytes(4), randomBytes(6)];

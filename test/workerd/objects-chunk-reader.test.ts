@@ -53,6 +53,21 @@ describe.each(sources)("chunkReader over $name", ({ open }) => {
     expect(third.buffer.byteLength).toBe(32);
   });
 
+  it("hands out exactly the requested sizes as the stream's own pieces, each to onPiece as it arrives", async () => {
+    const data = bytes(1000, 7);
+    const reader = chunkReader(open(data));
+    let at = 0;
+    for (const size of [1, 9, 100, 256, 300, 334]) {
+      const seen: Uint8Array[] = [];
+      const pieces = await reader.pieces(size, (piece) => seen.push(piece));
+      expect(seen).toEqual(pieces);
+      expect(Uint8Array.from(pieces.flatMap((piece) => [...piece]))).toEqual(data.slice(at, at + size));
+      at += size;
+    }
+    const rest = await reader.pieces(10, () => {});
+    expect(rest.reduce((length, piece) => length + piece.length, 0)).toBe(0);
+  });
+
   it("reads an empty stream as ended", async () => {
     expect(await chunkReader(open(new Uint8Array(0))).read(8)).toHaveLength(0);
   });
