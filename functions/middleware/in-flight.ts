@@ -79,12 +79,11 @@ function chargeOf(request: Request, chunkSizeBytes: number): number {
  * Only `getWriter` is wrapped, never a write, so the bytes flow exactly as before at no cost per chunk.
  */
 function notifyingPipes(streams: StreamRuntime, settled: Promise<void>[]): StreamRuntime {
+  // Every other member is the runtime's own (spread, so a member added to the port is never dropped here: a field
+  // listed by hand once silently turned the Node download's piece hashing off). The wrapped pipe's writes are the
+  // runtime's own too, so they release a chunk exactly when the runtime's do (`writeReleasesChunk`).
   return {
-    wholeHasher: () => streams.wholeHasher(),
-    chunkSha256: (bytes) => streams.chunkSha256(bytes),
-    ...(streams.chunkHasher && { chunkHasher: streams.chunkHasher }),
-    // The wrapped pipe's writes are the runtime's own, so they release a chunk exactly when the runtime's do.
-    writeReleasesChunk: streams.writeReleasesChunk,
+    ...streams,
     exactLengthPipe(length) {
       const pipe = streams.exactLengthPipe(length);
       const getWriter = pipe.writable.getWriter.bind(pipe.writable);
