@@ -1,17 +1,14 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import type { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { newEd25519Key } from "../../support/keys.ts";
+import { cachedBuild, REPO_ROOT } from "./build-cache.ts";
 import { type LogEvent, parseLogLine, type WireClient, wireClient } from "./wire.ts";
 
 const run = promisify(execFile);
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const WRANGLER_CONFIG = join(REPO_ROOT, "wrangler.toml");
 
 type R2Bucket = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
@@ -25,69 +22,41 @@ export interface WorkersGateway extends WireClient {
 }
 
 /**
- * Bundles are kept here between harness starts: every suite file starts its own gateway, and bundling is most of a
- * start's time (about 1.5 s of 2). A bundle is reused only while every file that can go into it is unchanged.
+ * What a bundle is made from: the worker's sources, the configuration, and (by the lockfile) every dependency,
+ * wrangler's version included. Every suite file starts its own gateway, and bundling is most of a start's time
+ * (about 1.5 s of 2), so a bundle is reused only while every file that can go into it is unchanged.
  */
-const BUNDLE_CACHE = join(tmpdir(), "verigate-worker-bundles");
-/** Bundles of older sources are removed once this old; younger ones may still be starting in a run in progress. */
-const STALE_BUNDLE_MS = 60 * 60 * 1000;
-/** What a bundle is made from: the worker's sources, the configuration, and (by the lockfile) every dependency. */
-const BUNDLE_SOURCES = ["functions", "shared"];
-const BUNDLE_CONFIG = ["wrangler.toml", "package-lock.json"];
+const BUNDLE_SOURCES = { dirs: ["functions", "shared"], files: ["wrangler.toml", "package-lock.json"] };
 
-/** `wrangler deploy --dry-run` bundles exactly what would be deployed, offline; the path of the bundled worker. */
-async function bundleWorker(): Promise<string> {
-  const key = await bundleKey();
-  const cached = join(BUNDLE_CACHE, key);
-  if (await exists(join(cached, "worker.js"))) return join(cached, "worker.js");
-  await mkdir(BUNDLE_CACHE, { recursive: true });
-  const outdir = await mkdtemp(join(BUNDLE_CACHE, "building-"));
-  const metafile = join(outdir, "meta.json");
-  await run(join(REPO_ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", WRANGLER_CONFIG], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+/** A built worker: the bundle, and the Miniflare options wrangler derives from wrangler.toml. */
+interface BuiltWorker {
+  scriptPath: string;
+  options: WorkerConfig;
+}
+
+interface WorkerConfig {
+  workerOptions: Omit<ReturnType<typeof unstable_getMiniflareWorkerOptions>["workerOptions"], "modulesRules">;
+  vars: Record<string, string>;
+}
+
+/**
+ * `wrangler deploy --dry-run` bundles exactly what would be deployed, offline. The worker options are derived at
+ * the same time and kept beside the bundle: importing wrangler takes 1.5 to 3 s per test file on this machine, and
+ * its options depend only on wrangler.toml and wrangler's version, both in the bundle's sources.
+ */
+async function buildWorker(): Promise<BuiltWorker> {
+  const dir = await cachedBuild("verigate-worker-builds", BUNDLE_SOURCES, async (outdir) => {
+    const metafile = join(outdir, "meta.json");
+    await run(join(REPO_ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--metafile", metafile, "--config", WRANGLER_CONFIG], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    });
+    const { inputs } = JSON.parse(await readFile(metafile, "utf8")) as { inputs: Record<string, unknown> };
+    const unkeyed = Object.keys(inputs).filter((input) => ![...BUNDLE_SOURCES.dirs, "node_modules"].some((root) => input.startsWith(`${root}/`)));
+    if (unkeyed.length > 0) throw new Error(`the worker bundle reads files its cache key does not cover; add them to BUNDLE_SOURCES: ${unkeyed.join(", ")}`);
+    await writeFile(join(outdir, "options.json"), JSON.stringify(await workerConfigFromToml()));
   });
-  const { inputs } = JSON.parse(await readFile(metafile, "utf8")) as { inputs: Record<string, unknown> };
-  const unkeyed = Object.keys(inputs).filter((input) => ![...BUNDLE_SOURCES, "node_modules"].some((root) => input.startsWith(`${root}/`)));
-  if (unkeyed.length > 0) throw new Error(`the worker bundle reads files its cache key does not cover; add them to BUNDLE_SOURCES: ${unkeyed.join(", ")}`);
-  // Another suite file may have built the same bundle meanwhile; either copy is the same bundle.
-  await rename(outdir, cached).catch(() => rm(outdir, { recursive: true, force: true }));
-  await removeStaleBundles(key);
-  return join(cached, "worker.js");
-}
-
-/** A digest of every file a bundle is made from, with its path. */
-async function bundleKey(): Promise<string> {
-  const hash = createHash("sha256");
-  const sourceFiles = await Promise.all(BUNDLE_SOURCES.map((dir) => readdir(join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })));
-  const files = [
-    ...sourceFiles
-      .flat()
-      .filter((entry) => entry.isFile())
-      .map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name))),
-    ...BUNDLE_CONFIG,
-  ].sort();
-  for (const file of files)
-    hash
-      .update(`${file}\0`)
-      .update(await readFile(join(REPO_ROOT, file)))
-      .update("\0");
-  return hash.digest("hex");
-}
-
-async function removeStaleBundles(current: string): Promise<void> {
-  const cutoff = Date.now() - STALE_BUNDLE_MS;
-  for (const entry of await readdir(BUNDLE_CACHE)) {
-    const path = join(BUNDLE_CACHE, entry);
-    if (entry !== current && (await stat(path)).mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+  return { scriptPath: join(dir, "worker.js"), options: JSON.parse(await readFile(join(dir, "options.json"), "utf8")) as WorkerConfig };
 }
 
 /**
@@ -95,12 +64,12 @@ async function exists(path: string): Promise<boolean> {
  * harness cannot drift from the deployed configuration. Vars come from `[vars]` alone: a developer's `.dev.vars`
  * must not change what the tests see.
  */
-function workerOptionsFromConfig(vars: Record<string, string>) {
+async function workerConfigFromToml(): Promise<WorkerConfig> {
+  const { unstable_getMiniflareWorkerOptions, unstable_readConfig } = await import("wrangler");
   const config = unstable_readConfig({ config: WRANGLER_CONFIG }, { hideWarnings: true });
   // Module rules locate non-JS imports of unbundled sources; the bundle has none, and Miniflare 5 refuses them.
   const { modulesRules: _unused, ...workerOptions } = unstable_getMiniflareWorkerOptions(config).workerOptions;
-  const configVars = Object.fromEntries(Object.entries(config.vars).map(([name, value]) => [name, String(value)]));
-  return { ...workerOptions, bindings: { ...configVars, ...vars } };
+  return { workerOptions, vars: Object.fromEntries(Object.entries(config.vars).map(([name, value]) => [name, String(value)])) };
 }
 
 /**
@@ -114,7 +83,7 @@ export async function startWorkersGateway(vars: Record<string, string> = {}): Pr
   let mf: Miniflare | undefined;
   let url: URL;
   try {
-    const scriptPath = await bundleWorker();
+    const { scriptPath, options } = await buildWorker();
     mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
@@ -123,7 +92,8 @@ export async function startWorkersGateway(vars: Record<string, string> = {}): Pr
         scriptPath,
         // Module names are relative to this; the default (cwd) would put the bundle outside it.
         modulesRoot: dirname(scriptPath),
-        ...workerOptionsFromConfig({ ADMIN_KEYS: `${admin.keyid}=${admin.publicKey}`, ...vars }),
+        ...options.workerOptions,
+        bindings: { ...options.vars, ADMIN_KEYS: `${admin.keyid}=${admin.publicKey}`, ...vars },
         handleStructuredLogs: ({ message }) => {
           const line = parseLogLine(message);
           if (line) logged.push(line);
