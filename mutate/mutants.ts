@@ -1319,4 +1319,20 @@ export const MUTANTS: readonly Mutant[] = [
     replacement: "",
     tests: [ENC_MANIFESTS_HTTP],
   },
+  {
+    id: "node-unread-body-unbounded",
+    invariant: "the Node server reads a body it answered without reading only up to 64 MiB, then closes the connection",
+    file: "functions/aws/node-http-patches.ts",
+    original: "if (read > UNREAD_BODY_MAX_BYTES) close();",
+    replacement: "void read;",
+    tests: ["test/node/node-server-early-answer.test.ts"],
+  },
+  {
+    id: "node-unread-body-left-to-adapter",
+    invariant: "a refusal made before the body was read reaches a Node server client still sending that body",
+    file: "functions/aws/node-server.ts",
+    original: 'outgoing.once("finish", () => lingerOnUnreadBody(incoming));',
+    replacement: "void lingerOnUnreadBody;",
+    tests: ["test/node/node-server-early-answer.test.ts"],
+  },
 ];

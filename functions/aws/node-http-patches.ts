@@ -1,5 +1,6 @@
-import { STATUS_CODES, type ServerResponse } from "node:http";
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { MIB } from "../../shared/bytes.ts";
 import type { ErrorCode } from "../../shared/errors/index.ts";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../../shared/errors/problem.ts";
 import { describeError, type Logger } from "../../shared/log.ts";
@@ -104,4 +105,43 @@ export function answerClientError(log: Logger): (error: NodeJS.ErrnoException, s
       ].join("\r\n"),
     );
   };
+}
+
+/** How long, and how many bytes of it, the server reads a body it answered without reading. */
+const UNREAD_BODY_LINGER_MS = 10_000;
+const UNREAD_BODY_MAX_BYTES = 64 * MIB;
+
+/**
+ * Reads and discards what is left of a request body once its answer went out: a refusal made before the body was
+ * read (401, 409, 413, 429 ...) reaches a client still sending it. `@hono/node-server` drains such a body for only
+ * 500 ms and then closes the socket, and a client still writing then saw the connection end or reset instead of the
+ * problem+json (undici: "fetch failed"; a 192 KiB part on a loaded machine, issue 15's race test). Bounded in time and
+ * bytes, as a slow or endless body must not hold the socket: past either bound the connection is closed.
+ */
+export function lingerOnUnreadBody(incoming: IncomingMessage): void {
+  if (incoming.readableEnded || incoming.destroyed) return;
+  let read = 0;
+  const close = () => {
+    stop();
+    incoming.socket?.destroySoon();
+  };
+  const onData = (piece: Buffer) => {
+    read += piece.length;
+    if (read > UNREAD_BODY_MAX_BYTES) close();
+  };
+  const timer = setTimeout(close, UNREAD_BODY_LINGER_MS);
+  timer.unref();
+  function stop() {
+    clearTimeout(timer);
+    incoming.off("data", onData);
+    incoming.off("end", stop);
+    incoming.off("error", stop);
+  }
+  // The Request's body stream (`Readable.toWeb`, made as soon as anything looked at `request.body`) is still a `data`
+  // listener, and it pauses the socket once its unread queue is full: nothing reads it now the answer is out.
+  incoming.removeAllListeners("data");
+  incoming.on("data", onData);
+  incoming.once("end", stop);
+  incoming.once("error", stop);
+  incoming.resume();
 }

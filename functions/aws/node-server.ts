@@ -6,7 +6,7 @@ import type { Logger } from "../../shared/log.ts";
 import { createApp } from "../app.ts";
 import { awsBackends } from "./backends.ts";
 import type { Backends } from "../context.ts";
-import { answerClientError, cutOnBodyFailure, unparsableRequest, withoutPhantomBody } from "./node-http-patches.ts";
+import { answerClientError, cutOnBodyFailure, lingerOnUnreadBody, unparsableRequest, withoutPhantomBody } from "./node-http-patches.ts";
 
 export interface NodeServerOptions {
   port: number;
@@ -35,9 +35,13 @@ export async function serveNode(vars: Vars, options: NodeServerOptions): Promise
   const { log } = backends;
   const listener = getRequestListener(
     async (request, env) => cutOnBodyFailure(await app.fetch(withoutPhantomBody(request), env), (env as HttpBindings).outgoing),
-    { hostname, errorHandler: unparsableRequest(log) },
+    // The adapter's own clean-up of an unread body gives up after 500 ms; `lingerOnUnreadBody` replaces it.
+    { hostname, errorHandler: unparsableRequest(log), autoCleanupIncoming: false },
   );
-  const server = createServer(listener);
+  const server = createServer((incoming, outgoing) => {
+    outgoing.once("finish", () => lingerOnUnreadBody(incoming));
+    return listener(incoming, outgoing);
+  });
   server.on("clientError", answerClientError(log));
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once("error", reject);
