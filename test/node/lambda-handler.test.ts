@@ -13,10 +13,10 @@ import { streamingHandler } from "../../functions/aws/lambda-stream.ts";
 import type { Logger } from "../../shared/log.ts";
 import { DynamoMetadataStore } from "../../shared/metadata/dynamodb.ts";
 import type { Manifest } from "../../shared/objects/manifest.ts";
-import type { ObjectStorage } from "../../shared/storage/index.ts";
 import { S3ObjectStorage } from "../../shared/storage/s3.ts";
 import { newEd25519Key } from "../support/keys.ts";
 import { wireProblemOf } from "../support/problem.ts";
+import { storageWith } from "../support/store-overrides.ts";
 import { LOCAL_AWS_REGION, LOCAL_DYNAMODB_CREDENTIALS, startLocalAws } from "../../scripts/local-aws.ts";
 import {
   functionUrlEvent,
@@ -199,11 +199,7 @@ describe("a slow client on the Lambda response stream", () => {
     let pulledBytes = 0;
     const quiet: Logger = { log: () => {} };
     const backends = awsBackends(loadConfig(process.env, { runtime: "lambda" }), { clientAddress: () => "203.0.113.7", log: quiet });
-    const counting: ObjectStorage = {
-      backend: backends.storage.backend,
-      multipart: backends.storage.multipart,
-      put: (blobKey, body, options) => backends.storage.put(blobKey, body, options),
-      delete: (blobKey) => backends.storage.delete(blobKey),
+    const counting = storageWith(backends.storage, {
       async get(blobKey, range) {
         const blob = await backends.storage.get(blobKey, range);
         if (!blob) return null;
@@ -222,7 +218,7 @@ describe("a slow client on the Lambda response stream", () => {
         );
         return { size: blob.size, body };
       },
-    };
+    });
     const app = createApp(() => ({ ...backends, storage: counting }));
     const slowHandler = streamingHandler((request, env) => app.fetch(request, env));
 

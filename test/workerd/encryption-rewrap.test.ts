@@ -13,6 +13,7 @@ import { MemoryObjectStorage } from "../../shared/storage/memory.ts";
 import { workerdStreams } from "../../shared/streams/workerd.ts";
 import { MemoryUploadSessionStore } from "../../shared/uploads/memory.ts";
 import { RecordingLogger } from "../support/recording-logger.ts";
+import { metadataWith } from "../support/store-overrides.ts";
 import { bytes, putBytes } from "./support/objects-fixtures.ts";
 
 const key32 = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
@@ -48,16 +49,10 @@ function withSwap(
   inner: MetadataStore,
   swap: (key: string, next: object | null, condition: SwapCondition, tagField: string) => Promise<SwapResult<object>>,
 ): MetadataStore {
-  return {
-    backend: inner.backend,
-    atomicSwap: inner.atomicSwap,
-    get: (key) => inner.get(key),
-    put: (key, value) => inner.put(key, value),
-    delete: (key) => inner.delete(key),
-    list: (prefix, options) => inner.list(prefix, options),
+  return metadataWith(inner, {
     swap: <T extends object>(key: string, next: T | null, condition: SwapCondition, tagField: string) =>
       swap(key, next, condition, tagField) as Promise<SwapResult<T>>,
-  };
+  });
 }
 
 async function expectAllUnderCurrent(metadata: MetadataStore, keys: string[]): Promise<void> {

@@ -4,6 +4,7 @@ import { deleteObject } from "../../shared/objects/delete.ts";
 import { listObjects } from "../../shared/objects/list.ts";
 import { putResponseBody, readCurrent, type Manifest } from "../../shared/objects/manifest.ts";
 import { putObject } from "../../shared/objects/upload.ts";
+import { metadataWith } from "../support/store-overrides.ts";
 import { backends, bytes, CHUNK, depsFor, requestBody, sha256, type Backend, storedVersion } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
@@ -73,18 +74,12 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
     const { deps, root } = await seeded(["public/a", "secret/b", "public/c"]);
     const read: string[] = [];
     const inner = deps.metadata;
-    const metadata: MetadataStore = {
-      backend: inner.backend,
-      atomicSwap: inner.atomicSwap,
+    const metadata = metadataWith(inner, {
       get: <T>(key: string) => {
         read.push(key);
         return inner.get<T>(key);
       },
-      put: (key, value) => inner.put(key, value),
-      delete: (key) => inner.delete(key),
-      list: (prefix, options) => inner.list(prefix, options),
-      swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
-    };
+    });
     const listed = await listObjects({ ...deps, metadata }, { prefix: root, allowed: (key) => key.startsWith(`${root}public/`) });
     expect(listed.objects.map((o) => o.key)).toEqual([`${root}public/a`, `${root}public/c`]);
     expect(read.some((key) => key.includes("secret"))).toBe(false);
@@ -93,15 +88,9 @@ describe.each(backends())("listing and deleting on $name", (backend: Backend) =>
   describe("a cursor the store itself refuses (issue #10, finding 10)", () => {
     /** The store of `deps`, failing every list that carries a cursor, and every list at all while `down`. */
     function refusingCursors(inner: MetadataStore, state: { down: boolean }): MetadataStore {
-      return {
-        backend: inner.backend,
-        atomicSwap: inner.atomicSwap,
-        get: (key) => inner.get(key),
-        put: (key, value) => inner.put(key, value),
-        delete: (key) => inner.delete(key),
-        swap: (key, next, condition, tagField) => inner.swap(key, next, condition, tagField),
+      return metadataWith(inner, {
         list: (prefix, options) => (state.down || options?.cursor !== undefined ? Promise.reject(new Error("store says no")) : inner.list(prefix, options)),
-      };
+      });
     }
 
     it("answers bad_request when the store fails on the cursor but answers without it, and keeps a store outage the store's error", async () => {

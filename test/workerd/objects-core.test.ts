@@ -7,6 +7,7 @@ import { TREE_FANOUT, treePageKeys, treePagesPrefix } from "../../shared/objects
 import { putObject, type PutObjectInput } from "../../shared/objects/upload.ts";
 import type { ByteRange, ObjectStorage } from "../../shared/storage/index.ts";
 import { countingStorage } from "../support/counting-storage.ts";
+import { storageWith } from "../support/store-overrides.ts";
 import {
   backends,
   bytes,
@@ -44,16 +45,12 @@ function watchingPuts(storage: ObjectStorage): { storage: ObjectStorage; puts: s
   const puts: string[] = [];
   return {
     puts,
-    storage: {
-      backend: storage.backend,
-      multipart: storage.multipart,
+    storage: storageWith(storage, {
       put: (blobKey, body, options) => {
         puts.push(blobKey);
         return storage.put(blobKey, body, options);
       },
-      get: (blobKey, range) => storage.get(blobKey, range),
-      delete: (blobKey) => storage.delete(blobKey),
-    },
+    }),
   };
 }
 
@@ -162,13 +159,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
     it("finds a digest mismatch itself when storage does not check the digest", async () => {
       const { deps, puts, key, old, oldData } = await withOldVersion();
       const inner = deps.storage;
-      const unchecked: ObjectStorage = {
-        backend: inner.backend,
-        multipart: inner.multipart,
-        put: (blobKey, body, { sha256: _ignored, ...options }) => inner.put(blobKey, body, options),
-        get: (blobKey, range) => inner.get(blobKey, range),
-        delete: (blobKey) => inner.delete(blobKey),
-      };
+      const unchecked = storageWith(inner, { put: (blobKey, body, { sha256: _ignored, ...options }) => inner.put(blobKey, body, options) });
       const data = bytes(CHUNK + 1, 6);
       const attempt = upload({ ...deps, storage: unchecked }, key, data, { expectedSha256: await sha256(bytes(CHUNK + 1, 7)) });
       await expect(attempt).rejects.toMatchObject({ code: "digest_mismatch" });
@@ -540,11 +531,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
 
     /** Storage that reports the true size but whose stream misbehaves after `cutAt` bytes of the object. */
     function misbehaving(inner: ObjectStorage, cutAt: number, how: "end" | "error"): ObjectStorage {
-      return {
-        backend: inner.backend,
-        multipart: inner.multipart,
-        put: (blobKey, body, options) => inner.put(blobKey, body, options),
-        delete: (blobKey) => inner.delete(blobKey),
+      return storageWith(inner, {
         async get(blobKey, range) {
           const blob = await inner.get(blobKey, range);
           if (!blob) return null;
@@ -562,7 +549,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
           });
           return { body, size: blob.size };
         },
-      };
+      });
     }
 
     it("catches a stream that ends early while the size was reported right (short chunk), mid-stream", async () => {
@@ -594,11 +581,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
       const deps = depsFor(backend);
       const manifest = await upload(deps, uniqueKey("abandoned.bin"), original);
       let canceled = false;
-      const watched: ObjectStorage = {
-        backend: deps.storage.backend,
-        multipart: deps.storage.multipart,
-        put: (blobKey, body, options) => deps.storage.put(blobKey, body, options),
-        delete: (blobKey) => deps.storage.delete(blobKey),
+      const watched = storageWith(deps.storage, {
         async get(blobKey, range) {
           const blob = await deps.storage.get(blobKey, range);
           if (!blob) return null;
@@ -616,7 +599,7 @@ describe.each(backends())("object core on $name", (backend: Backend) => {
           });
           return { body, size: blob.size };
         },
-      };
+      });
       const verified = await openVerified({ ...deps, storage: watched }, manifest, { requestId: REQUEST_ID });
       const reader = verified.getReader();
       const { value } = await reader.read();

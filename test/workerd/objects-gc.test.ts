@@ -8,6 +8,7 @@ import { readPinnedVersion, tombstoneKey } from "../../shared/objects/tombstone.
 import { putObject } from "../../shared/objects/upload.ts";
 import { newVersion } from "../../shared/objects/version.ts";
 import type { ObjectStorage } from "../../shared/storage/index.ts";
+import { storageWith } from "../support/store-overrides.ts";
 import { backends, bytes, CHUNK, depsFor, drain, putBytes, requestBody, sha256, uniqueKey, type Backend, storedVersion } from "./support/objects-fixtures.ts";
 
 type Deps = ReturnType<typeof depsFor>;
@@ -146,13 +147,7 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
       await deleteObject(deps, key);
       const deletedAt = deps.time.now;
       const inner = deps.storage;
-      const unavailable: ObjectStorage = {
-        backend: inner.backend,
-        multipart: inner.multipart,
-        put: (blobKey, body, options) => inner.put(blobKey, body, options),
-        get: (blobKey, range) => inner.get(blobKey, range),
-        delete: () => Promise.reject(new Error("storage unavailable")),
-      };
+      const unavailable = storageWith(inner, { delete: () => Promise.reject(new Error("storage unavailable")) });
       // Other tests' records may come due in the same run: at least this key's blob fails and its tombstone waits.
       const run = await sweepGarbage({ ...deps, storage: unavailable }, deletedAt + TOMBSTONE_LIFETIME_MS);
       expect(run.failed).toBeGreaterThan(0);
@@ -170,18 +165,15 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     const inner = deps.storage;
     const written: string[] = [];
     // Storage that skips its own digest check (so the bad bytes land) and cannot delete (so cleanup fails).
-    const stubborn: ObjectStorage = {
-      backend: inner.backend,
-      multipart: inner.multipart,
+    const stubborn = storageWith(inner, {
       put: (blobKey, body, { sha256: _unchecked, ...options }) => {
         written.push(blobKey);
         return inner.put(blobKey, body, options);
       },
-      get: (blobKey, range) => inner.get(blobKey, range),
       delete: async () => {
         throw new Error("storage unavailable");
       },
-    };
+    });
     const startedAt = deps.time.now;
     const data = bytes(CHUNK + 9, 5);
     const attempt = putObject(
@@ -270,16 +262,13 @@ describe.each(backends())("garbage sweep on $name", (backend: Backend) => {
     it("of a failed PUT whose cleanup failed: swept by its pending record", async () => {
       const deps = freshDeps(backend);
       const written: string[] = [];
-      const undeletable: ObjectStorage = {
-        backend: deps.storage.backend,
-        multipart: deps.storage.multipart,
+      const undeletable = storageWith(deps.storage, {
         put: (blobKey, body, { sha256: _unchecked, ...options }) => {
           written.push(blobKey);
           return deps.storage.put(blobKey, body, options);
         },
-        get: (blobKey, range) => deps.storage.get(blobKey, range),
         delete: () => Promise.reject(new Error("storage unavailable")),
-      };
+      });
       const startedAt = deps.time.now;
       await expect(treeUpload(deps, uniqueKey("tree-failed.bin"), 34, undeletable, 35)).rejects.toMatchObject({ code: "digest_mismatch" });
       const [blob, ...pages] = written;

@@ -13,6 +13,7 @@ import { COMPLETE_CALL_MS, COMPLETE_LEASE_MS } from "../../shared/uploads/comple
 import { partSizeFor } from "../../shared/uploads/layout.ts";
 import { registerPart } from "../../shared/uploads/parts.ts";
 import { sweepUploadSessions } from "../../shared/uploads/sweep.ts";
+import { storageWith } from "../support/store-overrides.ts";
 import { bytes, CHUNK, drain, firstDifference, putBytes, requestBody, sha256, uniqueKey, storedVersion } from "./support/objects-fixtures.ts";
 import { completeAll, LIMITS, openSession, PART, partOf, sendPart, sendParts, sessionDeps, type SessionDeps } from "./support/uploads-fixtures.ts";
 
@@ -147,14 +148,12 @@ describe("upload sessions on memory backends", () => {
 
   it("a call past its time budget checkpoints at the next chunk and answers 202; the calls after it go on from there", async () => {
     const time = { now: 0 };
-    const deps = sessionDeps((storage) => ({
-      backend: storage.backend,
-      multipart: storage.multipart,
-      put: (key, body, options) => storage.put(key, body, options),
-      delete: (key) => storage.delete(key),
-      // Every read of the assembled object takes a whole call's budget: each call then verifies one chunk.
-      get: (key, range) => ((time.now += COMPLETE_CALL_MS), storage.get(key, range)),
-    }));
+    const deps = sessionDeps((storage) =>
+      storageWith(storage, {
+        // Every read of the assembled object takes a whole call's budget: each call then verifies one chunk.
+        get: (key, range) => ((time.now += COMPLETE_CALL_MS), storage.get(key, range)),
+      }),
+    );
     deps.clock = () => time.now;
     time.now = deps.time.now;
     const data = bytes(5 * CHUNK - 7, 30);
@@ -390,11 +389,7 @@ function countSwaps(deps: SessionDeps, key: string): string[] {
 
 /** Storage that, once `alter()` says so, flips one byte of every blob the multipart API assembles: storage misbehaving at rest. */
 function alteringAfterAssembly(storage: ObjectStorage, alter: () => boolean): ObjectStorage {
-  return {
-    backend: storage.backend,
-    put: (key, body, options) => storage.put(key, body, options),
-    get: (key, range) => storage.get(key, range),
-    delete: (key) => storage.delete(key),
+  return storageWith(storage, {
     multipart: {
       create: (key, options) => storage.multipart.create(key, options),
       uploadPart: (key, id, part, body, options) => storage.multipart.uploadPart(key, id, part, body, options),
@@ -408,5 +403,5 @@ function alteringAfterAssembly(storage: ObjectStorage, alter: () => boolean): Ob
         await storage.put(key, new Blob([assembled]).stream(), { length: assembled.length });
       },
     },
-  };
+  });
 }
