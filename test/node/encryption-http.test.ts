@@ -5,6 +5,7 @@ import { bytesOf, randomBytes, sha256Hex } from "./support/bytes.ts";
 import { batchOne, followAction, mintLfsToken } from "./support/lfs-client.ts";
 import { describeUnless, itUnless, RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, WireResponse } from "./support/wire.ts";
+import type { StoredManifest } from "../../shared/objects/manifest-signature.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;
@@ -19,15 +20,6 @@ const PRESIGN_SECRET = "presign-secret-for-the-wire-contract-0123456789";
 const JSON_HEADERS = { "content-type": "application/json" };
 const ENCRYPTED_AT_REST = "objects are encrypted at rest";
 const NO_LOCAL_S3_API = "the local R2 has no S3 API for a presigned URL to reach";
-
-interface StoredManifest {
-  key: string;
-  version: string;
-  size: number;
-  chunks: string[];
-  blob: string;
-  encryption?: { scheme: string; kid: string; wrapped_key: string; nonce_prefix: string };
-}
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const sealedChunk = (index: number) => ({ start: index * (CHUNK + TAG), end: (index + 1) * (CHUNK + TAG) });

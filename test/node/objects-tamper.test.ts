@@ -2,20 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeUnless, LAMBDA_PAYLOAD_CAP, RUNTIMES } from "./support/runtimes.ts";
 import type { GatewayHarness, LogEvent, WireResponse } from "./support/wire.ts";
 import { randomBytes, sha256Hex } from "./support/bytes.ts";
+import type { StoredManifest } from "../../shared/objects/manifest-signature.ts";
 
 /** The smallest chunk the gateway accepts, so multi-chunk objects stay small. */
 const CHUNK = 64 * 1024;
 const LARGE = 64 * 1024 * 1024;
 /** Room for the 64 MiB object and its one-byte extension. */
 const MAX_OBJECT_BYTES = 128 * 1024 * 1024;
-
-interface StoredManifest {
-  key: string;
-  version: string;
-  size: number;
-  chunks: string[];
-  blob: string;
-}
 
 /** What the gateway must do with a tampered blob: refuse before the first byte, or stop short before the bad chunk. */
 type Expected =
@@ -139,7 +132,7 @@ function expectEventFor(event: LogEvent, manifest: StoredManifest, tampered: Uin
   expect(event).toMatchObject({ level: "error", blob: manifest.blob, chunk: expected.chunk, reason: expected.reason });
   if (expected.chunk !== null && expected.reason === "digest_mismatch") {
     const start = expected.chunk * CHUNK;
-    expect(event.expected).toBe(manifest.chunks[expected.chunk]);
+    expect(event.expected).toBe(manifest.chunks![expected.chunk]);
     expect(event.actual).toBe(sha256Hex(tampered.subarray(start, start + CHUNK)));
   } else {
     expect(event).toMatchObject({ expected_size: manifest.size, actual_size: tampered.length });
