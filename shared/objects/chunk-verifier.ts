@@ -89,7 +89,8 @@ export function verifiedChunks(
         pieces = [bytes];
       }
       const from = Math.max(span.offset, start) - start;
-      const to = Math.min(span.offset + span.length, start + totalLength(pieces)) - start;
+      // The chunk is whole here: `plainLength` bytes of plaintext, whether it was read plain or opened.
+      const to = Math.min(span.offset + span.length, start + plainLength) - start;
       return cutPieces(pieces, from, to);
     },
     cancel(reason) {
